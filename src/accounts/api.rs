@@ -1,0 +1,478 @@
+//! JSON API for organisations, users and tokens (administrators; staff may read organisations).
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::orgs::{self, OrgInput, OrgView};
+use super::tokens::TokenView;
+use super::users::{self, NewUserInput, UserPatch, UserView};
+use crate::audit::{self, Event};
+use crate::auth::{password, token, Access};
+use crate::domain::{DisplayName, OrgKind, Password, Role};
+use crate::error::{AppError, Problem};
+use crate::web::json::{double_option, versioned};
+use crate::web::{expected_version, ApiJson, Ctx, PathId, RouteDef};
+
+/// Crisis-unit staff read the organisation directory (to record who referred a person).
+const ORG_READERS: Access = Access::Roles(&[Role::Admin, Role::Coordinator, Role::Operator, Role::Mediator]);
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        RouteDef::new(Method::GET, "/api/v1/organisations", ORG_READERS, list_orgs),
+        RouteDef::new(Method::POST, "/api/v1/organisations", Access::ADMIN, create_org),
+        RouteDef::new(Method::GET, "/api/v1/organisations/{id}", ORG_READERS, get_org),
+        RouteDef::new(Method::PATCH, "/api/v1/organisations/{id}", Access::ADMIN, update_org),
+        RouteDef::new(Method::GET, "/api/v1/users", Access::ADMIN, list_users),
+        RouteDef::new(Method::POST, "/api/v1/users", Access::ADMIN, create_user),
+        RouteDef::new(Method::GET, "/api/v1/users/{id}", Access::ADMIN, get_user),
+        RouteDef::new(Method::PATCH, "/api/v1/users/{id}", Access::ADMIN, update_user),
+        RouteDef::new(Method::GET, "/api/v1/tokens", Access::ADMIN, list_tokens),
+        RouteDef::new(Method::POST, "/api/v1/tokens", Access::ADMIN, create_token),
+        RouteDef::new(Method::POST, "/api/v1/tokens/{id}/revoke", Access::ADMIN, revoke_token),
+    ]
+}
+
+// ----- organisations -----
+
+/// A new organisation.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    #[validate(length(min = 1, max = 200))]
+    pub name: String,
+    pub kind: OrgKind,
+    /// Section of a territorial commission (only for that kind).
+    pub section: Option<String>,
+    /// ISTAT region code or name; taken from the province when omitted.
+    pub region: Option<String>,
+    /// ISTAT province code, sigla or name.
+    pub province: Option<String>,
+    pub email: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Changes to an organisation: absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    /// The version read (or send `If-Match`).
+    pub version: Option<i64>,
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    pub kind: Option<OrgKind>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub section: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub region: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub province: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// Organisations, by name.
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations",
+    responses((status = 200, body = [OrgView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn list_orgs(ctx: Ctx) -> Result<web::Json<Vec<OrgView>>, AppError> {
+    let rows = ctx.state.db.read(orgs::list).await?;
+    Ok(web::Json(rows.into_iter().map(OrgView::from).collect()))
+}
+
+/// One organisation; `ETag` carries its version.
+#[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "organisations",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = OrgView), (status = 404, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn get_org(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    let row = ctx.state.db.read(move |c| orgs::get(c, id.0)).await?;
+    let v = row.version;
+    Ok(versioned(StatusCode::OK, &OrgView::from(row), v, None))
+}
+
+/// Creates an organisation.
+#[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = CreateOrg,
+    responses((status = 201, body = OrgView), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn create_org(ctx: Ctx, body: ApiJson<CreateOrg>) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let fields = OrgInput {
+        name: b.name,
+        kind: b.kind.as_str().into(),
+        section: b.section,
+        region: b.region,
+        province: b.province,
+        email: b.email,
+        active: b.active,
+    }
+    .parse()?;
+    let (who, now) = (ctx.who(), ctx.now);
+    let row = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let row = orgs::insert(conn, &fields, now)?;
+            audit::record(
+                conn,
+                &who,
+                now,
+                Event::new("organisation.create").entity("organisation", row.id),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    let (id, v) = (row.id, row.version);
+    Ok(versioned(
+        StatusCode::CREATED,
+        &OrgView::from(row),
+        v,
+        Some(format!("/api/v1/organisations/{id}")),
+    ))
+}
+
+/// Updates an organisation if it is still at the version sent (else 409 with the current one).
+#[utoipa::path(patch, path = "/api/v1/organisations/{id}", tag = "organisations", request_body = UpdateOrg,
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the version read, e.g. \"3\"")),
+    responses((status = 200, body = OrgView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn update_org(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId,
+    body: ApiJson<UpdateOrg>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let expected = expected_version(&req, b.version)?;
+    let (who, now, id) = (ctx.who(), ctx.now, id.0);
+    let row = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let cur = orgs::get(conn, id)?;
+            let fields = OrgInput {
+                name: b.name.unwrap_or(cur.name),
+                kind: b.kind.map(|k| k.as_str().to_owned()).unwrap_or(cur.kind),
+                section: b.section.unwrap_or(cur.section),
+                region: b.region.unwrap_or(cur.region),
+                province: b.province.unwrap_or(cur.province),
+                email: b.email.unwrap_or(cur.email),
+                active: Some(b.active.unwrap_or(cur.active)),
+            }
+            .parse()?;
+            let row = orgs::update(conn, id, expected, &fields, now)?;
+            audit::record(
+                conn,
+                &who,
+                now,
+                Event::new("organisation.update").entity("organisation", id),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    let v = row.version;
+    Ok(versioned(StatusCode::OK, &OrgView::from(row), v, None))
+}
+
+// ----- users -----
+
+/// A new user account.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[validate(length(min = 3, max = 64))]
+    pub username: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Role,
+    /// Required for `referrer` and `commission`.
+    pub org_id: Option<i64>,
+    /// At least 12 characters.
+    pub password: String,
+}
+
+/// Changes to a user: absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub version: Option<i64>,
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub role: Option<Role>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub org_id: Option<Option<i64>>,
+    /// Disabling ends the user's sessions at once.
+    pub disabled: Option<bool>,
+    /// A new password (ends the user's sessions).
+    pub password: Option<String>,
+    /// `true` clears a lockout after failed logins.
+    pub unlock: Option<bool>,
+}
+
+/// All users (personal data: the read is audited).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, body = [UserView]), (status = 403, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn list_users(ctx: Ctx) -> Result<web::Json<Vec<UserView>>, AppError> {
+    let (who, now) = (ctx.who(), ctx.now);
+    let rows = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let rows = users::list(conn)?;
+            audit::record(
+                conn,
+                &who,
+                now,
+                Event::new("user.list").detail(format!("{} users", rows.len())),
+            )?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(web::Json(
+        rows.into_iter().map(|(u, _)| UserView::new(u, now)).collect(),
+    ))
+}
+
+/// One user (audited read); `ETag` carries the version.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn get_user(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    let (who, now, id) = (ctx.who(), ctx.now, id.0);
+    let row = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let row = users::get(conn, id)?;
+            audit::record(conn, &who, now, Event::new("user.read").entity("user", id))?;
+            Ok(row)
+        })
+        .await?;
+    let v = row.version;
+    Ok(versioned(StatusCode::OK, &UserView::new(row, now), v, None))
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let new = NewUserInput {
+        username: b.username,
+        display_name: b.display_name,
+        email: b.email,
+        role: b.role.as_str().into(),
+        org_id: b.org_id,
+        password: b.password,
+    }
+    .parse()?;
+    let pw = new.password.expose().to_owned();
+    let hash = web::block(move || password::hash(&pw)).await??;
+    let (who, now) = (ctx.who(), ctx.now);
+    let row = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let row = users::insert(conn, &new, &hash, now)?;
+            audit::record(conn, &who, now, Event::new("user.create").entity("user", row.id))?;
+            Ok(row)
+        })
+        .await?;
+    let (id, v) = (row.id, row.version);
+    Ok(versioned(
+        StatusCode::CREATED,
+        &UserView::new(row, now),
+        v,
+        Some(format!("/api/v1/users/{id}")),
+    ))
+}
+
+/// Updates a user if still at the version sent.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser,
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the version read")),
+    responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn update_user(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId,
+    body: ApiJson<UpdateUser>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let expected = expected_version(&req, b.version)?;
+    let id = id.0;
+    let display_name = b
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(|m| AppError::invalid("display_name", m))?;
+    let email = match b.email {
+        None => None,
+        Some(e) => Some(super::parse_email(e.as_deref()).map_err(|m| AppError::invalid("email", m))?),
+    };
+    let password_hash = match b.password {
+        None => None,
+        Some(pw) => {
+            let (who_name, pw2) = (ctx.clone(), pw.clone());
+            let username = who_name.state.db.read(move |c| Ok(users::get(c, id)?.username)).await?;
+            Password::parse(&pw2, &username).map_err(|m| AppError::invalid("password", m))?;
+            Some(web::block(move || password::hash(&pw)).await??)
+        }
+    };
+    let patch = UserPatch {
+        display_name,
+        email,
+        role: b.role,
+        org_id: b.org_id,
+        disabled: b.disabled,
+        password_hash,
+        unlock: b.unlock.unwrap_or(false),
+    };
+    let (who, now) = (ctx.who(), ctx.now);
+    let row = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let detail = describe_patch(&patch);
+            let row = users::update(conn, id, expected, patch, now)?;
+            audit::record(
+                conn,
+                &who,
+                now,
+                Event::new("user.update").entity("user", id).detail(detail),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    let v = row.version;
+    Ok(versioned(StatusCode::OK, &UserView::new(row, now), v, None))
+}
+
+/// Which fields a patch touches (names only, never values), for the audit entry.
+pub fn describe_patch(p: &UserPatch) -> String {
+    let mut f = Vec::new();
+    if p.display_name.is_some() {
+        f.push("display_name");
+    }
+    if p.email.is_some() {
+        f.push("email");
+    }
+    if let Some(r) = p.role {
+        f.push(match r {
+            Role::Admin => "role=admin",
+            Role::Coordinator => "role=coordinator",
+            Role::Operator => "role=operator",
+            Role::Mediator => "role=mediator",
+            Role::Referrer => "role=referrer",
+            Role::Commission => "role=commission",
+            Role::Analyst => "role=analyst",
+        });
+    }
+    if p.org_id.is_some() {
+        f.push("org_id");
+    }
+    match p.disabled {
+        Some(true) => f.push("disabled"),
+        Some(false) => f.push("enabled"),
+        None => {}
+    }
+    if p.password_hash.is_some() {
+        f.push("password");
+    }
+    if p.unlock {
+        f.push("unlock");
+    }
+    if f.is_empty() {
+        "no change".into()
+    } else {
+        f.join(", ")
+    }
+}
+
+// ----- tokens -----
+
+/// A new bearer token for an organisation's system.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub org_id: i64,
+    /// `referrer`, `commission` or `analyst`.
+    pub role: Role,
+    /// What system uses it (shown in lists).
+    #[validate(length(min = 1, max = 100))]
+    pub label: String,
+}
+
+/// A token just created: `secret` is shown this once and never stored.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// All tokens, newest first.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
+    responses((status = 200, body = [TokenView]), (status = 403, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn list_tokens(ctx: Ctx) -> Result<web::Json<Vec<TokenView>>, AppError> {
+    let rows = ctx.state.db.read(token::list).await?;
+    Ok(web::Json(
+        rows.into_iter().map(|(t, org)| TokenView::new(t, org)).collect(),
+    ))
+}
+
+/// Creates a token; the secret is in the answer only.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
+    responses((status = 201, body = CreatedToken), (status = 422, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let (who, now) = (ctx.who(), ctx.now);
+    let created_by = ctx.user()?.user_id();
+    let (row, org, secret) = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let (row, secret) = token::create(conn, b.org_id, b.role, &b.label, created_by, now)?;
+            let org = orgs::get(conn, row.org_id)?.name;
+            audit::record(conn, &who, now, Event::new("token.create").entity("token", row.id))?;
+            Ok((row, org, secret))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedToken {
+        token: TokenView::new(row, org),
+        secret,
+    }))
+}
+
+/// Revokes a token at once.
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "tokens", params(("id" = i64, Path)),
+    responses((status = 200, body = TokenView), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn revoke_token(ctx: Ctx, id: PathId) -> Result<web::Json<TokenView>, AppError> {
+    let (who, now, id) = (ctx.who(), ctx.now, id.0);
+    let (row, org) = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let row = token::revoke(conn, id, now)?;
+            let org = orgs::get(conn, row.org_id)?.name;
+            audit::record(conn, &who, now, Event::new("token.revoke").entity("token", id))?;
+            Ok((row, org))
+        })
+        .await?;
+    Ok(web::Json(TokenView::new(row, org)))
+}

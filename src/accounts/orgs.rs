@@ -1,0 +1,278 @@
+//! Organisations: referring and partner bodies (seed 004), with kind, region and province.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::rome_rfc3339;
+use crate::db::schema::organisations;
+use crate::db::DbConn;
+use crate::domain::{OrgKind, Province, Region};
+use crate::error::{AppError, FieldError};
+
+/// An organisation as stored.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = organisations)]
+pub struct OrgRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub section: Option<String>,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub email: Option<String>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl OrgRow {
+    pub fn kind(&self) -> OrgKind {
+        OrgKind::parse(&self.kind).unwrap_or(OrgKind::Other)
+    }
+
+    pub fn region_name(&self) -> Option<&'static str> {
+        self.region.as_deref().and_then(Region::by_code).map(|r| r.name)
+    }
+
+    pub fn province_name(&self) -> Option<&'static str> {
+        self.province.as_deref().and_then(Province::by_code).map(|p| p.name)
+    }
+}
+
+/// An organisation as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    pub id: i64,
+    pub name: String,
+    pub kind: OrgKind,
+    /// Section of a territorial commission (e.g. "Sezione di Padova").
+    pub section: Option<String>,
+    /// ISTAT region code.
+    pub region: Option<String>,
+    /// ISTAT province code.
+    pub province: Option<String>,
+    pub email: Option<String>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<OrgRow> for OrgView {
+    fn from(r: OrgRow) -> Self {
+        OrgView {
+            kind: r.kind(),
+            id: r.id,
+            name: r.name,
+            section: r.section,
+            region: r.region,
+            province: r.province,
+            email: r.email,
+            active: r.active,
+            version: r.version,
+            created_at: rome_rfc3339(r.created_at),
+            updated_at: rome_rfc3339(r.updated_at),
+        }
+    }
+}
+
+/// Raw organisation fields from a form or JSON body, before their rules are checked.
+#[derive(Clone, Debug, Default)]
+pub struct OrgInput {
+    pub name: String,
+    pub kind: String,
+    pub section: Option<String>,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub email: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Checked organisation fields.
+#[derive(Clone, Debug)]
+pub struct OrgFields {
+    pub name: String,
+    pub kind: OrgKind,
+    pub section: Option<String>,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+impl OrgInput {
+    /// Checks every field and reports all problems at once.
+    pub fn parse(&self) -> Result<OrgFields, AppError> {
+        let mut errors = Vec::new();
+        let name = self.name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            errors.push(FieldError::new("name", "is required"));
+        } else if name.chars().count() > 200 {
+            errors.push(FieldError::new("name", "must be at most 200 characters long"));
+        }
+        let kind = OrgKind::parse(&self.kind);
+        if kind.is_none() {
+            errors.push(FieldError::new("kind", "is not a known kind of organisation"));
+        }
+        let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let section = blank(&self.section);
+        if section.is_some() && kind.is_some() && kind != Some(OrgKind::TerritorialCommission) {
+            errors.push(FieldError::new(
+                "section",
+                "only a territorial commission has a section",
+            ));
+        }
+        if section.as_deref().is_some_and(|s| s.chars().count() > 100) {
+            errors.push(FieldError::new("section", "must be at most 100 characters long"));
+        }
+        let province = match blank(&self.province) {
+            None => None,
+            Some(p) => match Province::parse(&p) {
+                Some(p) => Some(p),
+                None => {
+                    errors.push(FieldError::new(
+                        "province",
+                        "is not an Italian province (ISTAT code or sigla)",
+                    ));
+                    None
+                }
+            },
+        };
+        let mut region = match blank(&self.region) {
+            None => None,
+            Some(r) => match Region::parse(&r) {
+                Some(r) => Some(r),
+                None => {
+                    errors.push(FieldError::new(
+                        "region",
+                        "is not an Italian region (ISTAT code or name)",
+                    ));
+                    None
+                }
+            },
+        };
+        if let Some(p) = province {
+            match region {
+                Some(r) if r.code != p.region => {
+                    errors.push(FieldError::new("province", "is not in the region given"));
+                }
+                None => region = Some(p.region()),
+                _ => {}
+            }
+        }
+        let email = match super::parse_email(self.email.as_deref()) {
+            Ok(e) => e,
+            Err(m) => {
+                errors.push(FieldError::new("email", m));
+                None
+            }
+        };
+        match kind {
+            Some(kind) if errors.is_empty() => Ok(OrgFields {
+                name,
+                kind,
+                section,
+                region: region.map(|r| r.code.to_owned()),
+                province: province.map(|p| p.code.to_owned()),
+                email,
+                active: self.active.unwrap_or(true),
+            }),
+            _ => Err(AppError::Invalid(errors)),
+        }
+    }
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<OrgRow>, AppError> {
+    Ok(organisations::table
+        .select(OrgRow::as_select())
+        .order((organisations::name.asc(), organisations::id.asc()))
+        .load(conn)?)
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> Result<OrgRow, AppError> {
+    Ok(organisations::table.find(id).select(OrgRow::as_select()).first(conn)?)
+}
+
+/// An organisation by id, or by exact name (for the command line).
+pub fn find_by_id_or_name(conn: &mut DbConn, key: &str) -> Result<OrgRow, AppError> {
+    if let Ok(id) = key.trim().parse::<i64>() {
+        return get(conn, id);
+    }
+    Ok(organisations::table
+        .filter(organisations::name.eq(key.trim()))
+        .select(OrgRow::as_select())
+        .first(conn)?)
+}
+
+pub fn insert(conn: &mut DbConn, f: &OrgFields, now: NaiveDateTime) -> Result<OrgRow, AppError> {
+    let id: i64 = diesel::insert_into(organisations::table)
+        .values((
+            organisations::name.eq(&f.name),
+            organisations::kind.eq(f.kind.as_str()),
+            organisations::section.eq(&f.section),
+            organisations::region.eq(&f.region),
+            organisations::province.eq(&f.province),
+            organisations::email.eq(&f.email),
+            organisations::active.eq(f.active),
+            organisations::version.eq(1i64),
+            organisations::created_at.eq(now),
+            organisations::updated_at.eq(now),
+        ))
+        .returning(organisations::id)
+        .get_result(conn)?;
+    get(conn, id)
+}
+
+/// Replaces an organisation's fields if it is still at `expected_version`.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    f: &OrgFields,
+    now: NaiveDateTime,
+) -> Result<OrgRow, AppError> {
+    let current = get(conn, id)?;
+    if current.version != expected_version {
+        return Err(AppError::StaleVersion {
+            current_version: current.version,
+        });
+    }
+    if current.kind() == OrgKind::TerritorialCommission && f.kind != OrgKind::TerritorialCommission {
+        let commission_users: i64 = crate::db::schema::users::table
+            .filter(crate::db::schema::users::org_id.eq(id))
+            .filter(crate::db::schema::users::role.eq("commission"))
+            .count()
+            .get_result(conn)?;
+        if commission_users > 0 {
+            return Err(AppError::invalid(
+                "kind",
+                "commission accounts belong to this organisation: it must stay a territorial commission",
+            ));
+        }
+    }
+    let changed = diesel::update(
+        organisations::table
+            .filter(organisations::id.eq(id))
+            .filter(organisations::version.eq(expected_version)),
+    )
+    .set((
+        organisations::name.eq(&f.name),
+        organisations::kind.eq(f.kind.as_str()),
+        organisations::section.eq(&f.section),
+        organisations::region.eq(&f.region),
+        organisations::province.eq(&f.province),
+        organisations::email.eq(&f.email),
+        organisations::active.eq(f.active),
+        organisations::version.eq(expected_version + 1),
+        organisations::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        let v = get(conn, id)?.version;
+        return Err(AppError::StaleVersion { current_version: v });
+    }
+    get(conn, id)
+}

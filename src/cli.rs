@@ -1,0 +1,354 @@
+//! The command line: `serve` (default), `migrate`, `user`, `org`, `token`, `backup`.
+//! Every change made from the shell is audited as actor `system`/`cli`.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::orgs::{self, OrgInput};
+use crate::accounts::users::{self, NewUserInput, UserPatch};
+use crate::audit::{self, Event, Who};
+use crate::auth::{password, token};
+use crate::clock::{db_now, SystemClock};
+use crate::config::Settings;
+use crate::db::{backup_sqlite, write_tx, Db};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::startup::{first_run_link, Application};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "varco",
+    version,
+    about = "Case manager of the anti-trafficking referral system (800 290 290)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage organisations' bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a consistent copy of the SQLite database while the service runs.
+    Backup {
+        /// Destination file (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, coordinator, operator, mediator, referrer, commission or analyst.
+        #[arg(long)]
+        role: String,
+        /// Organisation id or exact name (required for referrer and commission).
+        #[arg(long)]
+        org: Option<String>,
+        /// Name shown to colleagues (defaults to the user name).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user and end their sessions.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// cas, sai, prefecture, territorial_commission, questura, carabinieri,
+        /// labour_inspectorate, social_health_service, street_unit, ngo, art18_project,
+        /// anti_violence_centre, other.
+        #[arg(long)]
+        kind: String,
+        /// ISTAT region code or name.
+        #[arg(long)]
+        region: Option<String>,
+        /// ISTAT province code, sigla or name.
+        #[arg(long)]
+        province: Option<String>,
+        /// Section of a territorial commission.
+        #[arg(long)]
+        section: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        /// Organisation id or exact name.
+        #[arg(long)]
+        org: String,
+        /// referrer, commission or analyst.
+        #[arg(long)]
+        role: String,
+        /// What system uses it.
+        #[arg(long, default_value = "api")]
+        label: String,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
+}
+
+/// Something the command line reports and exits on.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    App(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> Self {
+        match &e {
+            AppError::Invalid(f) | AppError::BadRequest(f) => CliError::App(
+                f.iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            AppError::Conflict(m) => CliError::App(m.clone()),
+            AppError::NotFound => CliError::App("not found".into()),
+            AppError::Unavailable(m) | AppError::Internal(m) => CliError::App(m.clone()),
+            other => CliError::App(other.to_string()),
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = Settings::load()?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let db = Db::connect(&settings)?;
+            let n = db.migrate()?;
+            println!("{n} migration(s) applied on {}", db.backend().name());
+            Ok(())
+        }
+        Command::User(c) => user(settings, c),
+        Command::Org(c) => org(settings, c),
+        Command::Token(c) => token_cmd(settings, c),
+        Command::Backup { to } => {
+            let db = Db::connect(&settings)?;
+            let mut conn = db.conn()?;
+            backup_sqlite(&mut conn, &to)?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), CliError> {
+    actix_web::rt::System::new().block_on(async move {
+        let bind = settings.bind.clone();
+        let app = Application::build(settings, Arc::new(SystemClock))?;
+        if let Some(link) = first_run_link(&app.state)? {
+            // Printed, not logged: the link is a secret for whoever started the server.
+            eprintln!("\nNo administrator yet. Create the first one (link valid 24 h, usable once):\n\n    {link}\n");
+        }
+        tracing::info!(bind = %bind, backend = app.state.db.backend().name(), "varco listening");
+        app.run_until_stopped()
+            .await
+            .map_err(|e| CliError::App(format!("server: {e}")))
+    })
+}
+
+fn open(settings: &Settings) -> Result<Db, CliError> {
+    let db = Db::connect(settings)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn read_password() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
+    let db = open(&settings)?;
+    let mut conn = db.conn()?;
+    let now = db_now(&SystemClock);
+    match c {
+        UserCommand::Add {
+            username,
+            role,
+            org,
+            name,
+            email,
+            password_stdin,
+        } => {
+            if !password_stdin {
+                return Err(CliError::Usage(
+                    "pass --password-stdin and give the password on standard input (never as an argument: it would stay in the shell history)".into(),
+                ));
+            }
+            let pw = read_password()?;
+            let org_id = match org {
+                Some(key) => Some(
+                    orgs::find_by_id_or_name(&mut conn, &key)
+                        .map_err(|e| match e {
+                            AppError::NotFound => CliError::App(format!("organisation {key:?} not found")),
+                            other => other.into(),
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let new = NewUserInput {
+                username,
+                display_name: name,
+                email,
+                role,
+                org_id,
+                password: pw,
+            }
+            .parse()?;
+            let hash = password::hash(new.password.expose())?;
+            let row = write_tx(&mut conn, |conn| {
+                let row = users::insert(conn, &new, &hash, now)?;
+                audit::record(conn, &Who::cli(), now, Event::new("user.create").entity("user", row.id))?;
+                Ok(row)
+            })?;
+            println!("user {} created (id {}, role {})", row.username, row.id, row.role);
+        }
+        UserCommand::Disable { username } => {
+            let row = write_tx(&mut conn, |conn| {
+                let u = users::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
+                let patch = UserPatch {
+                    disabled: Some(true),
+                    ..UserPatch::default()
+                };
+                let row = users::update(conn, u.id, u.version, patch, now)?;
+                audit::record(
+                    conn,
+                    &Who::cli(),
+                    now,
+                    Event::new("user.update").entity("user", u.id).detail("disabled"),
+                )?;
+                Ok(row)
+            })?;
+            println!("user {} disabled; their sessions have ended", row.username);
+        }
+    }
+    Ok(())
+}
+
+fn org(settings: Settings, c: OrgCommand) -> Result<(), CliError> {
+    let db = open(&settings)?;
+    let mut conn = db.conn()?;
+    let now = db_now(&SystemClock);
+    let OrgCommand::Add {
+        name,
+        kind,
+        region,
+        province,
+        section,
+        email,
+    } = c;
+    let fields = OrgInput {
+        name,
+        kind,
+        section,
+        region,
+        province,
+        email,
+        active: Some(true),
+    }
+    .parse()?;
+    let row = write_tx(&mut conn, |conn| {
+        let row = orgs::insert(conn, &fields, now)?;
+        audit::record(
+            conn,
+            &Who::cli(),
+            now,
+            Event::new("organisation.create").entity("organisation", row.id),
+        )?;
+        Ok(row)
+    })?;
+    println!("organisation {:?} created (id {})", row.name, row.id);
+    Ok(())
+}
+
+fn token_cmd(settings: Settings, c: TokenCommand) -> Result<(), CliError> {
+    let db = open(&settings)?;
+    let mut conn = db.conn()?;
+    let now = db_now(&SystemClock);
+    match c {
+        TokenCommand::Create { org, role, label } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| CliError::Usage("role: must be referrer, commission or analyst".into()))?;
+            let org_row = orgs::find_by_id_or_name(&mut conn, &org).map_err(|e| match e {
+                AppError::NotFound => CliError::App(format!("organisation {org:?} not found")),
+                other => other.into(),
+            })?;
+            let (row, secret) = write_tx(&mut conn, |conn| {
+                let (row, secret) = token::create(conn, org_row.id, role, &label, None, now)?;
+                audit::record(
+                    conn,
+                    &Who::cli(),
+                    now,
+                    Event::new("token.create").entity("token", row.id),
+                )?;
+                Ok((row, secret))
+            })?;
+            eprintln!(
+                "token {} created for {:?} with role {}; it is shown only now:",
+                row.id, org_row.name, row.role
+            );
+            println!("{secret}");
+        }
+        TokenCommand::Revoke { id } => {
+            write_tx(&mut conn, |conn| {
+                token::revoke(conn, id, now)?;
+                audit::record(conn, &Who::cli(), now, Event::new("token.revoke").entity("token", id))
+            })?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! Typed settings: defaults < optional TOML file < environment variables.
+//!
+//! Settings are built once and passed in; nothing reads the environment later.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// How durable a SQLite commit is (see README, "Durability").
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    Normal,
+    Full,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting of the service. Field docs are the README's configuration table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `postgres://…` selects PostgreSQL; anything else is a SQLite file path.
+    pub database_url: String,
+    /// Base URL people use to reach the service (used in printed links and emails).
+    pub public_url: Option<String>,
+    /// Connections in the database pool.
+    pub pool_size: u32,
+    /// SQLite `synchronous` level.
+    pub sqlite_synchronous: SqliteSync,
+    /// Minutes of inactivity after which a session ends.
+    pub session_idle_minutes: i64,
+    /// Hours after login after which a session ends whatever the activity.
+    pub session_absolute_hours: i64,
+    /// Consecutive failed logins that lock an account.
+    pub lockout_threshold: i32,
+    /// Minutes an account stays locked.
+    pub lockout_minutes: i64,
+    /// Failed logins from one address within `lockout_minutes` after which that address is throttled.
+    pub ip_failure_limit: i64,
+    /// Send cookies with the `Secure` attribute (turn off only for plain-HTTP tests on a LAN).
+    pub cookie_secure: bool,
+    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a reverse proxy.
+    pub trust_proxy: bool,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "./data/varco.db".into(),
+            public_url: None,
+            pool_size: 8,
+            sqlite_synchronous: SqliteSync::Normal,
+            session_idle_minutes: 60,
+            session_absolute_hours: 12,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            ip_failure_limit: 20,
+            cookie_secure: true,
+            trust_proxy: false,
+            body_limit: 256 * 1024,
+            workers: 0,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// The environment variables read, in the order of the README's table.
+pub const ENV_VARS: &[&str] = &[
+    "VARCO_CONFIG",
+    "VARCO_BIND",
+    "DATABASE_URL",
+    "VARCO_PUBLIC_URL",
+    "VARCO_POOL_SIZE",
+    "VARCO_SQLITE_SYNCHRONOUS",
+    "VARCO_SESSION_IDLE_MINUTES",
+    "VARCO_SESSION_ABSOLUTE_HOURS",
+    "VARCO_LOCKOUT_THRESHOLD",
+    "VARCO_LOCKOUT_MINUTES",
+    "VARCO_IP_FAILURE_LIMIT",
+    "VARCO_COOKIE_SECURE",
+    "VARCO_TRUST_PROXY",
+    "VARCO_BODY_LIMIT",
+    "VARCO_WORKERS",
+    "VARCO_LOG_FORMAT",
+];
+
+/// A configuration mistake, naming where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl Settings {
+    /// Defaults, then the TOML file named by `VARCO_CONFIG` (or `./varco.toml` when present), then
+    /// the environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let file = env("VARCO_CONFIG").map(PathBuf::from).or_else(|| {
+            let default = PathBuf::from("varco.toml");
+            default.exists().then_some(default)
+        });
+        let mut settings = match file {
+            Some(path) => Settings::from_file(&path)?,
+            None => Settings::default(),
+        };
+        settings.apply_env(env)?;
+        Ok(settings)
+    }
+
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Applies environment variables, read through `get` so that tests need not touch the process
+    /// environment.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, ConfigError> {
+            v.trim().parse().map_err(|_| ConfigError::Env {
+                name,
+                message: format!("cannot parse {v:?}"),
+            })
+        }
+        fn boolean(name: &'static str, v: &str) -> Result<bool, ConfigError> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Env {
+                    name,
+                    message: "expected true or false".into(),
+                }),
+            }
+        }
+        if let Some(v) = get("VARCO_BIND") {
+            self.bind = v;
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("VARCO_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = get("VARCO_POOL_SIZE") {
+            self.pool_size = parse("VARCO_POOL_SIZE", &v)?;
+        }
+        if let Some(v) = get("VARCO_SQLITE_SYNCHRONOUS") {
+            self.sqlite_synchronous = match v.trim().to_ascii_lowercase().as_str() {
+                "normal" => SqliteSync::Normal,
+                "full" => SqliteSync::Full,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "VARCO_SQLITE_SYNCHRONOUS",
+                        message: "expected normal or full".into(),
+                    })
+                }
+            };
+        }
+        if let Some(v) = get("VARCO_SESSION_IDLE_MINUTES") {
+            self.session_idle_minutes = parse("VARCO_SESSION_IDLE_MINUTES", &v)?;
+        }
+        if let Some(v) = get("VARCO_SESSION_ABSOLUTE_HOURS") {
+            self.session_absolute_hours = parse("VARCO_SESSION_ABSOLUTE_HOURS", &v)?;
+        }
+        if let Some(v) = get("VARCO_LOCKOUT_THRESHOLD") {
+            self.lockout_threshold = parse("VARCO_LOCKOUT_THRESHOLD", &v)?;
+        }
+        if let Some(v) = get("VARCO_LOCKOUT_MINUTES") {
+            self.lockout_minutes = parse("VARCO_LOCKOUT_MINUTES", &v)?;
+        }
+        if let Some(v) = get("VARCO_IP_FAILURE_LIMIT") {
+            self.ip_failure_limit = parse("VARCO_IP_FAILURE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("VARCO_COOKIE_SECURE") {
+            self.cookie_secure = boolean("VARCO_COOKIE_SECURE", &v)?;
+        }
+        if let Some(v) = get("VARCO_TRUST_PROXY") {
+            self.trust_proxy = boolean("VARCO_TRUST_PROXY", &v)?;
+        }
+        if let Some(v) = get("VARCO_BODY_LIMIT") {
+            self.body_limit = parse("VARCO_BODY_LIMIT", &v)?;
+        }
+        if let Some(v) = get("VARCO_WORKERS") {
+            self.workers = parse("VARCO_WORKERS", &v)?;
+        }
+        if let Some(v) = get("VARCO_LOG_FORMAT") {
+            self.log_format = match v.trim().to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "VARCO_LOG_FORMAT",
+                        message: "expected text or json".into(),
+                    })
+                }
+            };
+        }
+        self.check()
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |name, message: &str| {
+            Err(ConfigError::Env {
+                name,
+                message: message.into(),
+            })
+        };
+        if self.pool_size == 0 {
+            return bad("VARCO_POOL_SIZE", "must be at least 1");
+        }
+        if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
+            return bad("VARCO_SESSION_IDLE_MINUTES", "session lifetimes must be positive");
+        }
+        if self.lockout_threshold <= 0 || self.lockout_minutes <= 0 || self.ip_failure_limit <= 0 {
+            return bad("VARCO_LOCKOUT_THRESHOLD", "lockout settings must be positive");
+        }
+        Ok(())
+    }
+
+    /// True when the database URL names PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        is_postgres_url(&self.database_url)
+    }
+
+    /// Base URL for links printed or mailed by the service.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}
+
+/// True for `postgres://` and `postgresql://` URLs.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_names_bad_values() {
+        let mut s = Settings::default();
+        s.apply_env(|k| match k {
+            "VARCO_BIND" => Some("0.0.0.0:9000".into()),
+            "DATABASE_URL" => Some("postgres://x@h/db".into()),
+            _ => None,
+        })
+        .expect("valid");
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert!(s.is_postgres());
+
+        let err = Settings::default()
+            .apply_env(|k| (k == "VARCO_POOL_SIZE").then(|| "many".into()))
+            .expect_err("invalid");
+        assert!(err.to_string().contains("VARCO_POOL_SIZE"), "{err}");
+    }
+
+    #[test]
+    fn toml_file_rejects_unknown_keys_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("varco-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("varco.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:1\"\nbogus = 1\n").expect("write");
+        let err = Settings::from_file(&path).expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("varco.toml") && text.contains("bogus"), "{text}");
+        std::fs::write(&path, "bind = \"127.0.0.1:1\"\n").expect("write");
+        assert_eq!(Settings::from_file(&path).expect("ok").bind, "127.0.0.1:1");
+    }
+}

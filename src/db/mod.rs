@@ -1,0 +1,248 @@
+//! Storage: one code path over SQLite (embedded default) and PostgreSQL.
+//!
+//! Queries are written once against [`DbConn`]; the few statements that differ by backend
+//! (pragmas, `BEGIN IMMEDIATE`, advisory locks, `SKIP LOCKED`) are matched here and nowhere else.
+
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::{is_postgres_url, Settings, SqliteSync};
+use crate::error::AppError;
+
+/// The connection to whichever backend is configured.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(diesel::SqliteConnection),
+    Pg(diesel::PgConnection),
+}
+
+/// Which backend a pool talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Opens connections of the configured backend, with SQLite's per-connection pragmas.
+///
+/// Written by hand rather than diesel's `ConnectionManager<DbConn>`: that one tries each backend
+/// in turn, so an unreachable PostgreSQL URL would silently become a SQLite file of that name.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+    sync: SqliteSync,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        use diesel::r2d2::Error as E;
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url)
+                .map(DbConn::Pg)
+                .map_err(E::ConnectionError),
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.url).map_err(E::ConnectionError)?;
+                let sync = match self.sync {
+                    SqliteSync::Normal => "NORMAL",
+                    SqliteSync::Full => "FULL",
+                };
+                // WAL lets readers run beside the one writer; the busy timeout makes writers
+                // queue instead of failing; foreign keys are off by default in SQLite.
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(E::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        // A connection returned in the middle of a transaction (a panic inside one) is dropped.
+        !matches!(
+            <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+            Ok(None)
+        )
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The backend type of [`DbConn`], for boxed queries.
+pub type DbBackend = <DbConn as Connection>::Backend;
+
+/// The database handle given to handlers: a pool and its backend.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens the pool (creating the SQLite file and its folder when needed).
+    pub fn connect(settings: &Settings) -> Result<Db, AppError> {
+        let url = settings.database_url.clone();
+        let backend = if is_postgres_url(&url) {
+            Backend::Postgres
+        } else {
+            if let Some(dir) = Path::new(&url).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+                }
+            }
+            Backend::Sqlite
+        };
+        let manager = Manager {
+            url,
+            backend,
+            sync: settings.sqlite_synchronous,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for synchronous use (CLI, start-up, background jobs' blocking threads).
+    pub fn conn(&self) -> Result<PooledConn, AppError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` on a blocking thread with a connection, outside any transaction.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` on a blocking thread inside one write transaction: all of it lands or none.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            write_tx(&mut conn, f)
+        })
+        .await?
+    }
+
+    /// Applies pending migrations; on PostgreSQL under an advisory lock so that several
+    /// instances starting together do not race.
+    pub fn migrate(&self) -> Result<usize, AppError> {
+        let mut conn = self.conn()?;
+        run_migrations(&mut conn)
+    }
+}
+
+/// Applies pending migrations on one connection.
+pub fn run_migrations(conn: &mut DbConn) -> Result<usize, AppError> {
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| AppError::Unavailable(format!("migrations: {e}"));
+    match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(fail),
+        DbConn::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7221530)")?;
+            let done = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(fail);
+            c.batch_execute("SELECT pg_advisory_unlock(7221530)")?;
+            done
+        }
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction
+/// that reads and then writes fails with SQLITE_BUSY at once when another writer got in first,
+/// whatever the busy timeout; taking the write lock up front makes writers queue instead.
+pub fn write_tx<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, AppError>) -> Result<T, AppError> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
+                rollback(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+fn rollback(conn: &mut DbConn) {
+    if let Err(e) = <DbConn as Connection>::TransactionManager::rollback_transaction(conn) {
+        // The pool's `has_broken` sees the transaction still open and drops the connection.
+        tracing::error!(error = %e, "rollback failed");
+    }
+}
+
+/// Makes a consistent online copy of a SQLite database (`VACUUM INTO`).
+pub fn backup_sqlite(conn: &mut DbConn, to: &Path) -> Result<(), AppError> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            if to.exists() {
+                return Err(AppError::Conflict(format!("{} already exists", to.display())));
+            }
+            let target = to.to_string_lossy().replace('\'', "''");
+            c.batch_execute(&format!("VACUUM INTO '{target}'"))?;
+            Ok(())
+        }
+        DbConn::Pg(_) => Err(AppError::Conflict(
+            "the database is PostgreSQL: back it up with pg_dump".into(),
+        )),
+    }
+}

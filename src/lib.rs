@@ -1,0 +1,17 @@
+//! Varco: the case manager of Italy's anti-trafficking referral system (toll-free 800 290 290)
+//! and of its 24/7 crisis and evaluation unit.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod pages;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

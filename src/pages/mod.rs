@@ -1,0 +1,498 @@
+//! Pages every user meets: first-run setup, login and logout, home, own account, language
+//! switch; plus health, static assets, the OpenAPI document and `/api/v1/me`.
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::accounts::orgs;
+use crate::accounts::users::{self, NewUserInput, UserPatch};
+use crate::audit::{self, Event, Outcome};
+use crate::auth::login::{self, LoginResult};
+use crate::auth::{password, session, setup, Access, Actor};
+use crate::clock::rome_display;
+use crate::domain::{OrgKind, Password, Role};
+use crate::error::AppError;
+use crate::web::i18n::{Lang, LANG_COOKIE};
+use crate::web::page::{field, pairs, redirect, redirect_with_flash, render, render_status, safe_next, Form, Page};
+use crate::web::{session_cookie, session_cookie_removal, Ctx, RouteDef};
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        RouteDef::new(Method::GET, "/healthz", Access::Public, healthz),
+        RouteDef::new(Method::GET, "/static/{file}", Access::Public, static_file),
+        RouteDef::new(Method::GET, "/api/openapi.json", Access::Public, openapi),
+        RouteDef::new(Method::GET, "/lang/{code}", Access::Public, switch_lang),
+        RouteDef::new(Method::GET, "/setup", Access::Public, setup_form),
+        RouteDef::new(Method::POST, "/setup", Access::Public, setup_submit),
+        RouteDef::new(Method::GET, "/login", Access::Public, login_form),
+        RouteDef::new(Method::POST, "/login", Access::Public, login_submit),
+        RouteDef::new(Method::POST, "/logout", Access::ANY_USER, logout),
+        RouteDef::new(Method::GET, "/", Access::ANY_USER, home),
+        RouteDef::new(Method::GET, "/account", Access::ANY_USER, account),
+        RouteDef::new(Method::POST, "/account/password", Access::ANY_USER, change_password),
+        RouteDef::new(Method::GET, "/api/v1/me", Access::ANY_USER, me),
+    ]
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+}
+
+/// 200 once the database answers; 503 otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses(
+    (status = 200, body = Health), (status = 503, body = crate::error::Problem)))]
+async fn healthz(ctx: Ctx) -> Result<web::Json<Health>, AppError> {
+    use diesel::connection::SimpleConnection;
+    ctx.state.db.read(|conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    Ok(web::Json(Health {
+        status: "ok",
+        backend: ctx.state.db.backend().name(),
+    }))
+}
+
+const CSS: &[u8] = include_bytes!("../../static/varco.css");
+
+async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (body, kind) = match path.as_str() {
+        "varco.css" => (CSS, "text/css; charset=utf-8"),
+        _ => return Err(AppError::NotFound),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, kind))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body))
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(crate::openapi::document_json())
+}
+
+#[derive(serde::Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn switch_lang(req: HttpRequest, code: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let lang = Lang::parse(&code).ok_or_else(|| AppError::bad_request("code", "must be it or en"))?;
+    let next: NextQuery = crate::web::extract::parse_query(req.query_string())?;
+    let cookie = actix_web::cookie::Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, safe_next(next.next.as_deref())))
+        .cookie(cookie)
+        .finish())
+}
+
+// ----- first run -----
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    page: Page,
+    form: Form,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn setup_form(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if ctx.state.db.read(users::admin_exists).await? {
+        return Ok(redirect("/login"));
+    }
+    let q: TokenQuery = crate::web::extract::parse_query(req.query_string())?;
+    let mut form = Form::default();
+    form.set("token", q.token.unwrap_or_default());
+    let tpl = SetupPage {
+        page: Page::new(&ctx, "setup.title"),
+        form,
+    };
+    render(&tpl.page, &tpl)
+}
+
+async fn setup_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let pairs = pairs(&body)?;
+    let mut form = Form::from_pairs(&pairs);
+    let token = field(&pairs, "token").unwrap_or("").trim().to_owned();
+    let password_input = field(&pairs, "password").unwrap_or("").to_owned();
+    if password_input != field(&pairs, "password_confirm").unwrap_or("") {
+        form.add_error(
+            "password_confirm",
+            crate::web::i18n::message(ctx.lang, "does not match the password"),
+        );
+    }
+    let input = NewUserInput {
+        username: form.v("username").to_owned(),
+        display_name: Some(form.v("display_name").to_owned()),
+        email: Some(form.v("email").to_owned()),
+        role: Role::Admin.as_str().into(),
+        org_id: None,
+        password: password_input,
+    };
+    let parsed = input.parse();
+    let new_user = match parsed {
+        Ok(u) if !form.has_errors() => u,
+        Ok(_) => return setup_again(&ctx, form),
+        Err(e) => {
+            form.absorb(&e, ctx.lang);
+            return setup_again(&ctx, form);
+        }
+    };
+    let pw = new_user.password.expose().to_owned();
+    let hash = web::block(move || password::hash(&pw)).await??;
+    let who = ctx.who();
+    let settings = ctx.state.settings.clone();
+    let now = ctx.now;
+    let created = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let user = setup::create_first_admin(conn, &token, &new_user, &hash, now, &who)?;
+            let s = session::create(conn, user.id, now, &settings)?;
+            Ok(s)
+        })
+        .await;
+    match created {
+        Ok(s) => {
+            let mut res = redirect_with_flash("/admin/users", "flash.setup_done");
+            res.add_cookie(&session_cookie(&ctx.state.settings, s.cookie_value))
+                .map_err(AppError::internal)?;
+            Ok(res)
+        }
+        Err(AppError::Conflict(_)) => Ok(redirect("/login")),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
+            form.absorb(&e, ctx.lang);
+            setup_again(&ctx, form)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn setup_again(ctx: &Ctx, form: Form) -> Result<HttpResponse, AppError> {
+    let tpl = SetupPage {
+        page: Page::new(ctx, "setup.title"),
+        form,
+    };
+    render_status(&tpl.page, StatusCode::UNPROCESSABLE_ENTITY, &tpl)
+}
+
+// ----- login / logout -----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: Page,
+    form: Form,
+    next: String,
+    setup_needed: bool,
+}
+
+async fn login_form(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let q: NextQuery = crate::web::extract::parse_query(req.query_string())?;
+    let next = safe_next(q.next.as_deref());
+    if ctx.principal.is_some() {
+        return Ok(redirect(&next));
+    }
+    let setup_needed = !ctx.state.db.read(users::admin_exists).await?;
+    let tpl = LoginPage {
+        page: Page::new(&ctx, "login.title"),
+        form: Form::default(),
+        next,
+        setup_needed,
+    };
+    render(&tpl.page, &tpl)
+}
+
+async fn login_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let pairs = pairs(&body)?;
+    let mut form = Form::from_pairs(&pairs);
+    let next = safe_next(field(&pairs, "next"));
+    let username = form.v("username").to_owned();
+    let password_input = field(&pairs, "password").unwrap_or("").to_owned();
+    let state = &ctx.state;
+    let result = login::login(
+        &state.db,
+        state.settings.clone(),
+        state.clock.clone(),
+        ctx.who(),
+        username,
+        password_input,
+    )
+    .await?;
+    let status = match result {
+        LoginResult::Success { session, .. } => {
+            let mut res = redirect(&next);
+            res.add_cookie(&session_cookie(&state.settings, session.cookie_value))
+                .map_err(AppError::internal)?;
+            return Ok(res);
+        }
+        LoginResult::Invalid => {
+            form.general = Some(crate::web::i18n::t(ctx.lang, "login.invalid").to_owned());
+            StatusCode::UNAUTHORIZED
+        }
+        LoginResult::Locked { until } => {
+            form.general = Some(format!(
+                "{} {}",
+                crate::web::i18n::t(ctx.lang, "login.locked"),
+                rome_display(until)
+            ));
+            StatusCode::LOCKED
+        }
+        LoginResult::Throttled { .. } => {
+            form.general = Some(crate::web::i18n::t(ctx.lang, "login.throttled").to_owned());
+            StatusCode::TOO_MANY_REQUESTS
+        }
+    };
+    let tpl = LoginPage {
+        page: Page::new(&ctx, "login.title"),
+        form,
+        next,
+        setup_needed: false,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn logout(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let p = ctx.user()?.clone();
+    let who = ctx.who();
+    let now = ctx.now;
+    let id_hash = p.session.as_ref().map(|s| s.id_hash.clone());
+    ctx.state
+        .db
+        .write(move |conn| {
+            if let Some(h) = &id_hash {
+                session::delete(conn, h)?;
+            }
+            let mut ev = Event::new("auth.logout");
+            if let Some(id) = p.user_id() {
+                ev = ev.entity("user", id);
+            }
+            audit::record(conn, &who, now, ev)
+        })
+        .await?;
+    let mut res = redirect_with_flash("/login", "flash.logged_out");
+    res.add_cookie(&session_cookie_removal(&ctx.state.settings))
+        .map_err(AppError::internal)?;
+    Ok(res)
+}
+
+// ----- home and own account -----
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: Page,
+}
+
+async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let tpl = HomePage {
+        page: Page::new(&ctx, "home.title"),
+    };
+    render(&tpl.page, &tpl)
+}
+
+#[derive(Template)]
+#[template(path = "account/index.html")]
+struct AccountPage {
+    page: Page,
+    username: String,
+    display_name: String,
+    role: Role,
+    org_name: Option<String>,
+    last_login: Option<String>,
+    form: Form,
+}
+
+async fn account_page(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let p = ctx.user()?;
+    let Some(user_id) = p.user_id() else {
+        return Err(AppError::Forbidden);
+    };
+    let who = ctx.who();
+    let now = ctx.now;
+    let (user, org) = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let user = users::get(conn, user_id)?;
+            let org = match user.org_id {
+                Some(id) => Some(orgs::get(conn, id)?.name),
+                None => None,
+            };
+            audit::record(conn, &who, now, Event::new("account.read").entity("user", user_id))?;
+            Ok((user, org))
+        })
+        .await?;
+    let tpl = AccountPage {
+        page: Page::new(ctx, "account.title"),
+        role: user.role(),
+        username: user.username,
+        display_name: user.display_name,
+        org_name: org,
+        last_login: user.last_login_at.map(rome_display),
+        form,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn account(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    account_page(&ctx, Form::default(), StatusCode::OK).await
+}
+
+async fn change_password(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let pairs = pairs(&body)?;
+    let p = ctx.user()?.clone();
+    let Actor::User { id, username, .. } = p.actor.clone() else {
+        return Err(AppError::Forbidden);
+    };
+    let mut form = Form::default();
+    let current = field(&pairs, "current_password").unwrap_or("").to_owned();
+    let new = field(&pairs, "password").unwrap_or("").to_owned();
+    if new != field(&pairs, "password_confirm").unwrap_or("") {
+        form.add_error(
+            "password_confirm",
+            crate::web::i18n::message(ctx.lang, "does not match the password"),
+        );
+    }
+    if let Err(m) = Password::parse(&new, &username) {
+        form.add_error("password", crate::web::i18n::message(ctx.lang, m));
+    }
+    let stored = ctx.state.db.read(move |conn| users::password_hash(conn, id)).await?;
+    let ok = web::block(move || password::verify(&current, &stored)).await?;
+    if !ok {
+        form.add_error(
+            "current_password",
+            crate::web::i18n::message(ctx.lang, "is not your current password"),
+        );
+    }
+    if form.has_errors() {
+        let who = ctx.who();
+        let now = ctx.now;
+        ctx.state
+            .db
+            .write(move |conn| {
+                audit::record(
+                    conn,
+                    &who,
+                    now,
+                    Event::new("account.password")
+                        .entity("user", id)
+                        .outcome(Outcome::Failure),
+                )
+            })
+            .await?;
+        return account_page(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let hash = web::block(move || password::hash(&new)).await??;
+    let who = ctx.who();
+    let now = ctx.now;
+    let settings = ctx.state.settings.clone();
+    let new_session = ctx
+        .state
+        .db
+        .write(move |conn| {
+            let version = users::get(conn, id)?.version;
+            let patch = UserPatch {
+                password_hash: Some(hash),
+                ..UserPatch::default()
+            };
+            users::update(conn, id, version, patch, now)?;
+            audit::record(conn, &who, now, Event::new("account.password").entity("user", id))?;
+            // Every session ended with the change; this one continues in a fresh session.
+            session::create(conn, id, now, &settings)
+        })
+        .await?;
+    let mut res = redirect_with_flash("/account", "flash.password_changed");
+    res.add_cookie(&session_cookie(&ctx.state.settings, new_session.cookie_value))
+        .map_err(AppError::internal)?;
+    Ok(res)
+}
+
+// ----- API: who am I -----
+
+/// An organisation in brief.
+#[derive(Serialize, ToSchema)]
+pub struct OrgBrief {
+    pub id: i64,
+    pub name: String,
+    pub kind: OrgKind,
+}
+
+/// The caller.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// `session` (a person in a browser) or `token` (an organisation's system).
+    pub via: &'static str,
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub token_id: Option<i64>,
+    pub token_label: Option<String>,
+    pub role: Role,
+    pub org: Option<OrgBrief>,
+    /// The CSRF token to send as `X-CSRF-Token` on state-changing calls made with the session.
+    pub csrf_token: Option<String>,
+}
+
+/// The caller's identity, role and organisation.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = crate::error::Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn me(ctx: Ctx) -> Result<web::Json<Me>, AppError> {
+    let p = ctx.user()?.clone();
+    let who = ctx.who();
+    let now: NaiveDateTime = ctx.now;
+    let org_id = p.org_id;
+    let (entity, id) = match &p.actor {
+        Actor::User { id, .. } => ("user", *id),
+        Actor::Token { id, .. } => ("token", *id),
+    };
+    let org = ctx
+        .state
+        .db
+        .write(move |conn| {
+            audit::record(conn, &who, now, Event::new("me.read").entity(entity, id))?;
+            match org_id {
+                Some(id) => Ok(Some(orgs::get(conn, id)?)),
+                None => Ok(None),
+            }
+        })
+        .await?;
+    let (via, user_id, username, display_name, token_id, token_label) = match p.actor {
+        Actor::User {
+            id,
+            username,
+            display_name,
+        } => ("session", Some(id), Some(username), Some(display_name), None, None),
+        Actor::Token { id, label } => ("token", None, None, None, Some(id), Some(label)),
+    };
+    Ok(web::Json(Me {
+        via,
+        user_id,
+        username,
+        display_name,
+        token_id,
+        token_label,
+        role: p.role,
+        org: org.map(|o| OrgBrief {
+            kind: o.kind(),
+            id: o.id,
+            name: o.name,
+        }),
+        csrf_token: p.session.map(|s| s.csrf_token),
+    }))
+}

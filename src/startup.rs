@@ -1,0 +1,116 @@
+//! Builds the application: database, migrations, HTTP server bound to its port.
+//! `main` and the integration tests use the same function.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::{login, session, setup};
+use crate::clock::{db_now, SharedClock};
+use crate::config::Settings;
+use crate::db::{write_tx, Db};
+use crate::error::AppError;
+use crate::web::middleware::{html_errors, request_context, security_headers};
+use crate::web::routes::{configure, not_found};
+use crate::web::AppState;
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds `settings.bind`.
+    pub fn build(settings: Settings, clock: SharedClock) -> Result<Application, AppError> {
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| AppError::Unavailable(format!("cannot listen on {}: {e}", settings.bind)))?;
+        Application::with_listener(settings, clock, listener)
+    }
+
+    /// As `build`, on a listener the caller bound (tests bind port 0).
+    pub fn with_listener(
+        settings: Settings,
+        clock: SharedClock,
+        listener: TcpListener,
+    ) -> Result<Application, AppError> {
+        let db = Db::connect(&settings)?;
+        db.migrate()?;
+        let port = listener.local_addr().map_err(AppError::internal)?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            db,
+            settings: Arc::new(settings),
+            clock,
+        });
+        let data = state.clone();
+        let limit = state.settings.body_limit;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(limit))
+                .configure(configure)
+                .default_service(web::to(not_found))
+                .wrap(from_fn(html_errors))
+                .wrap(from_fn(security_headers))
+                .wrap(from_fn(request_context))
+        })
+        .shutdown_timeout(5);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(AppError::internal)?.run();
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped, with housekeeping running beside.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = housekeeping(&state).await {
+                    tracing::warn!(error = %e, "housekeeping failed");
+                }
+            }
+        });
+        self.server.await
+    }
+}
+
+/// Deletes expired sessions and old login failures.
+pub async fn housekeeping(state: &web::Data<AppState>) -> Result<(), AppError> {
+    let now = db_now(state.clock.as_ref());
+    let settings = state.settings.clone();
+    state
+        .db
+        .write(move |conn| {
+            session::purge_expired(conn, now, &settings)?;
+            login::purge_failures(conn, now, &settings)?;
+            Ok(())
+        })
+        .await
+}
+
+/// When no administrator exists yet, a fresh one-time setup link (else `None`).
+pub fn first_run_link(state: &AppState) -> Result<Option<String>, AppError> {
+    let mut conn = state.db.conn()?;
+    let now = db_now(state.clock.as_ref());
+    write_tx(&mut conn, |conn| {
+        if crate::accounts::users::admin_exists(conn)? {
+            return Ok(None);
+        }
+        let secret = setup::issue(conn, now)?;
+        Ok(Some(format!("{}/setup?token={secret}", state.settings.base_url())))
+    })
+}

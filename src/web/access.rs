@@ -1,0 +1,171 @@
+//! The permission check every route passes through: resolve the caller (session cookie or, on
+//! `/api/`, a bearer token), refuse anyone the route's `Access` does not name, and refuse
+//! state-changing browser requests without their CSRF token. Denials are audited.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, FromRequest, HttpMessage};
+
+use super::csrf;
+use super::ctx::{client_ip, RequestId};
+use super::AppState;
+use crate::audit::{self, Event, Outcome, Who};
+use crate::auth::{session, token, Access, Principal};
+use crate::clock::db_now;
+use crate::error::AppError;
+
+fn deny(req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
+    // `from_error` keeps the error on the response, so browser routes can render it as a page.
+    let (http_req, _) = req.into_parts();
+    ServiceResponse::new(http_req, actix_web::HttpResponse::from_error(e))
+}
+
+/// Enforces `access` on one route (installed by `routes::configure` on every route).
+pub async fn check(
+    access: Access,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(deny(req, AppError::Internal("application state missing".into())));
+    };
+    let is_api = req.path().starts_with("/api/");
+    let ip = client_ip(req.request(), state.settings.trust_proxy);
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+
+    let principal = match resolve(&state, &req, is_api).await {
+        Ok(p) => p,
+        Err(e) => return Ok(deny(req, e)),
+    };
+    if let Some(p) = &principal {
+        req.extensions_mut().insert(p.clone());
+    }
+
+    if !access.allows(principal.as_ref().map(|p| p.role)) {
+        let Some(p) = principal else {
+            return Ok(deny(req, AppError::Unauthenticated));
+        };
+        let who = Who::from_request(Some(&p), ip, request_id);
+        let route = req.match_pattern().unwrap_or_default();
+        let action = format!("{} {}", req.method(), route);
+        let now = db_now(state.clock.as_ref());
+        let audited = state
+            .db
+            .write(move |conn| {
+                audit::record(
+                    conn,
+                    &who,
+                    now,
+                    Event::new("access.denied").outcome(Outcome::Denied).detail(action),
+                )
+            })
+            .await;
+        if let Err(e) = audited {
+            return Ok(deny(req, e));
+        }
+        return Ok(deny(req, AppError::Forbidden));
+    }
+
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let by_session = principal.as_ref().is_none_or(|p| p.session.is_some());
+    if unsafe_method && by_session {
+        let expected = csrf::expected(
+            principal.as_ref(),
+            req.cookie(csrf::PRE_COOKIE).as_ref().map(|c| c.value()),
+        );
+        let presented = if is_api {
+            req.headers()
+                .get(csrf::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        } else {
+            let (back, token) = form_token(req, state.settings.body_limit).await;
+            req = back;
+            match token {
+                Ok(t) => t,
+                Err(e) => return Ok(deny(req, e)),
+            }
+        };
+        // An anonymous API call has no session to forge: only browser forms need the token.
+        let needed = !(is_api && principal.is_none());
+        if needed && !csrf::matches(expected.as_deref(), presented.as_deref()) {
+            let who = Who::from_request(principal.as_ref(), ip, request_id);
+            let now = db_now(state.clock.as_ref());
+            let audited = state
+                .db
+                .write(move |conn| audit::record(conn, &who, now, Event::new("csrf.rejected").outcome(Outcome::Denied)))
+                .await;
+            if let Err(e) = audited {
+                return Ok(deny(req, e));
+            }
+            return Ok(deny(req, AppError::CsrfRejected));
+        }
+    }
+
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The caller: a bearer token on `/api/`, else a session cookie. An invalid bearer token is a 401
+/// (a system with a revoked token must learn it at once); an expired session is just no caller.
+async fn resolve(
+    state: &web::Data<AppState>,
+    req: &ServiceRequest,
+    is_api: bool,
+) -> Result<Option<Principal>, AppError> {
+    let now = db_now(state.clock.as_ref());
+    if is_api {
+        if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
+            let value = auth.to_str().unwrap_or("");
+            let Some(secret) = value.strip_prefix("Bearer ").map(str::trim).map(str::to_owned) else {
+                return Err(AppError::Unauthenticated);
+            };
+            let found = state.db.write(move |conn| token::resolve(conn, &secret, now)).await?;
+            return found.map(Some).ok_or(AppError::Unauthenticated);
+        }
+    }
+    let Some(cookie) = req.cookie(session::COOKIE) else {
+        return Ok(None);
+    };
+    let settings = state.settings.clone();
+    let value = cookie.value().to_owned();
+    if value.is_empty() || value.len() > 100 {
+        return Ok(None);
+    }
+    let found = state
+        .db
+        .read(move |conn| session::resolve(conn, &value, now, &settings))
+        .await?;
+    Ok(match found {
+        session::Lookup::Valid(p) => Some(p),
+        session::Lookup::Expired | session::Lookup::Unknown => None,
+    })
+}
+
+/// The CSRF token of a browser form: the `csrf` field of a URL-encoded body (the body is put
+/// back for the handler), or the `csrf` query parameter for multipart uploads.
+async fn form_token(req: ServiceRequest, limit: usize) -> (ServiceRequest, Result<Option<String>, AppError>) {
+    let urlencoded = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !urlencoded {
+        let token = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .ok()
+            .and_then(|q| q.into_iter().find(|(k, _)| k == csrf::FIELD).map(|(_, v)| v));
+        return (req, Ok(token));
+    }
+    let (http_req, mut payload) = req.into_parts();
+    match web::Bytes::from_request(&http_req, &mut payload).await {
+        Ok(bytes) => {
+            let token = csrf::field_of(&bytes);
+            (ServiceRequest::from_parts(http_req, Payload::from(bytes)), Ok(token))
+        }
+        Err(_) => (
+            ServiceRequest::from_parts(http_req, Payload::None),
+            Err(AppError::PayloadTooLarge { limit }),
+        ),
+    }
+}

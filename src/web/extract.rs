@@ -1,0 +1,238 @@
+//! API input extractors whose errors name the field: JSON bodies, query strings, path ids and the
+//! version an update was based on.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use super::AppState;
+use crate::error::{AppError, FieldError};
+
+/// A JSON body, deserialised with the path of any bad field and then validated (422).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.body_limit)
+            .unwrap_or(256 * 1024);
+        let is_json = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json()));
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            if declared.is_some_and(|n| n > limit) {
+                return Err(AppError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| AppError::bad_request("body", "could not be read"))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value = parse_json::<T>(&body)?;
+            value.validate()?;
+            Ok(ApiJson(value))
+        })
+    }
+}
+
+fn mime_json() -> &'static str {
+    "json"
+}
+
+/// Deserialises JSON, turning serde's message into a field error.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request("body", "is empty: send a JSON object"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        AppError::BadRequest(vec![describe_serde(
+            &path,
+            &inner.to_string(),
+            inner.is_syntax() || inner.is_eof(),
+        )])
+    })
+}
+
+/// Names the field in a serde message: a missing field is reported at its parent's path.
+fn describe_serde(path: &str, message: &str, syntax: bool) -> FieldError {
+    let message = strip_position(message);
+    if syntax {
+        return FieldError::new("body", format!("is not valid JSON ({message})"));
+    }
+    let join = |parent: &str, child: &str| {
+        if parent.is_empty() || parent == "." {
+            child.to_owned()
+        } else {
+            format!("{parent}.{child}")
+        }
+    };
+    for (marker, what) in [
+        ("missing field `", "is required"),
+        ("unknown field `", "is not a known field"),
+    ] {
+        if let Some(rest) = message.strip_prefix(marker) {
+            let name = rest.split('`').next().unwrap_or(rest);
+            return FieldError::new(join(path, name), what);
+        }
+    }
+    let field = if path.is_empty() || path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    // serde's "invalid type: string \"…\"" quotes the input back; keep only what was expected.
+    let message = match message.find(", expected ") {
+        Some(i) if message.starts_with("invalid type") || message.starts_with("invalid value") => {
+            format!("must be {}", &message[i + ", expected ".len()..])
+        }
+        _ => message.to_owned(),
+    };
+    FieldError::new(field, message)
+}
+
+fn strip_position(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+/// A query string, deserialised with the name of any bad parameter (400).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(ApiQuery))
+    }
+}
+
+/// Deserialises a query string, naming the bad parameter.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        AppError::BadRequest(vec![describe_serde(&path, &message, false)])
+    })
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// The numeric `{id}` of a path (400 naming `id` when it is not a number).
+pub struct PathId(pub i64);
+
+impl FromRequest for PathId {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .map(PathId)
+            .ok_or_else(|| AppError::bad_request("id", "must be a positive integer"));
+        std::future::ready(id)
+    }
+}
+
+/// The version an update was based on: `If-Match` (`"3"`, `W/"3"` or `3`) or the body's
+/// `version`. Neither is 428; both and different is 400.
+pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<i64, AppError> {
+    let header = match req.headers().get(header::IF_MATCH) {
+        None => None,
+        Some(v) => {
+            let text = v.to_str().unwrap_or("").trim();
+            let text = text.trim_start_matches("W/").trim_matches('"');
+            Some(
+                text.parse::<i64>()
+                    .map_err(|_| AppError::bad_request("If-Match", "must be the record's version, e.g. \"3\""))?,
+            )
+        }
+    };
+    match (header, body_version) {
+        (Some(h), Some(b)) if h != b => Err(AppError::bad_request("version", "differs from the If-Match header")),
+        (Some(v), _) | (None, Some(v)) => Ok(v),
+        (None, None) => Err(AppError::VersionRequired),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields are read by serde only")]
+    struct Sample {
+        name: String,
+        count: i64,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields are read by serde only")]
+    struct Inner {
+        flag: bool,
+    }
+
+    fn field_of(body: &str) -> (String, String) {
+        match parse_json::<Sample>(body.as_bytes()) {
+            Err(AppError::BadRequest(mut e)) => {
+                let f = e.remove(0);
+                (f.field, f.message)
+            }
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serde_errors_name_the_field_and_never_echo_input() {
+        assert_eq!(field_of(r#"{"count": 1}"#).0, "name");
+        let (f, m) = field_of(r#"{"name": "x", "count": "secret-value"}"#);
+        assert_eq!(f, "count");
+        assert!(!m.contains("secret-value"), "{m}");
+        assert_eq!(
+            field_of(r#"{"name": "x", "count": 1, "inner": {"flag": 3}}"#).0,
+            "inner.flag"
+        );
+        assert_eq!(field_of(r#"{"name": "x", "count": 1, "extra": 1}"#).0, "extra");
+        assert_eq!(field_of(r#"{"name": "#).0, "body");
+        assert_eq!(field_of("").0, "body");
+    }
+}

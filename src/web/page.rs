@@ -1,0 +1,336 @@
+//! What every HTML page shares: language, the signed-in user, navigation by role, the CSRF token,
+//! flash messages and forms that keep their input on error.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use askama::Template;
+
+use super::csrf::PRE_COOKIE;
+use super::ctx::Ctx;
+use super::i18n::{self, Lang};
+use crate::auth::{random_secret, Actor};
+use crate::domain::Role;
+use crate::error::AppError;
+
+pub const FLASH_COOKIE: &str = "varco_flash";
+
+/// A link in the navigation bar.
+pub struct NavItem {
+    pub href: &'static str,
+    pub key: &'static str,
+    pub active: bool,
+}
+
+/// The navigation each role sees (later capabilities add their entries here).
+fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
+    let mut items: Vec<(&'static str, &'static str)> = vec![("/", "nav.home")];
+    if role == Role::Admin {
+        items.extend([
+            ("/admin/users", "nav.users"),
+            ("/admin/organisations", "nav.organisations"),
+            ("/admin/tokens", "nav.tokens"),
+            ("/admin/audit", "nav.audit"),
+        ]);
+    }
+    items.push(("/account", "nav.account"));
+    items
+        .into_iter()
+        .map(|(href, key)| NavItem {
+            href,
+            key,
+            active: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
+        })
+        .collect()
+}
+
+/// The signed-in person as the header shows them.
+pub struct PageUser {
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// The layout's data, given to every page template as `page`.
+pub struct Page {
+    pub lang: Lang,
+    pub user: Option<PageUser>,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+    pub path: String,
+    pub flash: Option<String>,
+    pub title_key: &'static str,
+    /// Set when the anonymous CSRF cookie has to be issued with this response.
+    new_pre_csrf: bool,
+    clear_flash: bool,
+}
+
+impl Page {
+    pub fn new(ctx: &Ctx, title_key: &'static str) -> Page {
+        let user = ctx.principal.as_ref().and_then(|p| match &p.actor {
+            Actor::User { display_name, .. } => Some(PageUser {
+                display_name: display_name.clone(),
+                role: p.role,
+            }),
+            Actor::Token { .. } => None,
+        });
+        let session_csrf = ctx
+            .principal
+            .as_ref()
+            .and_then(|p| p.session.as_ref())
+            .map(|s| s.csrf_token.clone());
+        let (csrf, new_pre_csrf) = match (session_csrf, &ctx.pre_csrf) {
+            (Some(t), _) => (t, false),
+            (None, Some(t)) => (t.clone(), false),
+            (None, None) => (random_secret(), true),
+        };
+        Page {
+            lang: ctx.lang,
+            nav: user.as_ref().map(|u| nav_for(u.role, &ctx.path)).unwrap_or_default(),
+            user,
+            csrf,
+            path: ctx.path.clone(),
+            flash: ctx.flash.clone().filter(|f| f.len() <= 64),
+            title_key,
+            new_pre_csrf,
+            clear_flash: ctx.flash.is_some(),
+        }
+    }
+
+    /// The interface text for `key`.
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        i18n::t(self.lang, key)
+    }
+
+    /// A role's label.
+    pub fn role_label(&self, role: impl AsRole) -> &'static str {
+        let role = role.as_role();
+        i18n::lookup(self.lang, &format!("role.{}", role.as_str())).unwrap_or(role.as_str())
+    }
+
+    /// An organisation kind's label.
+    pub fn kind_label(&self, kind: &str) -> String {
+        i18n::lookup(self.lang, &format!("org_kind.{kind}"))
+            .unwrap_or(kind)
+            .to_owned()
+    }
+
+    /// A stored UTC instant in Europe/Rome.
+    pub fn when(&self, at: &chrono::NaiveDateTime) -> String {
+        crate::clock::rome_display(*at)
+    }
+
+    /// Link that switches language and comes back here.
+    pub fn lang_switch_href(&self) -> String {
+        format!("/lang/{}?next={}", self.lang.other().code(), urlencode(&self.path))
+    }
+
+    pub fn other_lang_label(&self) -> &str {
+        match self.lang {
+            Lang::It => "English",
+            Lang::En => "Italiano",
+        }
+    }
+
+    /// Renders a template into a response, issuing or clearing the cookies the page needs.
+    pub fn respond(&self, status: actix_web::http::StatusCode, html: String) -> HttpResponse {
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
+        if self.new_pre_csrf {
+            res.cookie(
+                Cookie::build(PRE_COOKIE, self.csrf.clone())
+                    .path("/")
+                    .http_only(true)
+                    .same_site(SameSite::Strict)
+                    .finish(),
+            );
+        }
+        if self.clear_flash {
+            let mut c = Cookie::build(FLASH_COOKIE, "").path("/").finish();
+            c.make_removal();
+            res.cookie(c);
+        }
+        res.body(html)
+    }
+}
+
+/// A role however templates hold it (by value or through references).
+pub trait AsRole {
+    fn as_role(&self) -> Role;
+}
+
+impl AsRole for Role {
+    fn as_role(&self) -> Role {
+        *self
+    }
+}
+
+impl<T: AsRole + ?Sized> AsRole for &T {
+    fn as_role(&self) -> Role {
+        (**self).as_role()
+    }
+}
+
+/// Renders `tpl` with status 200.
+pub fn render(page: &Page, tpl: &impl Template) -> Result<HttpResponse, AppError> {
+    Ok(page.respond(actix_web::http::StatusCode::OK, tpl.render()?))
+}
+
+/// Renders `tpl` with a given status (422 for a form with errors).
+pub fn render_status(
+    page: &Page,
+    status: actix_web::http::StatusCode,
+    tpl: &impl Template,
+) -> Result<HttpResponse, AppError> {
+    Ok(page.respond(status, tpl.render()?))
+}
+
+/// A 303 redirect leaving a flash message (an i18n key) for the next page.
+pub fn redirect_with_flash(to: &str, flash_key: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .cookie(
+            Cookie::build(FLASH_COOKIE, flash_key.to_owned())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .max_age(CookieDuration::minutes(5))
+                .finish(),
+        )
+        .finish()
+}
+
+/// A plain 303 redirect.
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|q| q.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+/// A local path to go back to, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// The values a form was sent with and what is wrong with them, to show it again.
+#[derive(Default)]
+pub struct Form {
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+    pub general: Option<String>,
+}
+
+impl Form {
+    pub fn from_pairs(pairs: &[(String, String)]) -> Form {
+        let mut values: HashMap<String, String> = HashMap::new();
+        for (k, v) in pairs {
+            if k == "password" || k == "password_confirm" || k == "current_password" || k == super::csrf::FIELD {
+                continue; // never echoed back
+            }
+            values
+                .entry(k.clone())
+                .and_modify(|e| {
+                    e.push('\u{1f}');
+                    e.push_str(v);
+                })
+                .or_insert_with(|| v.clone());
+        }
+        Form {
+            values,
+            ..Form::default()
+        }
+    }
+
+    pub fn set(&mut self, field: &str, value: impl Into<String>) {
+        self.values.insert(field.into(), value.into());
+    }
+
+    pub fn v(&self, field: &str) -> &str {
+        self.values.get(field).map(String::as_str).unwrap_or("")
+    }
+
+    /// True when a select option or checkbox value was chosen.
+    pub fn is(&self, field: &str, value: &str) -> bool {
+        self.values
+            .get(field)
+            .is_some_and(|v| v.split('\u{1f}').any(|x| x == value))
+    }
+
+    pub fn err(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.general.is_some()
+    }
+
+    pub fn add_error(&mut self, field: &str, message: String) {
+        self.errors.entry(field.to_owned()).or_insert(message);
+    }
+
+    /// Takes the field errors of `e` (translated) onto the form; other errors become general.
+    pub fn absorb(&mut self, e: &AppError, lang: Lang) {
+        let fields = e.field_errors();
+        if fields.is_empty() {
+            self.general = Some(match e {
+                AppError::Conflict(d) => i18n::message(lang, d),
+                AppError::StaleVersion { .. } => i18n::t(lang, "form.stale").to_owned(),
+                _ => i18n::t(lang, "form.failed").to_owned(),
+            });
+        }
+        for f in fields {
+            self.add_error(&f.field, i18n::message(lang, &f.message));
+        }
+    }
+}
+
+/// Reads a URL-encoded form body into pairs (repeated keys kept, for checkbox lists).
+pub fn pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| AppError::bad_request("body", "is not a valid form submission"))
+}
+
+/// The first value of `key` in form pairs.
+pub fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn forms_keep_values_but_never_passwords() {
+        let f = Form::from_pairs(&[
+            ("username".into(), "anna".into()),
+            ("password".into(), "secret secret".into()),
+            ("lang".into(), "en".into()),
+            ("lang".into(), "ro".into()),
+        ]);
+        assert_eq!(f.v("username"), "anna");
+        assert_eq!(f.v("password"), "");
+        assert!(f.is("lang", "ro") && f.is("lang", "en") && !f.is("lang", "it"));
+    }
+}

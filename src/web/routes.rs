@@ -1,0 +1,87 @@
+//! The route table. Every route is declared here with the roles that may call it; the access
+//! check is installed on each from its declaration, so a route cannot exist without one, and the
+//! tests walk this table to prove every role is refused where it is not named.
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{web, FromRequest, Handler, Responder, Route};
+
+use super::access;
+use crate::auth::Access;
+use crate::error::AppError;
+
+/// One route: method, path pattern, who may call it, and its handler.
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    route: Route,
+}
+
+impl RouteDef {
+    pub fn new<F, Args>(method: Method, path: &'static str, access: Access, handler: F) -> RouteDef
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        RouteDef {
+            route: web::method(method.clone()).to(handler),
+            method,
+            path,
+            access,
+        }
+    }
+
+    /// True for JSON API routes (listed in the OpenAPI document).
+    pub fn is_api(&self) -> bool {
+        self.path.starts_with("/api/v1/")
+    }
+}
+
+/// Every route of the service, in matching order (literal segments before `{id}`).
+pub fn table() -> Vec<RouteDef> {
+    let mut all = Vec::new();
+    all.extend(crate::pages::routes());
+    all.extend(crate::accounts::pages::routes());
+    all.extend(crate::audit::pages::routes());
+    all.extend(crate::accounts::api::routes());
+    all.extend(crate::audit::api::routes());
+    all
+}
+
+/// Method, path and access of every route (for tests and the OpenAPI check).
+pub fn declarations() -> Vec<(Method, &'static str, Access)> {
+    table().into_iter().map(|r| (r.method, r.path, r.access)).collect()
+}
+
+/// Registers the table: one resource per path, each route wrapped in its access check.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut groups: Vec<(&'static str, Vec<RouteDef>)> = Vec::new();
+    for def in table() {
+        match groups.iter_mut().find(|(p, _)| *p == def.path) {
+            Some((_, defs)) => defs.push(def),
+            None => groups.push((def.path, vec![def])),
+        }
+    }
+    for (path, defs) in groups {
+        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        for def in defs {
+            let access = def.access;
+            resource = resource.route(
+                def.route
+                    .wrap(from_fn(move |req, next| access::check(access, req, next))),
+            );
+        }
+        cfg.service(resource);
+    }
+}
+
+async fn method_not_allowed() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed)
+}
+
+/// Anything unrouted.
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
