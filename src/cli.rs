@@ -13,7 +13,7 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{password, token};
 use crate::clock::{db_now, SystemClock};
 use crate::config::Settings;
-use crate::db::{backup_sqlite, write_tx, Db};
+use crate::db::{backup_sqlite, connect_one, run_migrations, write_tx, DbConn};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::startup::{first_run_link, Application};
@@ -161,17 +161,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => {
-            let db = Db::connect(&settings)?;
-            let n = db.migrate()?;
-            println!("{n} migration(s) applied on {}", db.backend().name());
+            let mut conn = connect_one(&settings)?;
+            let n = run_migrations(&mut conn)?;
+            println!("{n} migration(s) applied on {}", conn.backend().name());
             Ok(())
         }
         Command::User(c) => user(settings, c),
         Command::Org(c) => org(settings, c),
         Command::Token(c) => token_cmd(settings, c),
         Command::Backup { to } => {
-            let db = Db::connect(&settings)?;
-            let mut conn = db.conn()?;
+            let mut conn = connect_one(&settings)?;
             backup_sqlite(&mut conn, &to)?;
             println!("backup written to {}", to.display());
             Ok(())
@@ -194,10 +193,10 @@ fn serve(settings: Settings) -> Result<(), CliError> {
     })
 }
 
-fn open(settings: &Settings) -> Result<Db, CliError> {
-    let db = Db::connect(settings)?;
-    db.migrate()?;
-    Ok(db)
+fn open(settings: &Settings) -> Result<DbConn, CliError> {
+    let mut conn = connect_one(settings)?;
+    run_migrations(&mut conn)?;
+    Ok(conn)
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -210,8 +209,7 @@ fn read_password() -> Result<String, CliError> {
 }
 
 fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
-    let db = open(&settings)?;
-    let mut conn = db.conn()?;
+    let mut conn = open(&settings)?;
     let now = db_now(&SystemClock);
     match c {
         UserCommand::Add {
@@ -279,8 +277,7 @@ fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
 }
 
 fn org(settings: Settings, c: OrgCommand) -> Result<(), CliError> {
-    let db = open(&settings)?;
-    let mut conn = db.conn()?;
+    let mut conn = open(&settings)?;
     let now = db_now(&SystemClock);
     let OrgCommand::Add {
         name,
@@ -315,8 +312,7 @@ fn org(settings: Settings, c: OrgCommand) -> Result<(), CliError> {
 }
 
 fn token_cmd(settings: Settings, c: TokenCommand) -> Result<(), CliError> {
-    let db = open(&settings)?;
-    let mut conn = db.conn()?;
+    let mut conn = open(&settings)?;
     let now = db_now(&SystemClock);
     match c {
         TokenCommand::Create { org, role, label } => {

@@ -106,26 +106,47 @@ pub struct Db {
     backend: Backend,
 }
 
+/// Opens one connection without a pool, for the command line: a pool keeps opening connections
+/// on a background thread, and a process that exits while libpq is connecting can crash.
+pub fn connect_one(settings: &Settings) -> Result<DbConn, AppError> {
+    let manager = manager(settings)?;
+    r2d2::ManageConnection::connect(&manager).map_err(|e| AppError::Unavailable(format!("database: {e}")))
+}
+
+fn manager(settings: &Settings) -> Result<Manager, AppError> {
+    let url = settings.database_url.clone();
+    let backend = if is_postgres_url(&url) {
+        Backend::Postgres
+    } else {
+        if let Some(dir) = Path::new(&url).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        Backend::Sqlite
+    };
+    Ok(Manager {
+        url,
+        backend,
+        sync: settings.sqlite_synchronous,
+    })
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Pg(_) => Backend::Postgres,
+        }
+    }
+}
+
 impl Db {
     /// Opens the pool (creating the SQLite file and its folder when needed).
     pub fn connect(settings: &Settings) -> Result<Db, AppError> {
-        let url = settings.database_url.clone();
-        let backend = if is_postgres_url(&url) {
-            Backend::Postgres
-        } else {
-            if let Some(dir) = Path::new(&url).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
-                }
-            }
-            Backend::Sqlite
-        };
-        let manager = Manager {
-            url,
-            backend,
-            sync: settings.sqlite_synchronous,
-        };
+        let manager = manager(settings)?;
+        let backend = manager.backend;
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
             .min_idle(Some(1))

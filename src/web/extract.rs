@@ -93,14 +93,19 @@ fn describe_serde(path: &str, message: &str, syntax: bool) -> FieldError {
             format!("{parent}.{child}")
         }
     };
-    for (marker, what) in [
-        ("missing field `", "is required"),
-        ("unknown field `", "is not a known field"),
-    ] {
-        if let Some(rest) = message.strip_prefix(marker) {
-            let name = rest.split('`').next().unwrap_or(rest);
-            return FieldError::new(join(path, name), what);
-        }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        return FieldError::new(join(path, name), "is required");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        // Here the path already ends at the unknown field itself.
+        let name = rest.split('`').next().unwrap_or(rest);
+        let field = if path.is_empty() || path == "." {
+            name.to_owned()
+        } else {
+            path.to_owned()
+        };
+        return FieldError::new(field, "is not a known field");
     }
     let field = if path.is_empty() || path == "." {
         "body".to_owned()
@@ -109,7 +114,11 @@ fn describe_serde(path: &str, message: &str, syntax: bool) -> FieldError {
     };
     // serde's "invalid type: string \"…\"" quotes the input back; keep only what was expected.
     let message = match message.find(", expected ") {
-        Some(i) if message.starts_with("invalid type") || message.starts_with("invalid value") => {
+        Some(i)
+            if message.starts_with("invalid type")
+                || message.starts_with("invalid value")
+                || message.starts_with("unknown variant") =>
+        {
             format!("must be {}", &message[i + ", expected ".len()..])
         }
         _ => message.to_owned(),

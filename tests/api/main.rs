@@ -1,1 +1,12 @@
+//! The integration suite: one binary, every scenario on SQLite and on PostgreSQL.
 
+mod helpers;
+
+mod access;
+mod accounts;
+mod audit;
+mod auth;
+mod browser;
+mod cli;
+mod errors;
+mod service;

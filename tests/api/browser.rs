@@ -1,0 +1,216 @@
+//! The browser harness: headless Chromium (Debian's `chromium` and `chromium-driver`) driven over
+//! WebDriver through the real pages. Later capabilities add their main flow here.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::{spawn, Backend, ADMIN_PASSWORD};
+
+const DRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver process and a WebDriver session on it; both end on drop.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Starts headless Chromium, or says why not (a failure on CI, a printed skip elsewhere).
+pub async fn start(test: &str) -> Option<Browser> {
+    if !std::path::Path::new(DRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI must run the browser tests: install chromium and chromium-driver");
+        }
+        eprintln!("SKIPPED (browser test `{test}`): {DRIVER} or {CHROMIUM} is missing (apt-get install chromium chromium-driver)");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let driver = Command::new(DRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().cloned().expect("object");
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => {
+                return Some(Browser {
+                    client,
+                    driver,
+                    _profile: profile,
+                })
+            }
+            Err(e) => {
+                last = Some(e);
+                actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("chromedriver did not start a session: {last:?}");
+}
+
+impl Browser {
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self
+            .client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_owned()
+    }
+
+    /// Waits for a navigation to land on `path` (clicks do not wait for the next page).
+    pub async fn wait_path(&self, path: &str) {
+        for _ in 0..100 {
+            if self.path().await == path {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached {path}; at {}", self.path().await);
+    }
+
+    /// Waits until the element's text contains `needle`.
+    pub async fn wait_text(&self, css: &str, needle: &str) {
+        for _ in 0..100 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if el.text().await.is_ok_and(|t| t.contains(needle)) {
+                    return;
+                }
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {needle:?}");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    pub async fn value(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .expect("element")
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+#[actix_web::test]
+async fn chromium_sets_up_the_first_administrator_and_logs_in() {
+    let app = spawn(Backend::Sqlite).await;
+    let Some(browser) = start("setup and login").await else {
+        return;
+    };
+    let token = app.setup_token();
+    browser
+        .client
+        .goto(&app.url(&format!("/setup?token={token}")))
+        .await
+        .expect("open setup");
+    assert_eq!(browser.value("#token").await, token, "the link fills in the code");
+    browser.fill("#username", "coordinamento").await;
+    browser.fill("#display_name", "Coordinamento N.A.Ve").await;
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.fill("#password_confirm", "a different passphrase").await;
+    browser.click("#setup-submit").await;
+    // The mismatch is reported and the rest kept.
+    browser.wait_text("#password_confirm-error", "non coincide").await;
+    assert_eq!(browser.value("#display_name").await, "Coordinamento N.A.Ve");
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.fill("#password_confirm", ADMIN_PASSWORD).await;
+    browser.click("#setup-submit").await;
+    browser.wait_path("/admin/users").await;
+    assert!(browser.text("#users").await.contains("coordinamento"));
+    assert!(browser.text(".flash").await.contains("Amministratore creato"));
+
+    browser.click("#logout").await;
+    browser.wait_path("/login").await;
+    browser.wait_text(".flash", "Sei uscita/o").await;
+    browser.fill("#username", "coordinamento").await;
+    browser.fill("#password", "not the password").await;
+    browser.click("#login-submit").await;
+    browser.wait_text(".error.general", "non corretti").await;
+    assert_eq!(browser.value("#username").await, "coordinamento");
+    browser.fill("#password", ADMIN_PASSWORD).await;
+    browser.click("#login-submit").await;
+    browser.wait_path("/").await;
+    assert!(browser.text("main").await.contains("Coordinamento N.A.Ve"));
+
+    // The language switch is remembered across pages.
+    browser.click("a.lang").await;
+    browser.wait_text("header", "Log out").await;
+    browser
+        .client
+        .goto(&app.url("/admin/organisations"))
+        .await
+        .expect("open");
+    assert!(browser.text("h1").await.contains("Organisations"));
+    browser.close().await;
+}

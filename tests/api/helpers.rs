@@ -1,0 +1,415 @@
+//! The test harness: the real application on a random port with a fresh database per test.
+//!
+//! SQLite: a file in a temporary folder. PostgreSQL (when `VARCO_TEST_DATABASE_URL` is set): a
+//! schema of its own in that database, dropped when the test ends.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use awc::http::{header, Method, StatusCode};
+use chrono::{TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::{json, Value};
+use varco::clock::ManualClock;
+use varco::config::Settings;
+use varco::startup::{first_run_link, Application};
+use varco::web::AppState;
+
+/// Runs a scenario on SQLite and on PostgreSQL: `both!(name);` expects `async fn name(b: Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::helpers::postgres_url().is_none() {
+                    $crate::helpers::skip_postgres(stringify!($name));
+                    return;
+                }
+                super::$name($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "a long enough passphrase";
+
+/// The PostgreSQL URL for tests; on CI its absence is an error, not a skip.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("VARCO_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI must run the PostgreSQL half: set VARCO_TEST_DATABASE_URL");
+    }
+    url
+}
+
+pub fn skip_postgres(name: &str) {
+    eprintln!("SKIPPED (PostgreSQL half of `{name}`): VARCO_TEST_DATABASE_URL is not set");
+}
+
+/// A running application and a client that keeps its cookies.
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    pub clock: ManualClock,
+    pub state: actix_web::web::Data<AppState>,
+    pub settings: Settings,
+    pub client: awc::Client,
+    pub jar: HashMap<String, String>,
+    /// The CSRF token of the current session (after `login`).
+    pub csrf: Option<String>,
+    owned: Arc<Owned>,
+}
+
+/// What a test's database leaves behind, removed with the last client.
+struct Owned {
+    _dir: tempfile::TempDir,
+    schema: Option<(String, String)>,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = self.schema.take() {
+            if let Ok(mut c) = diesel::PgConnection::establish(&url) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// A response read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    /// The field names of a problem's `errors`.
+    pub fn problem_fields(&self) -> Vec<String> {
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
+        self.json()["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The value of the `csrf` hidden field of a page.
+    pub fn csrf_field(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.body))
+            + marker.len();
+        self.body[start..].split('"').next().unwrap_or("").to_owned()
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+/// Starts the application with settings adjusted by `tune`.
+pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        cookie_secure: false,
+        pool_size: 4,
+        workers: 2,
+        ..Settings::default()
+    };
+    let mut schema = None;
+    match backend {
+        Backend::Sqlite => {
+            settings.database_url = dir.path().join("varco.db").to_string_lossy().into_owned();
+        }
+        Backend::Postgres => {
+            let base = postgres_url().expect("VARCO_TEST_DATABASE_URL");
+            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut c = diesel::PgConnection::establish(&base).expect("connect to the test PostgreSQL");
+            c.batch_execute(&format!("CREATE SCHEMA {name}"))
+                .expect("create schema");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            settings.database_url = format!("{base}{sep}options=-csearch_path%3D{name}");
+            schema = Some((base, name));
+        }
+    }
+    tune(&mut settings);
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let app = Application::with_listener(settings.clone(), Arc::new(clock.clone()), listener).expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        backend,
+        clock,
+        state,
+        settings,
+        client: client(),
+        jar: HashMap::new(),
+        csrf: None,
+        owned: Arc::new(Owned { _dir: dir, schema }),
+    }
+}
+
+fn client() -> awc::Client {
+    awc::Client::builder()
+        .disable_redirects()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish()
+}
+
+impl TestApp {
+    /// Another browser on the same server (its own cookies).
+    pub fn sibling(other: &TestApp) -> TestApp {
+        TestApp {
+            base: other.base.clone(),
+            backend: other.backend,
+            clock: other.clock.clone(),
+            state: other.state.clone(),
+            settings: other.settings.clone(),
+            client: client(),
+            jar: HashMap::new(),
+            csrf: None,
+            owned: other.owned.clone(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        (!self.jar.is_empty()).then(|| {
+            self.jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    fn keep_cookies(&mut self, headers: &header::HeaderMap) {
+        for v in headers.get_all(header::SET_COOKIE) {
+            let Ok(text) = v.to_str() else { continue };
+            let Ok(c) = awc::cookie::Cookie::parse(text.to_owned()) else {
+                continue;
+            };
+            let expired = c.max_age().is_some_and(|a| a.is_zero() || a.is_negative())
+                || c.expires_datetime().is_some_and(|t| t.unix_timestamp() < 1_000_000_000)
+                || c.value().is_empty();
+            if expired {
+                self.jar.remove(c.name());
+            } else {
+                self.jar.insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+    }
+
+    /// Sends a request with the jar's cookies and keeps the cookies set.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(c) = self.cookie_header() {
+            req = req.insert_header((header::COOKIE, c));
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, v.clone()));
+        }
+        let mut res = match body {
+            Some((ct, bytes)) => req.insert_header((header::CONTENT_TYPE, ct)).send_body(bytes).await,
+            None => req.send().await,
+        }
+        .unwrap_or_else(|e| panic!("request to {path} failed: {e}"));
+        let body = res.body().limit(16 * 1024 * 1024).await.expect("body");
+        let headers = res.headers().clone();
+        self.keep_cookies(&headers);
+        Reply {
+            status: res.status(),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.send(Method::GET, path, &[], None).await
+    }
+
+    /// A JSON API call with the session (and its CSRF header) if any.
+    pub async fn api(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut headers = Vec::new();
+        if let Some(t) = &self.csrf {
+            headers.push(("x-csrf-token", t.clone()));
+        }
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        self.send(method, path, &headers, body).await
+    }
+
+    /// A JSON API call with a bearer token and no cookies.
+    pub async fn bearer(&mut self, token: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let saved = std::mem::take(&mut self.jar);
+        let headers = [("authorization", format!("Bearer {token}"))];
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        let r = self.send(method, path, &headers, body).await;
+        self.jar = saved;
+        r
+    }
+
+    /// Posts a browser form (URL-encoded) with the given fields.
+    pub async fn form(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(fields).expect("encode form").into_bytes();
+        self.send(
+            Method::POST,
+            path,
+            &[],
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+        .await
+    }
+
+    /// Gets a page, then posts its form with its CSRF token plus `fields`.
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.get(page).await.csrf_field();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.form(action, &all).await
+    }
+
+    /// A fresh setup link (as the server prints at start).
+    pub fn setup_token(&self) -> String {
+        let link = first_run_link(&self.state).expect("setup link").expect("no admin yet");
+        link.split("token=").nth(1).expect("token in link").to_owned()
+    }
+
+    /// Creates the first administrator through the setup page and stays logged in as them.
+    pub async fn setup_admin(&mut self) {
+        let token = self.setup_token();
+        let r = self
+            .submit(
+                &format!("/setup?token={token}"),
+                "/setup",
+                &[
+                    ("token", token.as_str()),
+                    ("username", "admin"),
+                    ("display_name", "Amministratrice"),
+                    ("password", ADMIN_PASSWORD),
+                    ("password_confirm", ADMIN_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "setup failed: {}", r.body);
+        self.refresh_csrf().await;
+    }
+
+    /// Learns the session's CSRF token from `/api/v1/me`.
+    pub async fn refresh_csrf(&mut self) {
+        let me = self.get("/api/v1/me").await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        self.csrf = me.json()["csrf_token"].as_str().map(str::to_owned);
+    }
+
+    /// Logs in through the login form; returns the reply (303 on success).
+    pub async fn login(&mut self, username: &str, password: &str) -> Reply {
+        self.jar.remove("varco_session");
+        self.csrf = None;
+        let r = self
+            .submit(
+                "/login",
+                "/login",
+                &[("username", username), ("password", password), ("next", "/")],
+            )
+            .await;
+        if r.status == StatusCode::SEE_OTHER {
+            self.refresh_csrf().await;
+        }
+        r
+    }
+
+    pub fn logout_local(&mut self) {
+        self.jar.remove("varco_session");
+        self.csrf = None;
+    }
+
+    /// Creates an organisation through the API (as the logged-in admin); returns its id.
+    pub async fn create_org(&mut self, name: &str, kind: &str) -> i64 {
+        let r = self
+            .api(
+                Method::POST,
+                "/api/v1/organisations",
+                Some(json!({"name": name, "kind": kind, "province": "VE"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.json()["id"].as_i64().expect("id")
+    }
+
+    /// Creates a user through the API (as the logged-in admin); returns its id.
+    pub async fn create_user(&mut self, username: &str, role: &str, org_id: Option<i64>) -> i64 {
+        let r = self
+            .api(
+                Method::POST,
+                "/api/v1/users",
+                Some(json!({"username": username, "role": role, "org_id": org_id, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.json()["id"].as_i64().expect("id")
+    }
+
+    /// Audit entries matching a query string, newest first (read as the logged-in admin).
+    pub async fn audit(&mut self, query: &str) -> Vec<Value> {
+        let r = self.get(&format!("/api/v1/audit?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["entries"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Rows of a table, counted directly in the database.
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.state.db.conn().expect("conn");
+        diesel::sql_query(format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}"))
+            .get_result::<N>(&mut *conn)
+            .expect("count")
+            .n
+    }
+}
