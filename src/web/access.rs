@@ -121,7 +121,7 @@ async fn resolve(
             let Some(secret) = value.strip_prefix("Bearer ").map(str::trim).map(str::to_owned) else {
                 return Err(AppError::Unauthenticated);
             };
-            let found = state.db.write(move |conn| token::resolve(conn, &secret, now)).await?;
+            let found = state.db.read(move |conn| token::resolve(conn, &secret, now)).await?;
             return found.map(Some).ok_or(AppError::Unauthenticated);
         }
     }

@@ -91,7 +91,7 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 }
 
 /// The text for `key`; the key itself when missing (a test keeps the catalogues complete).
-pub fn t<'a>(lang: Lang, key: &'a str) -> &'a str {
+pub fn t(lang: Lang, key: &str) -> &str {
     lookup(lang, key).unwrap_or(key)
 }
 

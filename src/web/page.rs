@@ -67,6 +67,7 @@ pub struct Page {
     pub title_key: &'static str,
     /// Set when the anonymous CSRF cookie has to be issued with this response.
     new_pre_csrf: bool,
+    cookie_secure: bool,
     clear_flash: bool,
 }
 
@@ -98,6 +99,7 @@ impl Page {
             flash: ctx.flash.clone().filter(|f| f.len() <= 64),
             title_key,
             new_pre_csrf,
+            cookie_secure: ctx.state.settings.cookie_secure,
             clear_flash: ctx.flash.is_some(),
         }
     }
@@ -146,6 +148,7 @@ impl Page {
                 Cookie::build(PRE_COOKIE, self.csrf.clone())
                     .path("/")
                     .http_only(true)
+                    .secure(self.cookie_secure)
                     .same_site(SameSite::Strict)
                     .finish(),
             );

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::{spawn, Backend, ADMIN_PASSWORD};
+use crate::helpers::{spawn_with, Backend, ADMIN_PASSWORD};
 
 const DRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -164,7 +164,9 @@ impl Browser {
 
 #[actix_web::test]
 async fn chromium_sets_up_the_first_administrator_and_logs_in() {
-    let app = spawn(Backend::Sqlite).await;
+    // The defaults of a first run: Secure cookies over plain http://127.0.0.1 (browsers treat
+    // loopback as a secure context).
+    let app = spawn_with(Backend::Sqlite, |s| s.cookie_secure = true).await;
     let Some(browser) = start("setup and login").await else {
         return;
     };
