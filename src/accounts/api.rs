@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::orgs::{self, OrgInput, OrgView};
+use super::service;
 use super::tokens::TokenView;
 use super::users::{self, NewUserInput, UserPatch, UserView};
-use crate::audit::{self, Event};
-use crate::auth::{password, token, Access};
+use crate::auth::{token, Access};
 use crate::domain::{DisplayName, OrgKind, Password, Role};
 use crate::error::{AppError, Problem};
 use crate::web::json::{double_option, versioned};
@@ -114,21 +114,7 @@ async fn create_org(ctx: Ctx, body: ApiJson<CreateOrg>) -> Result<HttpResponse, 
         active: b.active,
     }
     .parse()?;
-    let (who, now) = (ctx.who(), ctx.now);
-    let row = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = orgs::insert(conn, &fields, now)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("organisation.create").entity("organisation", row.id),
-            )?;
-            Ok(row)
-        })
-        .await?;
+    let row = service::create_org(&ctx, fields).await?;
     let (id, v) = (row.id, row.version);
     Ok(versioned(
         StatusCode::CREATED,
@@ -151,32 +137,16 @@ async fn update_org(
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let expected = expected_version(&req, b.version)?;
-    let (who, now, id) = (ctx.who(), ctx.now, id.0);
-    let row = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let cur = orgs::get(conn, id)?;
-            let fields = OrgInput {
-                name: b.name.unwrap_or(cur.name),
-                kind: b.kind.map(|k| k.as_str().to_owned()).unwrap_or(cur.kind),
-                section: b.section.unwrap_or(cur.section),
-                region: b.region.unwrap_or(cur.region),
-                province: b.province.unwrap_or(cur.province),
-                email: b.email.unwrap_or(cur.email),
-                active: Some(b.active.unwrap_or(cur.active)),
-            }
-            .parse()?;
-            let row = orgs::update(conn, id, expected, &fields, now)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("organisation.update").entity("organisation", id),
-            )?;
-            Ok(row)
-        })
-        .await?;
+    let row = service::update_org(&ctx, id.0, expected, move |cur| OrgInput {
+        name: b.name.unwrap_or(cur.name),
+        kind: b.kind.map(|k| k.as_str().to_owned()).unwrap_or(cur.kind),
+        section: b.section.unwrap_or(cur.section),
+        region: b.region.unwrap_or(cur.region),
+        province: b.province.unwrap_or(cur.province),
+        email: b.email.unwrap_or(cur.email),
+        active: Some(b.active.unwrap_or(cur.active)),
+    })
+    .await?;
     let v = row.version;
     Ok(versioned(StatusCode::OK, &OrgView::from(row), v, None))
 }
@@ -224,23 +194,9 @@ pub struct UpdateUser {
     responses((status = 200, body = [UserView]), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn list_users(ctx: Ctx) -> Result<web::Json<Vec<UserView>>, AppError> {
-    let (who, now) = (ctx.who(), ctx.now);
-    let rows = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let rows = users::list(conn)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("user.list").detail(format!("{} users", rows.len())),
-            )?;
-            Ok(rows)
-        })
-        .await?;
+    let rows = service::list_users(&ctx).await?;
     Ok(web::Json(
-        rows.into_iter().map(|(u, _)| UserView::new(u, now)).collect(),
+        rows.into_iter().map(|(u, _)| UserView::new(u, ctx.now)).collect(),
     ))
 }
 
@@ -249,18 +205,9 @@ async fn list_users(ctx: Ctx) -> Result<web::Json<Vec<UserView>>, AppError> {
     responses((status = 200, body = UserView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn get_user(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let (who, now, id) = (ctx.who(), ctx.now, id.0);
-    let row = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = users::get(conn, id)?;
-            audit::record(conn, &who, now, Event::new("user.read").entity("user", id))?;
-            Ok(row)
-        })
-        .await?;
+    let row = service::read_user(&ctx, id.0).await?;
     let v = row.version;
-    Ok(versioned(StatusCode::OK, &UserView::new(row, now), v, None))
+    Ok(versioned(StatusCode::OK, &UserView::new(row, ctx.now), v, None))
 }
 
 /// Creates a user.
@@ -278,22 +225,11 @@ async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse
         password: b.password,
     }
     .parse()?;
-    let pw = new.password.expose().to_owned();
-    let hash = web::block(move || password::hash(&pw)).await??;
-    let (who, now) = (ctx.who(), ctx.now);
-    let row = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = users::insert(conn, &new, &hash, now)?;
-            audit::record(conn, &who, now, Event::new("user.create").entity("user", row.id))?;
-            Ok(row)
-        })
-        .await?;
+    let row = service::create_user(&ctx, new).await?;
     let (id, v) = (row.id, row.version);
     Ok(versioned(
         StatusCode::CREATED,
-        &UserView::new(row, now),
+        &UserView::new(row, ctx.now),
         v,
         Some(format!("/api/v1/users/{id}")),
     ))
@@ -326,10 +262,9 @@ async fn update_user(
     let password_hash = match b.password {
         None => None,
         Some(pw) => {
-            let (who_name, pw2) = (ctx.clone(), pw.clone());
-            let username = who_name.state.db.read(move |c| Ok(users::get(c, id)?.username)).await?;
-            Password::parse(&pw2, &username).map_err(|m| AppError::invalid("password", m))?;
-            Some(web::block(move || password::hash(&pw)).await??)
+            let username = ctx.state.db.read(move |c| Ok(users::get(c, id)?.username)).await?;
+            Password::parse(&pw, &username).map_err(|m| AppError::invalid("password", m))?;
+            Some(service::hash_password(pw).await?)
         }
     };
     let patch = UserPatch {
@@ -341,65 +276,9 @@ async fn update_user(
         password_hash,
         unlock: b.unlock.unwrap_or(false),
     };
-    let (who, now) = (ctx.who(), ctx.now);
-    let row = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let detail = describe_patch(&patch);
-            let row = users::update(conn, id, expected, patch, now)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("user.update").entity("user", id).detail(detail),
-            )?;
-            Ok(row)
-        })
-        .await?;
+    let row = service::update_user(&ctx, id, expected, patch).await?;
     let v = row.version;
-    Ok(versioned(StatusCode::OK, &UserView::new(row, now), v, None))
-}
-
-/// Which fields a patch touches (names only, never values), for the audit entry.
-pub fn describe_patch(p: &UserPatch) -> String {
-    let mut f = Vec::new();
-    if p.display_name.is_some() {
-        f.push("display_name");
-    }
-    if p.email.is_some() {
-        f.push("email");
-    }
-    if let Some(r) = p.role {
-        f.push(match r {
-            Role::Admin => "role=admin",
-            Role::Coordinator => "role=coordinator",
-            Role::Operator => "role=operator",
-            Role::Mediator => "role=mediator",
-            Role::Referrer => "role=referrer",
-            Role::Commission => "role=commission",
-            Role::Analyst => "role=analyst",
-        });
-    }
-    if p.org_id.is_some() {
-        f.push("org_id");
-    }
-    match p.disabled {
-        Some(true) => f.push("disabled"),
-        Some(false) => f.push("enabled"),
-        None => {}
-    }
-    if p.password_hash.is_some() {
-        f.push("password");
-    }
-    if p.unlock {
-        f.push("unlock");
-    }
-    if f.is_empty() {
-        "no change".into()
-    } else {
-        f.join(", ")
-    }
+    Ok(versioned(StatusCode::OK, &UserView::new(row, ctx.now), v, None))
 }
 
 // ----- tokens -----
@@ -440,18 +319,7 @@ async fn list_tokens(ctx: Ctx) -> Result<web::Json<Vec<TokenView>>, AppError> {
     security(("bearer" = []), ("session" = [])))]
 async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpResponse, AppError> {
     let b = body.0;
-    let (who, now) = (ctx.who(), ctx.now);
-    let created_by = ctx.user()?.user_id();
-    let (row, org, secret) = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let (row, secret) = token::create(conn, b.org_id, b.role, &b.label, created_by, now)?;
-            let org = orgs::get(conn, row.org_id)?.name;
-            audit::record(conn, &who, now, Event::new("token.create").entity("token", row.id))?;
-            Ok((row, org, secret))
-        })
-        .await?;
+    let (row, org, secret) = service::create_token(&ctx, b.org_id, b.role, b.label).await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: TokenView::new(row, org),
         secret,
@@ -463,16 +331,6 @@ async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpRespon
     responses((status = 200, body = TokenView), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn revoke_token(ctx: Ctx, id: PathId) -> Result<web::Json<TokenView>, AppError> {
-    let (who, now, id) = (ctx.who(), ctx.now, id.0);
-    let (row, org) = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = token::revoke(conn, id, now)?;
-            let org = orgs::get(conn, row.org_id)?.name;
-            audit::record(conn, &who, now, Event::new("token.revoke").entity("token", id))?;
-            Ok((row, org))
-        })
-        .await?;
+    let (row, org) = service::revoke_token(&ctx, id.0).await?;
     Ok(web::Json(TokenView::new(row, org)))
 }

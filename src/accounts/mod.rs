@@ -3,6 +3,7 @@
 pub mod api;
 pub mod orgs;
 pub mod pages;
+pub mod service;
 pub mod tokens;
 pub mod users;
 

@@ -5,10 +5,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::orgs::{self, OrgInput, OrgRow};
+use super::service;
 use super::tokens::TokenView;
 use super::users::{self, NewUserInput, UserPatch, UserRow};
-use crate::audit::{self, Event};
-use crate::auth::{password, token, Access};
+use crate::auth::{token, Access};
 use crate::domain::territory::{Province, Region, PROVINCES, REGIONS};
 use crate::domain::{DisplayName, OrgKind, Password, Role};
 use crate::error::AppError;
@@ -51,21 +51,8 @@ struct UsersPage {
 }
 
 async fn users_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let (who, now) = (ctx.who(), ctx.now);
-    let rows = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let rows = users::list(conn)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("user.list").detail(format!("{} users", rows.len())),
-            )?;
-            Ok(rows)
-        })
-        .await?;
+    let now = ctx.now;
+    let rows = service::list_users(&ctx).await?;
     let tpl = UsersPage {
         page: Page::new(&ctx, "users.title"),
         users: rows
@@ -157,18 +144,7 @@ async fn user_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErro
             return user_form(&ctx, form, None, false, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let pw = new.password.expose().to_owned();
-    let hash = web::block(move || password::hash(&pw)).await??;
-    let (who, now) = (ctx.who(), ctx.now);
-    let created = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = users::insert(conn, &new, &hash, now)?;
-            audit::record(conn, &who, now, Event::new("user.create").entity("user", row.id))?;
-            Ok(row)
-        })
-        .await;
+    let created = service::create_user(&ctx, new).await;
     match created {
         Ok(_) => Ok(redirect_with_flash("/admin/users", "flash.user_created")),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
@@ -198,16 +174,8 @@ fn form_of_user(u: &UserRow) -> Form {
 }
 
 async fn user_edit(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let (who, now, id) = (ctx.who(), ctx.now, id.0);
-    let user = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let u = users::get(conn, id)?;
-            audit::record(conn, &who, now, Event::new("user.read").entity("user", id))?;
-            Ok(u)
-        })
-        .await?;
+    let (now, id) = (ctx.now, id.0);
+    let user = service::read_user(&ctx, id).await?;
     let locked = user.is_locked(now);
     user_form(&ctx, form_of_user(&user), Some(id), locked, StatusCode::OK).await
 }
@@ -250,7 +218,7 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     let password_hash = if new_password.is_empty() {
         None
     } else {
-        Some(web::block(move || password::hash(&new_password)).await??)
+        Some(service::hash_password(new_password).await?)
     };
     let patch = UserPatch {
         display_name,
@@ -261,22 +229,7 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
         password_hash,
         unlock: form.is("unlock", "on"),
     };
-    let (who, now) = (ctx.who(), ctx.now);
-    let result = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let detail = super::api::describe_patch(&patch);
-            let row = users::update(conn, id, version, patch, now)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("user.update").entity("user", id).detail(detail),
-            )?;
-            Ok(row)
-        })
-        .await;
+    let result = service::update_user(&ctx, id, version, patch).await;
     match result {
         Ok(_) => Ok(redirect_with_flash("/admin/users", "flash.user_updated")),
         Err(AppError::StaleVersion { current_version }) => {
@@ -362,21 +315,7 @@ async fn org_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError
             return org_form(&ctx, form, None, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let (who, now) = (ctx.who(), ctx.now);
-    let created = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = orgs::insert(conn, &fields, now)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("organisation.create").entity("organisation", row.id),
-            )?;
-            Ok(row)
-        })
-        .await;
+    let created = service::create_org(&ctx, fields).await;
     match created {
         Ok(_) => Ok(redirect_with_flash("/admin/organisations", "flash.org_created")),
         Err(AppError::Conflict(_)) => {
@@ -411,28 +350,12 @@ async fn org_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespon
         form.general = Some(message(ctx.lang, "the form is missing its version: reload the page"));
         return org_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let fields = match org_input(&form).parse() {
-        Ok(f) => f,
-        Err(e) => {
-            form.absorb(&e, ctx.lang);
-            return org_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
-    let (who, now) = (ctx.who(), ctx.now);
-    let result = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let row = orgs::update(conn, id, version, &fields, now)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("organisation.update").entity("organisation", id),
-            )?;
-            Ok(row)
-        })
-        .await;
+    let input = org_input(&form);
+    if let Err(e) = input.parse() {
+        form.absorb(&e, ctx.lang);
+        return org_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let result = service::update_org(&ctx, id, version, move |_| input).await;
     match result {
         Ok(_) => Ok(redirect_with_flash("/admin/organisations", "flash.org_updated")),
         Err(AppError::StaleVersion { current_version }) => {
@@ -517,19 +440,7 @@ async fn token_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
     let (Some(org_id), Some(role)) = (org_id, role) else {
         return token_form(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let label = form.v("label").to_owned();
-    let (who, now) = (ctx.who(), ctx.now);
-    let created_by = ctx.user()?.user_id();
-    let created = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let (row, secret) = token::create(conn, org_id, role, &label, created_by, now)?;
-            let org = orgs::get(conn, org_id)?.name;
-            audit::record(conn, &who, now, Event::new("token.create").entity("token", row.id))?;
-            Ok((row, org, secret))
-        })
-        .await;
+    let created = service::create_token(&ctx, org_id, role, form.v("label").to_owned()).await;
     match created {
         Ok((row, org, secret)) => {
             let tpl = TokenCreatedPage {
@@ -548,15 +459,7 @@ async fn token_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
 }
 
 async fn token_revoke(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let (who, now, id) = (ctx.who(), ctx.now, id.0);
-    let result = ctx
-        .state
-        .db
-        .write(move |conn| {
-            token::revoke(conn, id, now)?;
-            audit::record(conn, &who, now, Event::new("token.revoke").entity("token", id))
-        })
-        .await;
+    let result = service::revoke_token(&ctx, id.0).await.map(|_| ());
     match result {
         Ok(()) | Err(AppError::Conflict(_)) => Ok(redirect_with_flash("/admin/tokens", "flash.token_revoked")),
         Err(e) => Err(e),

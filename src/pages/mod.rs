@@ -153,7 +153,7 @@ async fn setup_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
         }
     };
     let pw = new_user.password.expose().to_owned();
-    let hash = web::block(move || password::hash(&pw)).await??;
+    let hash = crate::accounts::service::hash_password(pw).await?;
     let who = ctx.who();
     let settings = ctx.state.settings.clone();
     let now = ctx.now;
@@ -397,7 +397,7 @@ async fn change_password(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, App
             .await?;
         return account_page(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let hash = web::block(move || password::hash(&new)).await??;
+    let hash = crate::accounts::service::hash_password(new).await?;
     let who = ctx.who();
     let now = ctx.now;
     let settings = ctx.state.settings.clone();
