@@ -35,9 +35,14 @@ pub async fn check(
     let ip = client_ip(req.request(), state.settings.trust_proxy);
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
 
-    let principal = match resolve(&state, &req, is_api).await {
-        Ok(p) => p,
-        Err(e) => return Ok(deny(req, e)),
+    // Static assets are public and need no caller: no database lookup for them.
+    let principal = if req.path().starts_with("/static/") {
+        None
+    } else {
+        match resolve(&state, &req, is_api).await {
+            Ok(p) => p,
+            Err(e) => return Ok(deny(req, e)),
+        }
     };
     if let Some(p) = &principal {
         req.extensions_mut().insert(p.clone());
