@@ -56,6 +56,19 @@ pub struct Settings {
     pub workers: usize,
     /// Log format.
     pub log_format: LogFormat,
+    /// SMTP server for notifications (`smtp://host:25`, `smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`); without it messages are written to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// Sender of notifications.
+    pub mail_from: String,
+    /// Folder where messages go when no SMTP server is configured.
+    pub mail_dir: String,
+    /// Minutes an emergency may stay unacknowledged before the coordinator is alerted.
+    pub emergency_ack_minutes: i64,
+    /// Hours within which an ordinary referral must be taken in charge.
+    pub take_charge_hours: i64,
+    /// Folder of protocol TOML files overriding the built-in ones (none: built-in).
+    pub protocols_dir: Option<String>,
 }
 
 impl Default for Settings {
@@ -76,6 +89,12 @@ impl Default for Settings {
             body_limit: 256 * 1024,
             workers: 0,
             log_format: LogFormat::Text,
+            smtp_url: None,
+            mail_from: "Varco <varco@localhost>".into(),
+            mail_dir: "./data/mail".into(),
+            emergency_ack_minutes: 15,
+            take_charge_hours: 24,
+            protocols_dir: None,
         }
     }
 }
@@ -98,6 +117,12 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_BODY_LIMIT",
     "VARCO_WORKERS",
     "VARCO_LOG_FORMAT",
+    "VARCO_SMTP_URL",
+    "VARCO_MAIL_FROM",
+    "VARCO_MAIL_DIR",
+    "VARCO_EMERGENCY_ACK_MINUTES",
+    "VARCO_TAKE_CHARGE_HOURS",
+    "VARCO_PROTOCOLS_DIR",
 ];
 
 /// A configuration mistake, naming where it is.
@@ -222,6 +247,24 @@ impl Settings {
                 }
             };
         }
+        if let Some(v) = get("VARCO_SMTP_URL") {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = get("VARCO_MAIL_FROM") {
+            self.mail_from = v;
+        }
+        if let Some(v) = get("VARCO_MAIL_DIR") {
+            self.mail_dir = v;
+        }
+        if let Some(v) = get("VARCO_EMERGENCY_ACK_MINUTES") {
+            self.emergency_ack_minutes = parse("VARCO_EMERGENCY_ACK_MINUTES", &v)?;
+        }
+        if let Some(v) = get("VARCO_TAKE_CHARGE_HOURS") {
+            self.take_charge_hours = parse("VARCO_TAKE_CHARGE_HOURS", &v)?;
+        }
+        if let Some(v) = get("VARCO_PROTOCOLS_DIR") {
+            self.protocols_dir = Some(v);
+        }
         self.check()
     }
 
@@ -240,6 +283,12 @@ impl Settings {
         }
         if self.lockout_threshold <= 0 || self.lockout_minutes <= 0 || self.ip_failure_limit <= 0 {
             return bad("VARCO_LOCKOUT_THRESHOLD", "lockout settings must be positive");
+        }
+        if self.emergency_ack_minutes <= 0 {
+            return bad("VARCO_EMERGENCY_ACK_MINUTES", "must be positive");
+        }
+        if self.take_charge_hours <= 0 {
+            return bad("VARCO_TAKE_CHARGE_HOURS", "must be positive");
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        languages -> Text,
     }
 }
 
@@ -100,7 +101,145 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referrals (id) {
+        id -> BigInt,
+        reference -> Text,
+        status -> Text,
+        channel -> Text,
+        source_kind -> Text,
+        referring_org_id -> Nullable<BigInt>,
+        referrer_contact -> Nullable<Text>,
+        received_at -> Timestamp,
+        urgency -> Text,
+        person_alias -> Nullable<Text>,
+        person_gender -> Text,
+        person_age -> Nullable<Integer>,
+        person_age_band -> Nullable<Text>,
+        person_nationality -> Nullable<Text>,
+        person_minor -> Bool,
+        person_languages -> Text,
+        hosted_org_id -> Nullable<BigInt>,
+        emergence_province -> Nullable<Text>,
+        emergence_context -> Nullable<Text>,
+        exploitation_types -> Text,
+        indicators -> Text,
+        indicators_version -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        interview_joint -> Nullable<Bool>,
+        consent_audition_date -> Nullable<Date>,
+        consent_commission_org_id -> Nullable<BigInt>,
+        consent_section -> Nullable<Text>,
+        consent_collected_by -> Nullable<Text>,
+        consent_scope -> Nullable<Text>,
+        contact_route -> Nullable<Text>,
+        contact_detail -> Nullable<Text>,
+        consent_withdrawn_at -> Nullable<Timestamp>,
+        assigned_operator_id -> Nullable<BigInt>,
+        proposed_mediator_id -> Nullable<BigInt>,
+        acknowledged_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        overdue_notified_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decline_reason -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        duplicate_of -> Nullable<BigInt>,
+        submitter_org_id -> Nullable<BigInt>,
+        created_by_user_id -> Nullable<BigInt>,
+        created_by_token_id -> Nullable<BigInt>,
+        source_file -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_events (id) {
+        id -> BigInt,
+        referral_id -> BigInt,
+        at -> Timestamp,
+        actor_user_id -> Nullable<BigInt>,
+        actor_label -> Nullable<Text>,
+        kind -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    referral_feedback (id) {
+        id -> BigInt,
+        referral_id -> BigInt,
+        at -> Timestamp,
+        author_user_id -> Nullable<BigInt>,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        scope -> Text,
+        key -> Text,
+        referral_id -> BigInt,
+        request_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hotline_calls (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        duration_secs -> Integer,
+        language -> Text,
+        caller_kind -> Text,
+        region -> Nullable<Text>,
+        province -> Nullable<Text>,
+        outcome -> Text,
+        diverted_project -> Nullable<Text>,
+        referral_id -> Nullable<BigInt>,
+        operator_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shifts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        duty -> Text,
+        mode -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        kind -> Text,
+        reference -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(referral_feedback -> referrals (referral_id));
+diesel::joinable!(shifts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> organisations (org_id));
 
@@ -112,4 +251,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     setup_tokens,
     login_failures,
+    referrals,
+    referral_events,
+    referral_feedback,
+    idempotency_keys,
+    hotline_calls,
+    shifts,
+    outbox,
 );

@@ -1,0 +1,132 @@
+ALTER TABLE users ADD COLUMN languages TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE referrals (
+    id BIGSERIAL PRIMARY KEY,
+    reference TEXT NOT NULL,
+    status TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    referring_org_id BIGINT REFERENCES organisations (id),
+    referrer_contact TEXT,
+    received_at TIMESTAMP NOT NULL,
+    urgency TEXT NOT NULL,
+    person_alias TEXT,
+    person_gender TEXT NOT NULL,
+    person_age INTEGER,
+    person_age_band TEXT,
+    person_nationality TEXT,
+    person_minor BOOLEAN NOT NULL,
+    person_languages TEXT NOT NULL DEFAULT '',
+    hosted_org_id BIGINT REFERENCES organisations (id),
+    emergence_province TEXT,
+    emergence_context TEXT,
+    exploitation_types TEXT NOT NULL DEFAULT '',
+    indicators TEXT NOT NULL DEFAULT '',
+    indicators_version TEXT,
+    notes TEXT,
+    interview_joint BOOLEAN,
+    consent_audition_date DATE,
+    consent_commission_org_id BIGINT REFERENCES organisations (id),
+    consent_section TEXT,
+    consent_collected_by TEXT,
+    consent_scope TEXT,
+    contact_route TEXT,
+    contact_detail TEXT,
+    consent_withdrawn_at TIMESTAMP,
+    assigned_operator_id BIGINT REFERENCES users (id),
+    proposed_mediator_id BIGINT REFERENCES users (id),
+    acknowledged_at TIMESTAMP,
+    escalated_at TIMESTAMP,
+    overdue_notified_at TIMESTAMP,
+    decided_at TIMESTAMP,
+    decided_by BIGINT REFERENCES users (id),
+    decline_reason TEXT,
+    decision_note TEXT,
+    duplicate_of BIGINT REFERENCES referrals (id),
+    submitter_org_id BIGINT REFERENCES organisations (id),
+    created_by_user_id BIGINT REFERENCES users (id),
+    created_by_token_id BIGINT REFERENCES api_tokens (id),
+    source_file TEXT,
+    version BIGINT NOT NULL DEFAULT 1,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX referrals_reference ON referrals (reference);
+CREATE INDEX referrals_status ON referrals (status, received_at);
+CREATE INDEX referrals_submitter ON referrals (submitter_org_id, id);
+CREATE INDEX referrals_operator ON referrals (assigned_operator_id, status);
+
+CREATE TABLE referral_events (
+    id BIGSERIAL PRIMARY KEY,
+    referral_id BIGINT NOT NULL REFERENCES referrals (id),
+    at TIMESTAMP NOT NULL,
+    actor_user_id BIGINT,
+    actor_label TEXT,
+    kind TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX referral_events_referral ON referral_events (referral_id, id);
+
+CREATE TABLE referral_feedback (
+    id BIGSERIAL PRIMARY KEY,
+    referral_id BIGINT NOT NULL REFERENCES referrals (id),
+    at TIMESTAMP NOT NULL,
+    author_user_id BIGINT REFERENCES users (id),
+    body TEXT NOT NULL
+);
+CREATE INDEX referral_feedback_referral ON referral_feedback (referral_id, id);
+
+CREATE TABLE idempotency_keys (
+    id BIGSERIAL PRIMARY KEY,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    referral_id BIGINT NOT NULL REFERENCES referrals (id),
+    request_hash TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX idempotency_keys_scope_key ON idempotency_keys (scope, key);
+
+CREATE TABLE hotline_calls (
+    id BIGSERIAL PRIMARY KEY,
+    started_at TIMESTAMP NOT NULL,
+    duration_secs INTEGER NOT NULL,
+    language TEXT NOT NULL,
+    caller_kind TEXT NOT NULL,
+    region TEXT,
+    province TEXT,
+    outcome TEXT NOT NULL,
+    diverted_project TEXT,
+    referral_id BIGINT REFERENCES referrals (id),
+    operator_id BIGINT REFERENCES users (id),
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX hotline_calls_started ON hotline_calls (started_at);
+
+CREATE TABLE shifts (
+    id BIGSERIAL PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    duty TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    starts_at TIMESTAMP NOT NULL,
+    ends_at TIMESTAMP NOT NULL,
+    created_by BIGINT REFERENCES users (id),
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX shifts_duty_time ON shifts (duty, starts_at, ends_at);
+
+CREATE TABLE outbox (
+    id BIGSERIAL PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body_text TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reference TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMP NOT NULL,
+    locked_until TIMESTAMP,
+    last_error TEXT,
+    created_at TIMESTAMP NOT NULL,
+    sent_at TIMESTAMP
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
