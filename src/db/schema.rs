@@ -109,49 +109,60 @@ diesel::table! {
         channel -> Text,
         source_kind -> Text,
         referring_org_id -> Nullable<BigInt>,
-        referrer_contact -> Nullable<Text>,
         received_at -> Timestamp,
         urgency -> Text,
-        person_alias -> Nullable<Text>,
         person_gender -> Text,
-        person_age -> Nullable<Integer>,
         person_age_band -> Nullable<Text>,
-        person_nationality -> Nullable<Text>,
         person_minor -> Bool,
-        person_languages -> Text,
         hosted_org_id -> Nullable<BigInt>,
         emergence_province -> Nullable<Text>,
         emergence_context -> Nullable<Text>,
         exploitation_types -> Text,
         indicators -> Text,
         indicators_version -> Nullable<Text>,
-        notes -> Nullable<Text>,
         interview_joint -> Nullable<Bool>,
-        consent_audition_date -> Nullable<Date>,
-        consent_commission_org_id -> Nullable<BigInt>,
-        consent_section -> Nullable<Text>,
-        consent_collected_by -> Nullable<Text>,
-        consent_scope -> Nullable<Text>,
-        contact_route -> Nullable<Text>,
-        contact_detail -> Nullable<Text>,
-        consent_withdrawn_at -> Nullable<Timestamp>,
         assigned_operator_id -> Nullable<BigInt>,
         proposed_mediator_id -> Nullable<BigInt>,
         acknowledged_at -> Nullable<Timestamp>,
         escalated_at -> Nullable<Timestamp>,
-        overdue_notified_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
         decided_by -> Nullable<BigInt>,
         decline_reason -> Nullable<Text>,
-        decision_note -> Nullable<Text>,
         duplicate_of -> Nullable<BigInt>,
         submitter_org_id -> Nullable<BigInt>,
         created_by_user_id -> Nullable<BigInt>,
         created_by_token_id -> Nullable<BigInt>,
-        source_file -> Nullable<Text>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_people (referral_id) {
+        referral_id -> BigInt,
+        alias -> Nullable<Text>,
+        age -> Nullable<Integer>,
+        nationality -> Nullable<Text>,
+        languages -> Text,
+        referrer_contact -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        source_file -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    referral_consents (referral_id) {
+        referral_id -> BigInt,
+        audition_date -> Date,
+        commission_org_id -> BigInt,
+        section -> Nullable<Text>,
+        collected_by -> Nullable<Text>,
+        scope -> Text,
+        contact_route -> Text,
+        contact_detail -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
     }
 }
 
@@ -238,6 +249,8 @@ diesel::table! {
 
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(referral_people -> referrals (referral_id));
+diesel::joinable!(referral_consents -> referrals (referral_id));
 diesel::joinable!(referral_feedback -> referrals (referral_id));
 diesel::joinable!(shifts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -252,6 +265,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_tokens,
     login_failures,
     referrals,
+    referral_people,
+    referral_consents,
     referral_events,
     referral_feedback,
     idempotency_keys,

@@ -4,5 +4,7 @@ DROP TABLE hotline_calls;
 DROP TABLE idempotency_keys;
 DROP TABLE referral_feedback;
 DROP TABLE referral_events;
+DROP TABLE referral_consents;
+DROP TABLE referral_people;
 DROP TABLE referrals;
 ALTER TABLE users DROP COLUMN languages;

@@ -1,5 +1,6 @@
 ALTER TABLE users ADD COLUMN languages TEXT NOT NULL DEFAULT '';
 
+-- Workflow and non-identifying facts: what the observatory may count.
 CREATE TABLE referrals (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     reference TEXT NOT NULL,
@@ -7,46 +8,29 @@ CREATE TABLE referrals (
     channel TEXT NOT NULL,
     source_kind TEXT NOT NULL,
     referring_org_id BIGINT REFERENCES organisations (id),
-    referrer_contact TEXT,
     received_at TIMESTAMP NOT NULL,
     urgency TEXT NOT NULL,
-    person_alias TEXT,
     person_gender TEXT NOT NULL,
-    person_age INTEGER,
     person_age_band TEXT,
-    person_nationality TEXT,
     person_minor BOOLEAN NOT NULL,
-    person_languages TEXT NOT NULL DEFAULT '',
     hosted_org_id BIGINT REFERENCES organisations (id),
     emergence_province TEXT,
     emergence_context TEXT,
     exploitation_types TEXT NOT NULL DEFAULT '',
     indicators TEXT NOT NULL DEFAULT '',
     indicators_version TEXT,
-    notes TEXT,
     interview_joint BOOLEAN,
-    consent_audition_date DATE,
-    consent_commission_org_id BIGINT REFERENCES organisations (id),
-    consent_section TEXT,
-    consent_collected_by TEXT,
-    consent_scope TEXT,
-    contact_route TEXT,
-    contact_detail TEXT,
-    consent_withdrawn_at TIMESTAMP,
     assigned_operator_id BIGINT REFERENCES users (id),
     proposed_mediator_id BIGINT REFERENCES users (id),
     acknowledged_at TIMESTAMP,
     escalated_at TIMESTAMP,
-    overdue_notified_at TIMESTAMP,
     decided_at TIMESTAMP,
     decided_by BIGINT REFERENCES users (id),
     decline_reason TEXT,
-    decision_note TEXT,
     duplicate_of BIGINT REFERENCES referrals (id),
     submitter_org_id BIGINT REFERENCES organisations (id),
     created_by_user_id BIGINT REFERENCES users (id),
     created_by_token_id BIGINT REFERENCES api_tokens (id),
-    source_file TEXT,
     version BIGINT NOT NULL DEFAULT 1,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
@@ -55,6 +39,32 @@ CREATE UNIQUE INDEX referrals_reference ON referrals (reference);
 CREATE INDEX referrals_status ON referrals (status, received_at);
 CREATE INDEX referrals_submitter ON referrals (submitter_org_id, id);
 CREATE INDEX referrals_operator ON referrals (assigned_operator_id, status);
+
+-- The personal fields of a referral, kept apart so that erasure (consent withdrawn) is one place.
+CREATE TABLE referral_people (
+    referral_id BIGINT PRIMARY KEY REFERENCES referrals (id),
+    alias TEXT,
+    age INTEGER,
+    nationality TEXT,
+    languages TEXT NOT NULL DEFAULT '',
+    referrer_contact TEXT,
+    notes TEXT,
+    decision_note TEXT,
+    source_file TEXT
+);
+
+-- The consent a territorial commission collected at the audition (seed 004).
+CREATE TABLE referral_consents (
+    referral_id BIGINT PRIMARY KEY REFERENCES referrals (id),
+    audition_date DATE NOT NULL,
+    commission_org_id BIGINT NOT NULL REFERENCES organisations (id),
+    section TEXT,
+    collected_by TEXT,
+    scope TEXT NOT NULL,
+    contact_route TEXT NOT NULL,
+    contact_detail TEXT,
+    withdrawn_at TIMESTAMP
+);
 
 CREATE TABLE referral_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
