@@ -4,6 +4,7 @@ pub mod account;
 pub mod org_kind;
 pub mod role;
 pub mod territory;
+pub mod vocab;
 
 pub use account::{DisplayName, Password, Username};
 pub use org_kind::OrgKind;
