@@ -69,6 +69,9 @@ pub enum UserCommand {
         name: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// Languages spoken, ISO 639 codes separated by commas (e.g. `en,edo,pcm`).
+        #[arg(long)]
+        languages: Option<String>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
@@ -218,6 +221,7 @@ fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
             org,
             name,
             email,
+            languages,
             password_stdin,
         } => {
             if !password_stdin {
@@ -244,6 +248,7 @@ fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
                 role,
                 org_id,
                 password: pw,
+                languages,
             }
             .parse()?;
             let hash = password::hash(new.password.expose())?;

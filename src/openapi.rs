@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, pages};
+use crate::{accounts, audit, pages, referrals};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +32,19 @@ use crate::{accounts, audit, pages};
         accounts::api::create_token,
         accounts::api::revoke_token,
         audit::api::list,
+        referrals::api::create,
+        referrals::api::list,
+        referrals::api::get,
+        referrals::api::acknowledge,
+        referrals::api::take_charge,
+        referrals::api::decline,
+        referrals::api::feedback,
+        referrals::api::withdraw_consent,
+        referrals::ops_api::list_calls,
+        referrals::ops_api::create_call,
+        referrals::ops_api::get_roster,
+        referrals::ops_api::create_shift,
+        referrals::ops_api::delete_shift,
     ),
     modifiers(&Security),
     tags(
@@ -41,6 +54,9 @@ use crate::{accounts, audit, pages};
         (name = "users", description = "User accounts (administrators)"),
         (name = "tokens", description = "Bearer tokens for organisations' systems"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "referrals", description = "Referrals (segnalazioni): intake from every source, decisions, feedback, consent"),
+        (name = "hotline", description = "The 800 290 290 central station's call log"),
+        (name = "roster", description = "The crisis unit's 24/7 roster"),
     )
 )]
 pub struct ApiDoc;

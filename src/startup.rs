@@ -39,6 +39,8 @@ impl Application {
         clock: SharedClock,
         listener: TcpListener,
     ) -> Result<Application, AppError> {
+        let protocols = crate::protocols::Protocols::load(settings.protocols_dir.as_deref().map(std::path::Path::new))
+            .map_err(|e| AppError::Unavailable(format!("protocols: {e}")))?;
         let db = Db::connect(&settings)?;
         db.migrate()?;
         let port = listener.local_addr().map_err(AppError::internal)?.port();
@@ -47,6 +49,7 @@ impl Application {
             db,
             settings: Arc::new(settings),
             clock,
+            protocols: Arc::new(protocols),
         });
         let data = state.clone();
         let limit = state.settings.body_limit;
@@ -72,8 +75,18 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped, with housekeeping running beside.
+    /// Serves until stopped, with housekeeping and the escalation clock running beside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let jobs_state = self.state.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                if let Err(e) = escalate(&jobs_state).await {
+                    tracing::warn!(error = %e, "escalation run failed");
+                }
+            }
+        });
         let state = self.state.clone();
         actix_web::rt::spawn(async move {
             let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
@@ -86,6 +99,18 @@ impl Application {
         });
         self.server.await
     }
+}
+
+/// Alerts coordinators about referrals past their deadline (see `referrals::store::escalate_due`);
+/// returns how many were escalated. Safe to run on several instances at once: each referral is
+/// escalated in a write transaction that marks it.
+pub async fn escalate(state: &web::Data<AppState>) -> Result<usize, AppError> {
+    let now = db_now(state.clock.as_ref());
+    let settings = state.settings.clone();
+    state
+        .db
+        .write(move |conn| crate::referrals::store::escalate_due(conn, &settings, now))
+        .await
 }
 
 /// Deletes expired sessions and old login failures.

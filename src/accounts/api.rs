@@ -166,6 +166,8 @@ pub struct CreateUser {
     pub org_id: Option<i64>,
     /// At least 12 characters.
     pub password: String,
+    /// Languages spoken, ISO 639 codes (mediators are matched on them).
+    pub languages: Option<Vec<String>>,
 }
 
 /// Changes to a user: absent fields stay, `null` clears.
@@ -187,6 +189,8 @@ pub struct UpdateUser {
     pub password: Option<String>,
     /// `true` clears a lockout after failed logins.
     pub unlock: Option<bool>,
+    /// Languages spoken, ISO 639 codes.
+    pub languages: Option<Vec<String>>,
 }
 
 /// All users (personal data: the read is audited).
@@ -223,6 +227,7 @@ async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse
         role: b.role.as_str().into(),
         org_id: b.org_id,
         password: b.password,
+        languages: b.languages.map(|l| l.join(",")),
     }
     .parse()?;
     let row = service::create_user(&ctx, new).await?;
@@ -267,6 +272,11 @@ async fn update_user(
             Some(service::hash_password(pw).await?)
         }
     };
+    let languages = b
+        .languages
+        .map(|l| users::parse_languages(&l.join(",")))
+        .transpose()
+        .map_err(|m| AppError::invalid("languages", m))?;
     let patch = UserPatch {
         display_name,
         email,
@@ -275,6 +285,7 @@ async fn update_user(
         disabled: b.disabled,
         password_hash,
         unlock: b.unlock.unwrap_or(false),
+        languages,
     };
     let row = service::update_user(&ctx, id, expected, patch).await?;
     let v = row.version;

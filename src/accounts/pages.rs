@@ -135,6 +135,7 @@ async fn user_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErro
         role: form.v("role").to_owned(),
         org_id,
         password: password_input,
+        languages: Some(form.v("languages").to_owned()),
     };
     let new = match input.parse() {
         Ok(n) if !form.has_errors() => n,
@@ -166,6 +167,7 @@ fn form_of_user(u: &UserRow) -> Form {
     f.set("email", u.email.clone().unwrap_or_default());
     f.set("role", u.role.clone());
     f.set("org_id", u.org_id.map(|i| i.to_string()).unwrap_or_default());
+    f.set("languages", u.language_list().join(", "));
     if u.disabled {
         f.set("disabled", "on");
     }
@@ -203,6 +205,9 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
         form.add_error("role", message(ctx.lang, "is not a known role"));
     }
     let org_id = org_id_field(&form).map_err(|e| form.absorb(&e, ctx.lang)).ok();
+    let languages = users::parse_languages(form.v("languages"))
+        .map_err(|m| form.add_error("languages", message(ctx.lang, m)))
+        .ok();
     let new_password = field(&pairs, "password").unwrap_or("").to_owned();
     if !new_password.is_empty() {
         if new_password != field(&pairs, "password_confirm").unwrap_or("") {
@@ -228,6 +233,7 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
         disabled: Some(form.is("disabled", "on")),
         password_hash,
         unlock: form.is("unlock", "on"),
+        languages,
     };
     let result = service::update_user(&ctx, id, version, patch).await;
     match result {

@@ -105,6 +105,9 @@ pub fn describe_patch(p: &UserPatch) -> String {
     if p.unlock {
         f.push("unlock".into());
     }
+    if p.languages.is_some() {
+        f.push("languages".into());
+    }
     if f.is_empty() {
         "no change".into()
     } else {

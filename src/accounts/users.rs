@@ -29,9 +29,19 @@ pub struct UserRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Languages spoken (ISO 639 codes, comma-separated): how mediators are matched.
+    pub languages: String,
 }
 
 impl UserRow {
+    pub fn language_list(&self) -> Vec<String> {
+        self.languages
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub fn role(&self) -> Role {
         // Stored roles come from `Role::as_str`; an unknown one grants the least.
         Role::parse(&self.role).unwrap_or(Role::Analyst)
@@ -55,6 +65,8 @@ pub struct UserView {
     /// True while the account is locked after repeated failed logins.
     pub locked: bool,
     pub last_login_at: Option<String>,
+    /// Languages spoken (ISO 639 codes).
+    pub languages: Vec<String>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -63,6 +75,7 @@ pub struct UserView {
 impl UserView {
     pub fn new(r: UserRow, now: NaiveDateTime) -> Self {
         UserView {
+            languages: r.language_list(),
             role: r.role(),
             locked: r.is_locked(now),
             id: r.id,
@@ -87,6 +100,21 @@ pub struct NewUser {
     pub role: Role,
     pub org_id: Option<i64>,
     pub password: Password,
+    /// Normalised, comma-separated language codes.
+    pub languages: String,
+}
+
+/// Language codes from a list like `"en, edo,pcm"`: normalised, deduplicated, comma-separated.
+pub fn parse_languages(input: &str) -> Result<String, &'static str> {
+    let mut out: Vec<String> = Vec::new();
+    for part in input.split([',', ' ', ';']).filter(|p| !p.trim().is_empty()) {
+        let code = crate::referrals::vocab::parse_language(part)
+            .ok_or("must be language codes such as it, en, ro, edo, separated by commas")?;
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    Ok(out.join(","))
 }
 
 /// Raw input for a new user, from a form, JSON or the command line.
@@ -98,6 +126,7 @@ pub struct NewUserInput {
     pub role: String,
     pub org_id: Option<i64>,
     pub password: String,
+    pub languages: Option<String>,
 }
 
 impl NewUserInput {
@@ -121,6 +150,9 @@ impl NewUserInput {
         let password = Password::parse(&self.password, &self.username)
             .map_err(|m| errors.push(FieldError::new("password", m)))
             .ok();
+        let languages = parse_languages(self.languages.as_deref().unwrap_or(""))
+            .map_err(|m| errors.push(FieldError::new("languages", m)))
+            .unwrap_or_default();
         match (username, display_name, role, password) {
             (Some(username), Some(display_name), Some(role), Some(password)) if errors.is_empty() => Ok(NewUser {
                 username,
@@ -129,6 +161,7 @@ impl NewUserInput {
                 role,
                 org_id: self.org_id,
                 password,
+                languages,
             }),
             _ => Err(AppError::Invalid(errors)),
         }
@@ -147,6 +180,8 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
     /// Clears a lockout.
     pub unlock: bool,
+    /// Normalised language codes.
+    pub languages: Option<String>,
 }
 
 /// Role and organisation must fit: referrers and commission staff act for an organisation, and a
@@ -198,6 +233,7 @@ pub fn insert(conn: &mut DbConn, u: &NewUser, password_hash: &str, now: NaiveDat
             users::disabled.eq(false),
             users::failed_logins.eq(0),
             users::password_changed_at.eq(now),
+            users::languages.eq(&u.languages),
             users::version.eq(1i64),
             users::created_at.eq(now),
             users::updated_at.eq(now),

@@ -142,6 +142,7 @@ async fn setup_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
         role: Role::Admin.as_str().into(),
         org_id: None,
         password: password_input,
+        languages: None,
     };
     let parsed = input.parse();
     let new_user = match parsed {

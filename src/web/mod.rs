@@ -28,6 +28,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub clock: SharedClock,
+    /// Procedures, checklists and regional projects (`protocols/`), validated at start.
+    pub protocols: Arc<crate::protocols::Protocols>,
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax (links from emails still arrive signed in),

@@ -47,6 +47,8 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::audit::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
+    all.extend(crate::referrals::api::routes());
+    all.extend(crate::referrals::ops_api::routes());
     all
 }
 

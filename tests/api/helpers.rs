@@ -398,6 +398,27 @@ impl TestApp {
         r.json()["entries"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The outbox as stored: (recipient, kind, reference, subject and body).
+    pub fn outbox(&self) -> Vec<(String, String, String, String)> {
+        use diesel::prelude::*;
+        use varco::db::schema::outbox;
+        let mut conn = self.state.db.conn().expect("conn");
+        outbox::table
+            .select((
+                outbox::recipient,
+                outbox::kind,
+                outbox::reference,
+                outbox::subject,
+                outbox::body_text,
+            ))
+            .order(outbox::id.asc())
+            .load::<(String, String, Option<String>, String, String)>(&mut *conn)
+            .expect("outbox")
+            .into_iter()
+            .map(|(r, k, reference, subject, body)| (r, k, reference.unwrap_or_default(), format!("{subject}\n{body}")))
+            .collect()
+    }
+
     /// Rows of a table, counted directly in the database.
     pub fn count(&self, table: &str) -> i64 {
         use diesel::prelude::*;

@@ -1,0 +1,260 @@
+//! The central station's call log (*Postazione Centrale*, 800 290 290): every call, referral or
+//! not, with its language, caller, territory and outcome. Diverted calls are proposed the
+//! regional Art. 18 project of the caller's region (`protocols/regional_projects.toml`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::roster::parse_instant;
+use super::vocab::{CallOutcome, CallerKind, StationLanguage};
+use crate::clock::rome_rfc3339;
+use crate::db::schema::hotline_calls;
+use crate::db::{DbBackend, DbConn};
+use crate::domain::{Province, Region};
+use crate::error::{AppError, FieldError};
+use crate::protocols::Protocols;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = hotline_calls)]
+pub struct CallRow {
+    pub id: i64,
+    pub started_at: NaiveDateTime,
+    pub duration_secs: i32,
+    pub language: String,
+    pub caller_kind: String,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub outcome: String,
+    pub diverted_project: Option<String>,
+    pub referral_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A call as logged (no personal data: the call log is statistics and routing).
+#[derive(Clone, Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallInput {
+    /// When the call started (RFC 3339, or Europe/Rome local time); default now.
+    pub started_at: Option<String>,
+    /// Duration in seconds.
+    #[validate(range(min = 0, max = 86400))]
+    pub duration_secs: Option<i32>,
+    pub language: Option<StationLanguage>,
+    pub caller_kind: Option<CallerKind>,
+    /// The caller's region (ISTAT code or name); taken from the province when omitted.
+    pub region: Option<String>,
+    /// The caller's province (ISTAT code, sigla or name).
+    pub province: Option<String>,
+    pub outcome: Option<CallOutcome>,
+    /// With outcome `diverted`: the project diverted to; defaults to the caller's region's project.
+    pub diverted_project: Option<String>,
+    /// With outcome `referral_opened` or `emergency_activation`: the referral filed.
+    pub referral_id: Option<i64>,
+}
+
+/// A call as shown.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CallView {
+    pub id: i64,
+    pub started_at: String,
+    pub duration_secs: i32,
+    pub language: StationLanguage,
+    pub caller_kind: CallerKind,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub outcome: CallOutcome,
+    /// Id of the regional Art. 18 project the call was diverted to.
+    pub diverted_project: Option<String>,
+    pub referral_id: Option<i64>,
+    pub operator_id: Option<i64>,
+}
+
+impl From<&CallRow> for CallView {
+    fn from(r: &CallRow) -> Self {
+        CallView {
+            id: r.id,
+            started_at: rome_rfc3339(r.started_at),
+            duration_secs: r.duration_secs,
+            language: StationLanguage::parse(&r.language).unwrap_or(StationLanguage::Italian),
+            caller_kind: CallerKind::parse(&r.caller_kind).unwrap_or(CallerKind::Other),
+            region: r.region.clone(),
+            province: r.province.clone(),
+            outcome: CallOutcome::parse(&r.outcome).unwrap_or(CallOutcome::Information),
+            diverted_project: r.diverted_project.clone(),
+            referral_id: r.referral_id,
+            operator_id: r.operator_id,
+        }
+    }
+}
+
+/// A checked call.
+pub struct NewCall {
+    pub started_at: NaiveDateTime,
+    pub duration_secs: i32,
+    pub language: StationLanguage,
+    pub caller_kind: CallerKind,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub outcome: CallOutcome,
+    pub diverted_project: Option<String>,
+    pub referral_id: Option<i64>,
+}
+
+impl CallInput {
+    pub fn check(&self, protocols: &Protocols, now: NaiveDateTime) -> Result<NewCall, AppError> {
+        let mut errors = Vec::new();
+        let started_at = match &self.started_at {
+            None => now,
+            Some(s) => parse_instant(s).unwrap_or_else(|| {
+                errors.push(FieldError::new(
+                    "started_at",
+                    "must be a date and time, e.g. 2026-11-25T03:10",
+                ));
+                now
+            }),
+        };
+        let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let province = blank(&self.province).and_then(|p| {
+            Province::parse(&p).or_else(|| {
+                errors.push(FieldError::new(
+                    "province",
+                    "is not an Italian province (ISTAT code or sigla)",
+                ));
+                None
+            })
+        });
+        let mut region = blank(&self.region).and_then(|r| {
+            Region::parse(&r).or_else(|| {
+                errors.push(FieldError::new(
+                    "region",
+                    "is not an Italian region (ISTAT code or name)",
+                ));
+                None
+            })
+        });
+        if let Some(p) = province {
+            match region {
+                Some(r) if r.code != p.region => errors.push(FieldError::new("province", "is not in the region given")),
+                None => region = Some(p.region()),
+                _ => {}
+            }
+        }
+        let outcome = self.outcome;
+        if outcome.is_none() {
+            errors.push(FieldError::new("outcome", "is required"));
+        }
+        let language = self.language.unwrap_or(StationLanguage::Italian);
+        let caller_kind = self.caller_kind.unwrap_or(CallerKind::Other);
+        let mut diverted_project = blank(&self.diverted_project);
+        match outcome {
+            Some(CallOutcome::Diverted) => match &diverted_project {
+                Some(id) if !protocols.projects.iter().any(|p| &p.id == id) => {
+                    errors.push(FieldError::new("diverted_project", "is not a regional Art. 18 project"));
+                }
+                Some(_) => {}
+                None => match region.and_then(|r| protocols.project_for_region(r.code)) {
+                    Some(p) => diverted_project = Some(p.id.clone()),
+                    None => errors.push(FieldError::new(
+                        "region",
+                        "is needed to divert the call to the regional project",
+                    )),
+                },
+            },
+            Some(_) if diverted_project.is_some() => {
+                errors.push(FieldError::new("diverted_project", "applies only to diverted calls"));
+            }
+            _ => {}
+        }
+        if self.referral_id.is_some()
+            && !matches!(
+                outcome,
+                Some(CallOutcome::ReferralOpened | CallOutcome::EmergencyActivation)
+            )
+        {
+            errors.push(FieldError::new(
+                "referral_id",
+                "applies only to calls that opened a referral",
+            ));
+        }
+        match outcome {
+            Some(outcome) if errors.is_empty() => Ok(NewCall {
+                started_at,
+                duration_secs: self.duration_secs.unwrap_or(0),
+                language,
+                caller_kind,
+                region: region.map(|r| r.code.to_owned()),
+                province: province.map(|p| p.code.to_owned()),
+                outcome,
+                diverted_project,
+                referral_id: self.referral_id,
+            }),
+            _ => Err(AppError::Invalid(errors)),
+        }
+    }
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    c: &NewCall,
+    operator_id: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<CallRow, AppError> {
+    if let Some(r) = c.referral_id {
+        super::store::get(conn, r).map_err(|_| AppError::invalid("referral_id", "no such referral"))?;
+    }
+    let id: i64 = diesel::insert_into(hotline_calls::table)
+        .values((
+            hotline_calls::started_at.eq(c.started_at),
+            hotline_calls::duration_secs.eq(c.duration_secs),
+            hotline_calls::language.eq(c.language.as_str()),
+            hotline_calls::caller_kind.eq(c.caller_kind.as_str()),
+            hotline_calls::region.eq(&c.region),
+            hotline_calls::province.eq(&c.province),
+            hotline_calls::outcome.eq(c.outcome.as_str()),
+            hotline_calls::diverted_project.eq(&c.diverted_project),
+            hotline_calls::referral_id.eq(c.referral_id),
+            hotline_calls::operator_id.eq(operator_id),
+            hotline_calls::created_at.eq(now),
+        ))
+        .returning(hotline_calls::id)
+        .get_result(conn)?;
+    Ok(hotline_calls::table.find(id).select(CallRow::as_select()).first(conn)?)
+}
+
+/// Filters of the call log.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CallFilter {
+    pub outcome: Option<CallOutcome>,
+    pub language: Option<StationLanguage>,
+    /// Only calls older than this id (paging).
+    pub before: Option<i64>,
+    /// 1–500, default 100.
+    pub limit: Option<i64>,
+}
+
+pub fn list(conn: &mut DbConn, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
+    let limit = f.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request("limit", "must be between 1 and 500"));
+    }
+    let mut q = hotline_calls::table.into_boxed::<DbBackend>();
+    if let Some(o) = f.outcome {
+        q = q.filter(hotline_calls::outcome.eq(o.as_str()));
+    }
+    if let Some(l) = f.language {
+        q = q.filter(hotline_calls::language.eq(l.as_str()));
+    }
+    if let Some(b) = f.before {
+        q = q.filter(hotline_calls::id.lt(b));
+    }
+    Ok(q.select(CallRow::as_select())
+        .order(hotline_calls::id.desc())
+        .limit(limit)
+        .load(conn)?)
+}

@@ -1,0 +1,379 @@
+//! A referral's input and its rules: what every source must send, what its procedure demands
+//! (seed 004), and what the caller's role fixes for them.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::roster::parse_instant;
+use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, SourceKind, Urgency};
+use crate::domain::{OrgKind, Province};
+use crate::error::{AppError, FieldError};
+use crate::protocols::Protocols;
+
+/// The person, pseudonymous: an alias or nickname, never a full identity.
+#[derive(Clone, Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    /// Alias or nickname (at most 60 characters).
+    #[validate(length(max = 60))]
+    pub alias: Option<String>,
+    pub gender: Option<Gender>,
+    /// Exact age, when known.
+    #[validate(range(min = 0, max = 110))]
+    pub age: Option<i32>,
+    /// Age band, when the exact age is not known.
+    pub age_band: Option<AgeBand>,
+    #[validate(length(max = 60))]
+    pub nationality: Option<String>,
+    /// Minor (under 18); implied by an age under 18.
+    pub minor: Option<bool>,
+    /// Languages spoken, ISO 639 codes (`en`, `pcm`, `edo`).
+    pub languages: Option<Vec<String>>,
+    /// The CAS or SAI project hosting the person, if any.
+    pub hosted_org_id: Option<i64>,
+}
+
+/// The consent a territorial commission collected at the audition (mandatory for its reports).
+#[derive(Clone, Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// Date of the audition (YYYY-MM-DD).
+    pub audition_date: Option<NaiveDate>,
+    /// Section of the commission (e.g. "Sezione di Padova").
+    #[validate(length(max = 100))]
+    pub section: Option<String>,
+    /// Who collected the consent (work role or name of the commission officer).
+    #[validate(length(max = 120))]
+    pub collected_by: Option<String>,
+    /// The person wants information on social-protection programmes: must be true.
+    pub wants_information: Option<bool>,
+    pub contact_route: Option<ContactRoute>,
+    /// CAS operator reference or the person's own contact, by route.
+    #[validate(length(max = 200))]
+    pub contact_detail: Option<String>,
+}
+
+/// A referral as submitted (API body; the intake form builds the same).
+#[derive(Clone, Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    /// How it arrived; fixed to `portal` for referrers and commissions.
+    pub channel: Option<Channel>,
+    /// Who activated the call; taken from the organisation's kind when omitted.
+    pub source_kind: Option<SourceKind>,
+    /// The referring organisation (a referrer's or commission's own, always).
+    pub referring_org_id: Option<i64>,
+    /// The referring operator's work contact (name, phone or email at work).
+    #[validate(length(max = 200))]
+    pub referrer_contact: Option<String>,
+    /// When the report was received (RFC 3339, or Europe/Rome local time); default now.
+    pub received_at: Option<String>,
+    pub urgency: Option<Urgency>,
+    #[validate(nested)]
+    pub person: Option<PersonInput>,
+    /// Province of emergence (ISTAT code, sigla or name).
+    pub emergence_province: Option<String>,
+    pub emergence_context: Option<EmergenceContext>,
+    pub exploitation_types: Option<Vec<ExploitationType>>,
+    /// Ids from the indicators checklist (`protocols/indicators.toml`).
+    pub indicators: Option<Vec<String>>,
+    /// Free text for the unit.
+    #[validate(length(max = 4000))]
+    pub notes: Option<String>,
+    /// For SAI reports: whether the interview at the SAI desk is joint.
+    pub interview_joint: Option<bool>,
+    #[validate(nested)]
+    pub consent: Option<ConsentInput>,
+}
+
+/// Who submits: fixes channel, organisation and source for external callers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitter {
+    /// Crisis-unit staff logging what came by phone, email or in person.
+    Unit,
+    /// A referring organisation (its staff or its system).
+    Referrer { org_id: i64, org_kind: OrgKind },
+    /// A territorial commission.
+    Commission { org_id: i64 },
+}
+
+/// A checked referral, ready to store.
+#[derive(Clone, Debug)]
+pub struct NewReferral {
+    pub channel: Channel,
+    pub source_kind: SourceKind,
+    pub referring_org_id: Option<i64>,
+    pub referrer_contact: Option<String>,
+    pub received_at: NaiveDateTime,
+    pub urgency: Urgency,
+    pub alias: Option<String>,
+    pub gender: Gender,
+    pub age: Option<i32>,
+    pub age_band: Option<AgeBand>,
+    pub nationality: Option<String>,
+    pub minor: bool,
+    pub languages: Vec<String>,
+    pub hosted_org_id: Option<i64>,
+    pub emergence_province: Option<String>,
+    pub emergence_context: Option<EmergenceContext>,
+    pub exploitation_types: Vec<ExploitationType>,
+    pub indicators: Vec<String>,
+    pub indicators_version: String,
+    pub notes: Option<String>,
+    pub interview_joint: Option<bool>,
+    pub consent: Option<Consent>,
+    pub submitter_org_id: Option<i64>,
+}
+
+/// A checked consent record.
+#[derive(Clone, Debug)]
+pub struct Consent {
+    pub audition_date: NaiveDate,
+    pub commission_org_id: i64,
+    pub section: Option<String>,
+    pub collected_by: Option<String>,
+    pub contact_route: ContactRoute,
+    pub contact_detail: Option<String>,
+}
+
+/// The source an organisation's kind implies, when it implies one.
+pub fn source_of(kind: OrgKind) -> Option<SourceKind> {
+    Some(match kind {
+        OrgKind::Cas => SourceKind::CasOperator,
+        OrgKind::Sai => SourceKind::SaiOperator,
+        OrgKind::Prefecture => SourceKind::Prefecture,
+        OrgKind::TerritorialCommission => SourceKind::TerritorialCommission,
+        OrgKind::Questura | OrgKind::Carabinieri => SourceKind::Police,
+        OrgKind::LabourInspectorate => SourceKind::Labour,
+        OrgKind::SocialHealthService => SourceKind::SocialHealthService,
+        OrgKind::StreetUnit => SourceKind::StreetUnit,
+        OrgKind::Ngo | OrgKind::Art18Project | OrgKind::AntiViolenceCentre | OrgKind::Other => return None,
+    })
+}
+
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+impl ReferralInput {
+    /// Applies every rule and reports all problems at once (422). The organisation-dependent
+    /// checks (that ids exist and are of the right kind) happen in the store, in the transaction.
+    pub fn check(&self, who: Submitter, protocols: &Protocols, now: NaiveDateTime) -> Result<NewReferral, AppError> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let mut err = |f: &str, m: &str| errors.push(FieldError::new(f, m));
+
+        let (channel, referring_org_id, submitter_org_id) = match who {
+            Submitter::Unit => (self.channel.unwrap_or(Channel::Hotline), self.referring_org_id, None),
+            Submitter::Referrer { org_id, .. } | Submitter::Commission { org_id } => {
+                if self.referring_org_id.is_some_and(|o| o != org_id) {
+                    err("referring_org_id", "must be your own organisation");
+                }
+                (Channel::Portal, Some(org_id), Some(org_id))
+            }
+        };
+        let source_kind = match who {
+            Submitter::Commission { .. } => {
+                if self.source_kind.is_some_and(|s| s != SourceKind::TerritorialCommission) {
+                    err("source_kind", "a commission's report is a territorial commission's");
+                }
+                Some(SourceKind::TerritorialCommission)
+            }
+            Submitter::Referrer { org_kind, .. } => {
+                let implied = source_of(org_kind);
+                match (self.source_kind, implied) {
+                    (Some(SourceKind::TerritorialCommission), _) => {
+                        err("source_kind", "only a territorial commission sends commission reports");
+                        None
+                    }
+                    (Some(s), _) => Some(s),
+                    (None, Some(s)) => Some(s),
+                    (None, None) => {
+                        err("source_kind", "is required for this kind of organisation");
+                        None
+                    }
+                }
+            }
+            Submitter::Unit => {
+                if self.source_kind.is_none() {
+                    err("source_kind", "is required");
+                }
+                self.source_kind
+            }
+        };
+        let received_at = match &self.received_at {
+            None => now,
+            Some(s) => match parse_instant(s) {
+                Some(t) if t <= now + chrono::Duration::minutes(5) => t,
+                Some(_) => {
+                    err("received_at", "must not be in the future");
+                    now
+                }
+                None => {
+                    err("received_at", "must be a date and time, e.g. 2026-11-25T03:10");
+                    now
+                }
+            },
+        };
+        let urgency = self.urgency.unwrap_or(Urgency::Ordinary);
+
+        let person = self.person.clone().unwrap_or_default();
+        let gender = person.gender.unwrap_or(Gender::Unknown);
+        let age_band = match (person.age, person.age_band) {
+            (Some(a), Some(b)) if AgeBand::of(a) != b => {
+                err("person.age_band", "does not match the age");
+                Some(b)
+            }
+            (Some(a), _) => Some(AgeBand::of(a)),
+            (None, b) => b,
+        };
+        let implied_minor = age_band.is_some_and(AgeBand::is_minor);
+        if person.minor == Some(false) && implied_minor {
+            err("person.minor", "contradicts the age");
+        }
+        let minor = person.minor.unwrap_or(false) || implied_minor;
+        let mut languages = Vec::new();
+        for (i, l) in person.languages.clone().unwrap_or_default().iter().enumerate() {
+            match super::vocab::parse_language(l) {
+                Some(code) if !languages.contains(&code) => languages.push(code),
+                Some(_) => {}
+                None => err(
+                    &format!("person.languages[{i}]"),
+                    "must be an ISO 639 language code such as en, ro, edo",
+                ),
+            }
+        }
+        let emergence_province = match text(&self.emergence_province) {
+            None => None,
+            Some(p) => match Province::parse(&p) {
+                Some(p) => Some(p.code.to_owned()),
+                None => {
+                    err("emergence_province", "is not an Italian province (ISTAT code or sigla)");
+                    None
+                }
+            },
+        };
+        let mut exploitation_types = self.exploitation_types.clone().unwrap_or_default();
+        exploitation_types.dedup();
+        let mut indicators = Vec::new();
+        for (i, id) in self.indicators.clone().unwrap_or_default().iter().enumerate() {
+            if protocols.indicator(id.trim()).is_none() {
+                err(&format!("indicators[{i}]"), "is not in the indicators checklist");
+            } else if !indicators.contains(&id.trim().to_owned()) {
+                indicators.push(id.trim().to_owned());
+            }
+        }
+
+        // The procedure of the source decides what else is mandatory (protocols/procedures.toml).
+        let mut consent = None;
+        let mut hosted_org_id = person.hosted_org_id;
+        if let Some(source) = source_kind {
+            let procedure = protocols.procedure(source);
+            if procedure.hosted_org_required && hosted_org_id.is_none() {
+                err(
+                    "person.hosted_org_id",
+                    "this source's procedure needs the CAS or SAI hosting the person",
+                );
+            }
+            if !procedure.interview_at_sai_desk && self.interview_joint.is_some() {
+                err("interview_joint", "applies only to SAI reports");
+            }
+            if procedure.consent_required {
+                match &self.consent {
+                    None => err(
+                        "consent",
+                        "a territorial commission's report needs the person's consent",
+                    ),
+                    Some(c) => {
+                        let org = match who {
+                            Submitter::Commission { org_id } => Some(org_id),
+                            _ => referring_org_id,
+                        };
+                        if c.audition_date.is_none() {
+                            err("consent.audition_date", "is required");
+                        }
+                        if c.audition_date.is_some_and(|d| d > now.date()) {
+                            err("consent.audition_date", "must not be in the future");
+                        }
+                        if c.wants_information != Some(true) {
+                            err(
+                                "consent.wants_information",
+                                "the person must have asked for information on social-protection programmes",
+                            );
+                        }
+                        if c.contact_route.is_none() {
+                            err("consent.contact_route", "is required");
+                        }
+                        if text(&c.collected_by).is_none() {
+                            err("consent.collected_by", "is required");
+                        }
+                        let detail = text(&c.contact_detail);
+                        if matches!(
+                            c.contact_route,
+                            Some(ContactRoute::CasOperator | ContactRoute::OwnContact)
+                        ) && detail.is_none()
+                        {
+                            err("consent.contact_detail", "is required for this contact route");
+                        }
+                        if org.is_none() {
+                            err("referring_org_id", "the commission is required");
+                        }
+                        if let (Some(audition_date), Some(contact_route), Some(commission_org_id)) =
+                            (c.audition_date, c.contact_route, org)
+                        {
+                            consent = Some(Consent {
+                                audition_date,
+                                commission_org_id,
+                                section: text(&c.section),
+                                collected_by: text(&c.collected_by),
+                                contact_route,
+                                contact_detail: detail,
+                            });
+                        }
+                    }
+                }
+            } else if self.consent.is_some() {
+                err(
+                    "consent",
+                    "only a territorial commission's report carries a consent record",
+                );
+            }
+        }
+        if hosted_org_id == Some(0) {
+            hosted_org_id = None;
+        }
+
+        match source_kind {
+            Some(source_kind) if errors.is_empty() => Ok(NewReferral {
+                channel,
+                source_kind,
+                referring_org_id,
+                referrer_contact: text(&self.referrer_contact),
+                received_at,
+                urgency,
+                alias: text(&person.alias),
+                gender,
+                age: person.age,
+                age_band,
+                nationality: text(&person.nationality),
+                minor,
+                languages,
+                hosted_org_id,
+                emergence_province,
+                emergence_context: self.emergence_context,
+                exploitation_types,
+                indicators,
+                indicators_version: protocols.indicators.version.clone(),
+                notes: text(&self.notes),
+                interview_joint: self.interview_joint,
+                consent,
+                submitter_org_id,
+            }),
+            _ => Err(AppError::Invalid(errors)),
+        }
+    }
+}
