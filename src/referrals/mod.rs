@@ -5,6 +5,7 @@ pub mod api;
 pub mod hotline;
 pub mod model;
 pub mod ops_api;
+pub mod pages;
 pub mod roster;
 pub mod service;
 pub mod store;

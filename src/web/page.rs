@@ -27,6 +27,16 @@ pub struct NavItem {
 /// The navigation each role sees (later capabilities add their entries here).
 fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/", "nav.home")];
+    match role {
+        Role::Coordinator | Role::Operator => items.extend([
+            ("/referrals", "nav.referrals"),
+            ("/hotline", "nav.hotline"),
+            ("/roster", "nav.roster"),
+        ]),
+        Role::Mediator => items.extend([("/referrals", "nav.referrals"), ("/roster", "nav.roster")]),
+        Role::Referrer | Role::Commission => items.push(("/portal", "nav.portal")),
+        _ => {}
+    }
     if role == Role::Admin {
         items.extend([
             ("/admin/users", "nav.users"),
@@ -113,6 +123,20 @@ impl Page {
     pub fn role_label(&self, role: impl AsRole) -> &'static str {
         let role = role.as_role();
         i18n::lookup(self.lang, &format!("role.{}", role.as_str())).unwrap_or(role.as_str())
+    }
+
+    /// The label of a vocabulary code (`page.label("urgency", "emergency")`).
+    pub fn label(&self, vocabulary: &str, code: &str) -> String {
+        i18n::lookup(self.lang, &format!("{vocabulary}.{code}"))
+            .unwrap_or(code)
+            .to_owned()
+    }
+
+    /// A stored UTC instant in Europe/Rome, from an RFC 3339 text (as views carry them).
+    pub fn at(&self, rfc3339: &str) -> String {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| crate::clock::rome_display(t.naive_utc()))
+            .unwrap_or_else(|_| rfc3339.to_owned())
     }
 
     /// An organisation kind's label.

@@ -45,6 +45,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::pages::routes());
     all.extend(crate::accounts::pages::routes());
     all.extend(crate::audit::pages::routes());
+    all.extend(crate::referrals::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());

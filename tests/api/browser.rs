@@ -216,3 +216,66 @@ async fn chromium_sets_up_the_first_administrator_and_logs_in() {
     assert!(browser.text("h1").await.contains("Organisations"));
     browser.close().await;
 }
+
+#[actix_web::test]
+async fn chromium_files_a_referral_through_the_form_and_sees_it_in_the_queue() {
+    let mut unit = crate::referrals::unit(Backend::Sqlite).await;
+    let Some(browser) = start("referral intake").await else {
+        return;
+    };
+    let cas = unit.cas.to_string();
+    browser.client.goto(&unit.op.url("/login")).await.expect("open login");
+    browser.fill("#username", "operatrice.notte").await;
+    browser.fill("#password", crate::helpers::PASSWORD).await;
+    browser.click("#login-submit").await;
+    browser.wait_path("/").await;
+    browser
+        .client
+        .goto(&unit.op.url("/referrals/new"))
+        .await
+        .expect("open intake");
+    let select = |css: &'static str, value: String| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .select_by_value(&value)
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+        }
+    };
+    select("#source_kind", "cas_operator".into()).await;
+    select("#referring_org_id", cas.clone()).await;
+    select("#urgency", "emergency".into()).await;
+    browser.fill("#alias", "Favour").await;
+    select("#gender", "female".into()).await;
+    browser.fill("#languages", "en, pcm").await;
+    browser.click("input[name=exploitation_types][value=sexual]").await;
+    // Forgetting the hosting CAS: the form comes back with the error and what was typed.
+    browser.click("#referral-submit").await;
+    browser.wait_text("#hosted_org_id-error", "CAS").await;
+    assert_eq!(browser.value("#alias").await, "Favour");
+    select("#hosted_org_id", cas).await;
+    browser.click("#referral-submit").await;
+    browser.wait_text(".flash", "Segnalazione registrata").await;
+    let reference = browser.text("h1").await;
+    assert!(reference.starts_with("R-"), "{reference}");
+    browser
+        .client
+        .goto(&unit.op.url("/referrals"))
+        .await
+        .expect("open queue");
+    let emergencies = browser.text("#emergencies").await;
+    assert!(
+        emergencies.contains(reference.split_whitespace().next().unwrap_or("")),
+        "{emergencies}"
+    );
+    assert!(
+        emergencies.contains("Operatrice") || emergencies.contains("operatrice"),
+        "assigned to the operator on duty: {emergencies}"
+    );
+    browser.close().await;
+    let _ = &mut unit;
+}

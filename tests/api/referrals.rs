@@ -895,3 +895,194 @@ async fn the_roster_shows_who_is_on_and_the_gaps_ahead(b: Backend) {
     let _ = u.coord_id;
 }
 both!(the_roster_shows_who_is_on_and_the_gaps_ahead);
+
+async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
+    let mut u = unit(b).await;
+    let cas = u.cas.to_string();
+    // A CAS report without the hosting CAS: 422, the error by the field, the input kept.
+    let r =
+        u.op.submit(
+            "/referrals/new",
+            "/referrals",
+            &[
+                ("channel", "hotline"),
+                ("source_kind", "cas_operator"),
+                ("referring_org_id", &cas),
+                ("urgency", "emergency"),
+                ("alias", "Precious"),
+                ("gender", "female"),
+                ("age", "17"),
+                ("languages", "en, pcm"),
+                ("exploitation_types", "sexual"),
+                ("exploitation_types", "begging"),
+                ("notes", "chiede aiuto"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("id=\"hosted_org_id-error\""), "{}", r.body);
+    for kept in [
+        "value=\"Precious\"",
+        "value=\"en, pcm\"",
+        "value=\"begging\" checked",
+        "chiede aiuto</textarea>",
+        "value=\"emergency\" selected",
+    ] {
+        assert!(r.body.contains(kept), "missing {kept}");
+    }
+    assert_eq!(u.admin.count("referrals"), 0);
+    let r =
+        u.op.submit(
+            "/referrals/new",
+            "/referrals",
+            &[
+                ("channel", "hotline"),
+                ("source_kind", "cas_operator"),
+                ("referring_org_id", &cas),
+                ("hosted_org_id", &cas),
+                ("urgency", "emergency"),
+                ("alias", "Precious"),
+                ("gender", "female"),
+                ("age", "17"),
+                ("languages", "en, pcm"),
+                ("exploitation_types", "sexual"),
+                ("indicators", "debt_bondage"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.header("location").expect("location");
+    let page = u.op.get(&location).await;
+    assert!(page.body.contains("Precious") && page.body.contains("Minore") && page.body.contains("id=\"acknowledge\""));
+    let queue = u.op.get("/referrals").await;
+    assert!(queue.body.contains("id=\"emergencies\"") && queue.body.contains(&location));
+    // Acknowledge and take in charge from the page.
+    let version = |body: &str| {
+        body.split("name=\"version\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let v = version(&page.body);
+    let csrf = page.csrf_field();
+    let r =
+        u.op.form(&format!("{location}/acknowledge"), &[("csrf", &csrf), ("version", &v)])
+            .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let stale =
+        u.op.form(&format!("{location}/take-charge"), &[("csrf", &csrf), ("version", &v)])
+            .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::CONFLICT,
+        "a stale page is refused and says so"
+    );
+    assert!(stale.body.contains("Qualcun altro"));
+    let page = u.op.get(&location).await;
+    let r =
+        u.op.form(
+            &format!("{location}/take-charge"),
+            &[("csrf", &csrf), ("version", &version(&page.body))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(u.op.get(&location).await.body.contains("Presa in carico"));
+
+    // The commission's portal: consent first, then its own list and the unit's feedback.
+    let org = u.ct_verona;
+    let mut ct = commission(&mut u, "ct.verona.9", org).await;
+    let form = ct.get("/portal/new").await;
+    assert!(form.body.contains("consent_wants_information") && !form.body.contains("name=\"source_kind\""));
+    let r = ct
+        .submit("/portal/new", "/portal", &[("alias", "Grace"), ("gender", "female")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"consent_wants_information-error\"") && r.body.contains("value=\"Grace\""));
+    let r = ct
+        .submit(
+            "/portal/new",
+            "/portal",
+            &[
+                ("consent_wants_information", "on"),
+                ("consent_audition_date", "2026-11-20"),
+                ("consent_collected_by", "funzionario"),
+                ("consent_contact_route", "prefecture_reconvene"),
+                ("alias", "Grace"),
+                ("gender", "female"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mine = r.header("location").expect("location");
+    let list = ct.get("/portal").await;
+    assert!(
+        list.body.contains(&mine) && !list.body.contains(&location),
+        "only its own"
+    );
+    let detail = ct.get(&mine).await;
+    assert!(
+        !detail.body.contains("Grace"),
+        "the portal shows status and feedback, not the case file"
+    );
+    let csrf = detail.csrf_field();
+    let v = version(&detail.body);
+    let r = ct
+        .form(&format!("{mine}/consent/withdraw"), &[("csrf", &csrf), ("version", &v)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(ct.get(&mine).await.body.contains("Consenso revocato"));
+    // Pages are refused to the wrong side.
+    assert_eq!(ct.get("/referrals").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(u.op.get("/portal").await.status, StatusCode::FORBIDDEN);
+}
+both!(the_intake_form_and_the_portal_work_without_javascript);
+
+async fn hotline_and_roster_pages(b: Backend) {
+    let mut u = unit(b).await;
+    let r =
+        u.op.submit(
+            "/hotline",
+            "/hotline",
+            &[
+                ("language", "ro"),
+                ("caller_kind", "private_citizen"),
+                ("province", "028"),
+                ("outcome", "diverted"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = u.op.get("/hotline").await;
+    assert!(page.body.contains("Deviata al progetto") && page.body.contains("Romeno"));
+    let r =
+        u.op.submit("/hotline", "/hotline", &[("language", "it"), ("outcome", "diverted")])
+            .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"region-error\""));
+    let page = u.coord.get("/roster").await;
+    assert!(page.body.contains("id=\"on-now\"") && page.body.contains("mediatrice") == page.body.contains("Mediatore"));
+    assert!(page.body.contains("id=\"gaps\"") && page.body.contains("id=\"shift-form\""));
+    let op_id = u.op_id.to_string();
+    let r = u
+        .coord
+        .submit(
+            "/roster",
+            "/roster/shifts",
+            &[
+                ("user_id", &op_id),
+                ("duty", "operator"),
+                ("mode", "on_duty"),
+                ("starts_at", "2026-11-25T07:00"),
+                ("ends_at", "2026-11-25T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "overlapping");
+    assert!(r.body.contains("ha già un turno"));
+    assert!(
+        !u.op.get("/roster").await.body.contains("id=\"shift-form\""),
+        "only coordinators edit"
+    );
+}
+both!(hotline_and_roster_pages);

@@ -1,0 +1,793 @@
+//! The crisis unit's pages (queue, intake, case file, hotline log, roster) and the portal of
+//! referrers and commissions. They call the same services as the API.
+
+use std::collections::HashMap;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::api::ReferralView;
+use super::hotline::{self, CallFilter, CallInput, CallView};
+use super::model::{ConsentInput, PersonInput, ReferralInput, Submitter};
+use super::ops_api::{self, RosterView};
+use super::roster::ShiftInput;
+use super::service::{self, Action};
+use super::store::{self, ListFilter, ReferralRow};
+use super::vocab::{
+    AgeBand, CallOutcome, CallerKind, Channel, ContactRoute, DeclineReason, Duty, EmergenceContext, ExploitationType,
+    Gender, ShiftMode, SourceKind, StationLanguage, Status, Urgency,
+};
+use crate::accounts::{orgs, users};
+use crate::auth::Access;
+use crate::domain::territory::{Province, Region, PROVINCES, REGIONS};
+use crate::domain::{OrgKind, Role};
+use crate::error::{AppError, FieldError};
+use crate::protocols::{Art18Project, Indicator};
+use crate::web::i18n::message;
+use crate::web::page::{field, pairs, redirect_with_flash, render, render_status, Form, Page};
+use crate::web::{Ctx, PathId, RouteDef};
+
+const UNIT: Access = Access::Roles(&[Role::Coordinator, Role::Operator]);
+const STAFF: Access = Access::Roles(&[Role::Coordinator, Role::Operator, Role::Mediator]);
+const COORDINATOR: Access = Access::Roles(&[Role::Coordinator]);
+const OUTSIDE: Access = Access::Roles(&[Role::Referrer, Role::Commission]);
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![
+        RouteDef::new(Method::GET, "/referrals", STAFF, queue),
+        RouteDef::new(Method::POST, "/referrals", UNIT, intake_submit),
+        RouteDef::new(Method::GET, "/referrals/new", UNIT, intake_form),
+        RouteDef::new(Method::GET, "/referrals/{id}", STAFF, detail),
+        RouteDef::new(Method::POST, "/referrals/{id}/acknowledge", UNIT, acknowledge),
+        RouteDef::new(Method::POST, "/referrals/{id}/take-charge", UNIT, take_charge),
+        RouteDef::new(Method::POST, "/referrals/{id}/decline", UNIT, decline),
+        RouteDef::new(Method::POST, "/referrals/{id}/feedback", UNIT, feedback),
+        RouteDef::new(Method::POST, "/referrals/{id}/consent/withdraw", UNIT, withdraw),
+        RouteDef::new(Method::GET, "/hotline", UNIT, hotline_page),
+        RouteDef::new(Method::POST, "/hotline", UNIT, hotline_submit),
+        RouteDef::new(Method::GET, "/roster", STAFF, roster_page),
+        RouteDef::new(Method::POST, "/roster/shifts", COORDINATOR, shift_submit),
+        RouteDef::new(Method::POST, "/roster/shifts/{id}/delete", COORDINATOR, shift_delete),
+        RouteDef::new(Method::GET, "/portal", OUTSIDE, portal),
+        RouteDef::new(Method::POST, "/portal", OUTSIDE, portal_submit),
+        RouteDef::new(Method::GET, "/portal/new", OUTSIDE, portal_form),
+        RouteDef::new(Method::GET, "/portal/{id}", OUTSIDE, portal_detail),
+        RouteDef::new(
+            Method::POST,
+            "/portal/{id}/consent/withdraw",
+            Access::Roles(&[Role::Commission]),
+            portal_withdraw,
+        ),
+    ]
+}
+
+// ----- queue -----
+
+/// A referral line in a list, with the names the unit needs.
+pub struct Line {
+    pub r: ReferralRow,
+    pub operator: Option<String>,
+    pub overdue: bool,
+    pub deadline: String,
+}
+
+#[derive(Template)]
+#[template(path = "referrals/queue.html")]
+struct QueuePage {
+    page: Page,
+    emergencies: Vec<Line>,
+    overdue: Vec<Line>,
+    waiting: Vec<Line>,
+    recent: Vec<Line>,
+    can_file: bool,
+}
+
+fn lines(rows: Vec<ReferralRow>, names: &HashMap<i64, String>, ctx: &Ctx) -> Vec<Line> {
+    let settings = &ctx.state.settings;
+    rows.into_iter()
+        .map(|r| Line {
+            operator: r.assigned_operator_id.and_then(|id| names.get(&id).cloned()),
+            overdue: r.is_overdue(ctx.now, settings),
+            deadline: crate::clock::rome_display(r.deadline(settings)),
+            r,
+        })
+        .collect()
+}
+
+async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let p = ctx.user()?.clone();
+    let recent_rows = service::list(
+        &ctx,
+        ListFilter {
+            limit: 50,
+            ..ListFilter::default()
+        },
+    )
+    .await?;
+    let (open_rows, names) = ctx
+        .state
+        .db
+        .read(move |conn| {
+            let open = if p.role == Role::Mediator {
+                Vec::new()
+            } else {
+                store::open_queue(conn)?
+            };
+            let names: HashMap<i64, String> = users::list(conn)?
+                .into_iter()
+                .map(|(u, _)| (u.id, u.display_name))
+                .collect();
+            Ok((open, names))
+        })
+        .await?;
+    let open = lines(open_rows, &names, &ctx);
+    let (emergencies, rest): (Vec<Line>, Vec<Line>) = open
+        .into_iter()
+        .partition(|l| l.r.urgency() == Urgency::Emergency && l.r.acknowledged_at.is_none());
+    let (overdue, waiting): (Vec<Line>, Vec<Line>) = rest.into_iter().partition(|l| l.overdue);
+    let tpl = QueuePage {
+        page: Page::new(&ctx, "referrals.title"),
+        emergencies,
+        overdue,
+        waiting,
+        recent: lines(recent_rows, &names, &ctx),
+        can_file: ctx
+            .principal
+            .as_ref()
+            .is_some_and(|p| matches!(p.role, Role::Coordinator | Role::Operator)),
+    };
+    render(&tpl.page, &tpl)
+}
+
+// ----- intake -----
+
+#[derive(Template)]
+#[template(path = "referrals/form.html")]
+struct IntakePage {
+    page: Page,
+    form: Form,
+    action: &'static str,
+    /// Unit staff choose channel, source and organisation; outsiders do not.
+    unit: bool,
+    /// A commission: the consent section is required and shown first.
+    commission: bool,
+    orgs: Vec<orgs::OrgRow>,
+    hosts: Vec<orgs::OrgRow>,
+    provinces: &'static [Province],
+    indicators: Vec<Indicator>,
+    channels: &'static [Channel],
+    sources: &'static [SourceKind],
+    genders: &'static [Gender],
+    age_bands: &'static [AgeBand],
+    contexts: &'static [EmergenceContext],
+    exploitation: &'static [ExploitationType],
+    urgencies: &'static [Urgency],
+    routes: &'static [ContactRoute],
+}
+
+async fn intake_page(
+    ctx: &Ctx,
+    form: Form,
+    status: StatusCode,
+    action: &'static str,
+    standing: Submitter,
+) -> Result<HttpResponse, AppError> {
+    let all = ctx.state.db.read(orgs::list).await?;
+    let hosts = all
+        .iter()
+        .filter(|o| o.active && matches!(o.kind(), OrgKind::Cas | OrgKind::Sai))
+        .cloned()
+        .collect();
+    let tpl = IntakePage {
+        page: Page::new(
+            ctx,
+            if action == "/portal" {
+                "portal.new"
+            } else {
+                "referrals.new"
+            },
+        ),
+        form,
+        action,
+        unit: standing == Submitter::Unit,
+        commission: matches!(standing, Submitter::Commission { .. }),
+        orgs: all.into_iter().filter(|o| o.active).collect(),
+        hosts,
+        provinces: PROVINCES,
+        indicators: ctx.state.protocols.indicators.items.clone(),
+        channels: Channel::ALL,
+        sources: SourceKind::ALL,
+        genders: Gender::ALL,
+        age_bands: AgeBand::ALL,
+        contexts: EmergenceContext::ALL,
+        exploitation: ExploitationType::ALL,
+        urgencies: Urgency::ALL,
+        routes: ContactRoute::ALL,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn intake_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let mut form = Form::default();
+    form.set("channel", "hotline");
+    form.set("urgency", "ordinary");
+    form.set("gender", "unknown");
+    intake_page(&ctx, form, StatusCode::OK, "/referrals", Submitter::Unit).await
+}
+
+/// A form's select value as a vocabulary value (blank: none; unknown: a field error).
+fn choice<T>(form: &Form, name: &str, parse: fn(&str) -> Option<T>, errors: &mut Vec<FieldError>) -> Option<T> {
+    let v = form.v(name).trim();
+    if v.is_empty() {
+        return None;
+    }
+    let parsed = parse(v);
+    if parsed.is_none() {
+        errors.push(FieldError::new(name, "is not one of the choices"));
+    }
+    parsed
+}
+
+fn opt(form: &Form, name: &str) -> Option<String> {
+    Some(form.v(name).trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn number<T: std::str::FromStr>(form: &Form, name: &str, errors: &mut Vec<FieldError>) -> Option<T> {
+    let v = form.v(name).trim();
+    if v.is_empty() {
+        return None;
+    }
+    let parsed = v.parse().ok();
+    if parsed.is_none() {
+        errors.push(FieldError::new(name, "must be a number"));
+    }
+    parsed
+}
+
+/// The intake form as the API's input; unparsable choices are field errors of the form.
+fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: bool) -> (ReferralInput, Vec<FieldError>) {
+    let mut errors = Vec::new();
+    let all = |key: &str| -> Vec<String> { pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect() };
+    let mut exploitation = Vec::new();
+    for v in all("exploitation_types") {
+        match ExploitationType::parse(&v) {
+            Some(e) => exploitation.push(e),
+            None => errors.push(FieldError::new("exploitation_types", "is not one of the choices")),
+        }
+    }
+    let languages: Vec<String> = form
+        .v("languages")
+        .split([',', ' ', ';'])
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let consent = with_consent.then(|| ConsentInput {
+        audition_date: opt(form, "consent_audition_date").and_then(|d| {
+            chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| errors.push(FieldError::new("consent_audition_date", "must be a date")))
+                .ok()
+        }),
+        section: opt(form, "consent_section"),
+        collected_by: opt(form, "consent_collected_by"),
+        wants_information: Some(form.is("consent_wants_information", "on")),
+        contact_route: choice(form, "consent_contact_route", ContactRoute::parse, &mut errors),
+        contact_detail: opt(form, "consent_contact_detail"),
+    });
+    let input = ReferralInput {
+        channel: choice(form, "channel", Channel::parse, &mut errors),
+        source_kind: choice(form, "source_kind", SourceKind::parse, &mut errors),
+        referring_org_id: number(form, "referring_org_id", &mut errors),
+        referrer_contact: opt(form, "referrer_contact"),
+        received_at: opt(form, "received_at"),
+        urgency: choice(form, "urgency", Urgency::parse, &mut errors),
+        person: Some(PersonInput {
+            alias: opt(form, "alias"),
+            gender: choice(form, "gender", Gender::parse, &mut errors),
+            age: number(form, "age", &mut errors),
+            age_band: choice(form, "age_band", AgeBand::parse, &mut errors),
+            nationality: opt(form, "nationality"),
+            minor: form.is("minor", "on").then_some(true),
+            languages: Some(languages),
+            hosted_org_id: number(form, "hosted_org_id", &mut errors),
+        }),
+        emergence_province: opt(form, "emergence_province"),
+        emergence_context: choice(form, "emergence_context", EmergenceContext::parse, &mut errors),
+        exploitation_types: Some(exploitation),
+        indicators: Some(all("indicators")),
+        notes: opt(form, "notes"),
+        interview_joint: match form.v("interview_joint") {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        consent,
+    };
+    (input, errors)
+}
+
+/// The form field an API field error belongs to (`person.alias` → `alias`).
+fn form_field(api_field: &str) -> String {
+    let f = api_field.split('[').next().unwrap_or(api_field);
+    if let Some(rest) = f.strip_prefix("person.") {
+        return rest.to_owned();
+    }
+    if let Some(rest) = f.strip_prefix("consent.") {
+        return format!("consent_{rest}");
+    }
+    if f == "consent" {
+        return "consent_wants_information".into();
+    }
+    f.to_owned()
+}
+
+fn absorb_referral_error(form: &mut Form, e: &AppError, ctx: &Ctx) {
+    if e.field_errors().is_empty() {
+        form.absorb(e, ctx.lang);
+    }
+    for f in e.field_errors() {
+        form.add_error(&form_field(&f.field), message(ctx.lang, &f.message));
+    }
+}
+
+async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<Result<i64, HttpResponse>, AppError> {
+    let standing = service::submitter(ctx).await?;
+    let pairs = pairs(body)?;
+    let mut form = Form::from_pairs(&pairs);
+    let with_consent =
+        matches!(standing, Submitter::Commission { .. }) || form.v("source_kind") == "territorial_commission";
+    let (input, errors) = referral_from_form(&form, &pairs, with_consent);
+    if !errors.is_empty() {
+        for e in &errors {
+            form.add_error(&e.field, message(ctx.lang, &e.message));
+        }
+        return Ok(Err(intake_page(
+            ctx,
+            form,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            action,
+            standing,
+        )
+        .await?));
+    }
+    // The form's hidden key makes a double click or a resent form file one referral.
+    let key = field(&pairs, "idempotency_key")
+        .map(str::to_owned)
+        .filter(|k| !k.is_empty());
+    match service::create(ctx, input, key).await {
+        Ok(c) => Ok(Ok(c.referral.id)),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
+            absorb_referral_error(&mut form, &e, ctx);
+            Ok(Err(intake_page(
+                ctx,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                action,
+                standing,
+            )
+            .await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn intake_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    match file_from_form(&ctx, &body, "/referrals").await? {
+        Ok(id) => Ok(redirect_with_flash(
+            &format!("/referrals/{id}"),
+            "flash.referral_created",
+        )),
+        Err(page) => Ok(page),
+    }
+}
+
+// ----- case file -----
+
+#[derive(Template)]
+#[template(path = "referrals/detail.html")]
+struct DetailPage {
+    page: Page,
+    c: ReferralView,
+    form: Form,
+    can_act: bool,
+    is_new: bool,
+    restricted: bool,
+    indicators: Vec<Indicator>,
+    steps: Vec<String>,
+    reasons: &'static [DeclineReason],
+    province: Option<String>,
+}
+
+async fn detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let file = service::read(ctx, id).await?;
+    let view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
+    let protocols = &ctx.state.protocols;
+    let procedure = protocols.procedure(file.referral.source());
+    let steps = match ctx.lang {
+        crate::web::i18n::Lang::It => procedure.steps_it.clone(),
+        crate::web::i18n::Lang::En => procedure.steps_en.clone(),
+    };
+    let indicators = file
+        .referral
+        .indicator_ids()
+        .iter()
+        .filter_map(|i| protocols.indicator(i).cloned())
+        .collect();
+    let role = ctx.user()?.role;
+    let tpl = DetailPage {
+        page: Page::new(ctx, "referrals.title"),
+        can_act: matches!(role, Role::Coordinator | Role::Operator),
+        is_new: file.referral.status() == Status::New,
+        restricted: file.referral.status() == Status::Restricted,
+        province: file
+            .referral
+            .emergence_province
+            .as_deref()
+            .and_then(Province::by_code)
+            .map(|p| p.name.to_owned()),
+        c: view,
+        form,
+        indicators,
+        steps,
+        reasons: DeclineReason::ALL,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    detail_page(&ctx, id.0, Form::default(), StatusCode::OK).await
+}
+
+/// Runs an action from a form of the case file; errors come back on the page.
+async fn act_from_form(
+    ctx: &Ctx,
+    id: i64,
+    body: &[u8],
+    make: impl FnOnce(&Form) -> Result<Action, AppError>,
+    flash: &str,
+    back: &str,
+) -> Result<HttpResponse, AppError> {
+    let pairs = pairs(body)?;
+    let mut form = Form::from_pairs(&pairs);
+    let Some(version) = form.v("version").trim().parse::<i64>().ok() else {
+        form.general = Some(message(ctx.lang, "the form is missing its version: reload the page"));
+        return detail_page(ctx, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let result = match make(&form) {
+        Ok(action) => service::act(ctx, id, version, action).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(redirect_with_flash(back, flash)),
+        Err(
+            e
+            @ (AppError::Invalid(_) | AppError::BadRequest(_) | AppError::Conflict(_) | AppError::StaleVersion { .. }),
+        ) => {
+            form.absorb(&e, ctx.lang);
+            let status = match e {
+                AppError::Conflict(_) | AppError::StaleVersion { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            if back.starts_with("/portal") {
+                return portal_detail_page(ctx, id, form, status).await;
+            }
+            detail_page(ctx, id, form, status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn acknowledge(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let back = format!("/referrals/{}", id.0);
+    act_from_form(
+        &ctx,
+        id.0,
+        &body,
+        |_| Ok(Action::Acknowledge),
+        "flash.acknowledged",
+        &back,
+    )
+    .await
+}
+
+async fn take_charge(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let back = format!("/referrals/{}", id.0);
+    act_from_form(
+        &ctx,
+        id.0,
+        &body,
+        |_| Ok(Action::TakeCharge),
+        "flash.taken_in_charge",
+        &back,
+    )
+    .await
+}
+
+async fn decline(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let back = format!("/referrals/{}", id.0);
+    let make = |f: &Form| {
+        let reason = DeclineReason::parse(f.v("reason")).ok_or_else(|| AppError::invalid("reason", "is required"))?;
+        let duplicate_of = match f.v("duplicate_of").trim() {
+            "" => None,
+            s => Some(
+                s.parse::<i64>()
+                    .map_err(|_| AppError::invalid("duplicate_of", "must be a number"))?,
+            ),
+        };
+        Ok(Action::Decline {
+            reason,
+            note: Some(f.v("note").trim().to_owned()).filter(|n| !n.is_empty()),
+            duplicate_of,
+        })
+    };
+    act_from_form(&ctx, id.0, &body, make, "flash.declined", &back).await
+}
+
+async fn feedback(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let back = format!("/referrals/{}", id.0);
+    act_from_form(
+        &ctx,
+        id.0,
+        &body,
+        |f| Ok(Action::Feedback(f.v("body").to_owned())),
+        "flash.feedback_sent",
+        &back,
+    )
+    .await
+}
+
+async fn withdraw(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let back = format!("/referrals/{}", id.0);
+    act_from_form(
+        &ctx,
+        id.0,
+        &body,
+        |_| Ok(Action::WithdrawConsent),
+        "flash.consent_withdrawn",
+        &back,
+    )
+    .await
+}
+
+// ----- hotline -----
+
+#[derive(Template)]
+#[template(path = "referrals/hotline.html")]
+struct HotlinePage {
+    page: Page,
+    form: Form,
+    calls: Vec<CallView>,
+    projects: Vec<Art18Project>,
+    languages: &'static [StationLanguage],
+    callers: &'static [CallerKind],
+    outcomes: &'static [CallOutcome],
+    regions: &'static [Region],
+    provinces: &'static [Province],
+}
+
+async fn hotline_render(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let calls = ctx
+        .state
+        .db
+        .read(|c| {
+            hotline::list(
+                c,
+                &CallFilter {
+                    limit: Some(50),
+                    ..CallFilter::default()
+                },
+            )
+        })
+        .await?;
+    let tpl = HotlinePage {
+        page: Page::new(ctx, "hotline.title"),
+        form,
+        calls: calls.iter().map(CallView::from).collect(),
+        projects: ctx.state.protocols.projects.clone(),
+        languages: StationLanguage::ALL,
+        callers: CallerKind::ALL,
+        outcomes: CallOutcome::ALL,
+        regions: REGIONS,
+        provinces: PROVINCES,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn hotline_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let mut form = Form::default();
+    form.set("language", "it");
+    form.set("outcome", "information");
+    hotline_render(&ctx, form, StatusCode::OK).await
+}
+
+async fn hotline_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let mut form = Form::from_pairs(&pairs(&body)?);
+    let mut errors = Vec::new();
+    let input = CallInput {
+        started_at: opt(&form, "started_at"),
+        duration_secs: number(&form, "duration_secs", &mut errors),
+        language: choice(&form, "language", StationLanguage::parse, &mut errors),
+        caller_kind: choice(&form, "caller_kind", CallerKind::parse, &mut errors),
+        region: opt(&form, "region"),
+        province: opt(&form, "province"),
+        outcome: choice(&form, "outcome", CallOutcome::parse, &mut errors),
+        diverted_project: opt(&form, "diverted_project"),
+        referral_id: number(&form, "referral_id", &mut errors),
+    };
+    let checked = if errors.is_empty() {
+        input.check(&ctx.state.protocols, ctx.now)
+    } else {
+        Err(AppError::Invalid(errors))
+    };
+    let result = match checked {
+        Ok(call) => ops_api::record_call(&ctx, call).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(redirect_with_flash("/hotline", "flash.call_logged")),
+        Err(e @ AppError::Invalid(_)) => {
+            form.absorb(&e, ctx.lang);
+            hotline_render(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ----- roster -----
+
+#[derive(Template)]
+#[template(path = "referrals/roster.html")]
+struct RosterPage {
+    page: Page,
+    form: Form,
+    roster: RosterView,
+    can_edit: bool,
+    staff: Vec<users::UserRow>,
+    duties: &'static [Duty],
+    modes: &'static [ShiftMode],
+}
+
+async fn roster_render(ctx: &Ctx, req_query: &str, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        from: Option<chrono::NaiveDate>,
+        days: Option<i64>,
+    }
+    let q: Q = crate::web::extract::parse_query(req_query).unwrap_or(Q { from: None, days: None });
+    let roster = ops_api::roster_view(ctx, q.from, q.days).await?;
+    let can_edit = ctx.user()?.role == Role::Coordinator;
+    let staff = if can_edit {
+        ctx.state
+            .db
+            .read(|c| {
+                Ok(users::list(c)?
+                    .into_iter()
+                    .map(|(u, _)| u)
+                    .filter(|u| !u.disabled && matches!(u.role(), Role::Coordinator | Role::Operator | Role::Mediator))
+                    .collect())
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
+    let tpl = RosterPage {
+        page: Page::new(ctx, "roster.title"),
+        form,
+        roster,
+        can_edit,
+        staff,
+        duties: Duty::ALL,
+        modes: ShiftMode::ALL,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn roster_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let mut form = Form::default();
+    form.set("mode", "on_duty");
+    roster_render(&ctx, req.query_string(), form, StatusCode::OK).await
+}
+
+async fn shift_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let mut form = Form::from_pairs(&pairs(&body)?);
+    let input = ShiftInput {
+        user_id: form.v("user_id").trim().parse().ok(),
+        duty: form.v("duty").to_owned(),
+        mode: form.v("mode").to_owned(),
+        starts_at: form.v("starts_at").to_owned(),
+        ends_at: form.v("ends_at").to_owned(),
+    };
+    match ops_api::add_shift(&ctx, input).await {
+        Ok(_) => Ok(redirect_with_flash("/roster", "flash.shift_added")),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            form.absorb(&e, ctx.lang);
+            roster_render(&ctx, "", form, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn shift_delete(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    ops_api::remove_shift(&ctx, id.0).await?;
+    Ok(redirect_with_flash("/roster", "flash.shift_removed"))
+}
+
+// ----- portal of referrers and commissions -----
+
+#[derive(Template)]
+#[template(path = "referrals/portal.html")]
+struct PortalPage {
+    page: Page,
+    rows: Vec<ReferralRow>,
+}
+
+async fn portal(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let rows = service::list(
+        &ctx,
+        ListFilter {
+            limit: 200,
+            ..ListFilter::default()
+        },
+    )
+    .await?;
+    let tpl = PortalPage {
+        page: Page::new(&ctx, "portal.title"),
+        rows,
+    };
+    render(&tpl.page, &tpl)
+}
+
+async fn portal_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let standing = service::submitter(&ctx).await?;
+    let mut form = Form::default();
+    form.set("urgency", "ordinary");
+    form.set("gender", "unknown");
+    form.set("idempotency_key", uuid::Uuid::new_v4().to_string());
+    intake_page(&ctx, form, StatusCode::OK, "/portal", standing).await
+}
+
+async fn portal_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    match file_from_form(&ctx, &body, "/portal").await? {
+        Ok(id) => Ok(redirect_with_flash(&format!("/portal/{id}"), "flash.referral_sent")),
+        Err(page) => Ok(page),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "referrals/portal_detail.html")]
+struct PortalDetailPage {
+    page: Page,
+    form: Form,
+    r: ReferralRow,
+    feedback: Vec<store::FeedbackRow>,
+    commission: bool,
+}
+
+async fn portal_detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let file = service::read(ctx, id).await?;
+    let tpl = PortalDetailPage {
+        page: Page::new(ctx, "portal.title"),
+        form,
+        commission: ctx.user()?.role == Role::Commission,
+        r: file.referral,
+        feedback: file.feedback,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn portal_detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    portal_detail_page(&ctx, id.0, Form::default(), StatusCode::OK).await
+}
+
+async fn portal_withdraw(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let back = format!("/portal/{}", id.0);
+    act_from_form(
+        &ctx,
+        id.0,
+        &body,
+        |_| Ok(Action::WithdrawConsent),
+        "flash.consent_withdrawn",
+        &back,
+    )
+    .await
+}
