@@ -269,6 +269,20 @@ fn coordinators_to_alert(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Us
         .collect())
 }
 
+/// The organisations a referral names must exist and be of the right kind.
+fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<(), AppError> {
+    if let Some(id) = new.referring_org_id {
+        require_org(conn, "referring_org_id", id, &[])?;
+    }
+    if let Some(id) = new.hosted_org_id {
+        require_org(conn, "person.hosted_org_id", id, &[OrgKind::Cas, OrgKind::Sai])?;
+    }
+    if let Some(c) = &new.consent {
+        require_org(conn, "referring_org_id", c.commission_org_id, &[OrgKind::TerritorialCommission])?;
+    }
+    Ok(())
+}
+
 /// Stores a new referral, assigns it to the operator on duty, proposes a mediator for the
 /// person's language, records the procedure's first steps and notifies. With an idempotency key
 /// already used for the same request, returns the referral it created instead.
@@ -301,30 +315,7 @@ pub fn create(
             });
         }
     }
-    let referring_org = match new.referring_org_id {
-        Some(id) => Some(require_org(conn, "referring_org_id", id, &[])?),
-        None => None,
-    };
-    let hosted = match new.hosted_org_id {
-        Some(id) => Some(require_org(
-            conn,
-            "person.hosted_org_id",
-            id,
-            &[OrgKind::Cas, OrgKind::Sai],
-        )?),
-        None => None,
-    };
-    if let Some(c) = &new.consent {
-        require_org(
-            conn,
-            "referring_org_id",
-            c.commission_org_id,
-            &[OrgKind::TerritorialCommission],
-        )?;
-    }
-
-    let operator = roster::pick_operator(conn, now)?;
-    let mediator = roster::pick_mediator(conn, now, &new.languages)?;
+    check_orgs(conn, new)?;
     let id: i64 = diesel::insert_into(referrals::table)
         .values((
             referrals::reference.eq(new_reference()),
@@ -344,8 +335,6 @@ pub fn create(
             referrals::indicators.eq(new.indicators.join(",")),
             referrals::indicators_version.eq(&new.indicators_version),
             referrals::interview_joint.eq(new.interview_joint),
-            referrals::assigned_operator_id.eq(operator.as_ref().map(|u| u.id)),
-            referrals::proposed_mediator_id.eq(mediator.as_ref().map(|u| u.id)),
             referrals::submitter_org_id.eq(new.submitter_org_id),
             referrals::created_by_user_id.eq(actor.user_id),
             referrals::created_by_token_id.eq(actor.token_id),
@@ -391,23 +380,52 @@ pub fn create(
             ))
             .execute(conn)?;
     }
-    let row = get(conn, id)?;
-
     event(
         conn,
         id,
         actor,
         "created",
-        Some(format!("{} via {}", row.source_kind, row.channel)),
+        Some(format!("{} via {}", new.source_kind.as_str(), new.channel.as_str())),
         now,
     )?;
     if new.consent.is_some() {
         event(conn, id, actor, "consent_recorded", None, now)?;
     }
+    let row = route(conn, id, new, actor, protocols, settings, now)?;
+    Ok(Created {
+        referral: row,
+        replayed: false,
+    })
+}
+
+/// Assigns a referral that has just become `new` to the operator on duty, proposes a mediator for
+/// the person's language, records the procedure's first steps and notifies (intake and the
+/// confirmation of an imported draft both end here).
+fn route(
+    conn: &mut DbConn,
+    id: i64,
+    new: &NewReferral,
+    actor: &Actor,
+    protocols: &crate::protocols::Protocols,
+    settings: &Settings,
+    now: NaiveDateTime,
+) -> Result<ReferralRow, AppError> {
+    let operator = roster::pick_operator(conn, now)?;
+    let mediator = roster::pick_mediator(conn, now, &new.languages)?;
+    diesel::update(referrals::table.find(id))
+        .set((
+            referrals::assigned_operator_id.eq(operator.as_ref().map(|u| u.id)),
+            referrals::proposed_mediator_id.eq(mediator.as_ref().map(|u| u.id)),
+        ))
+        .execute(conn)?;
+    let row = get(conn, id)?;
     // The procedure's first steps become the history's to-do entries (seed 004).
     let procedure = protocols.procedure(new.source_kind);
     if procedure.contact_hosting_cas {
-        let name = hosted.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+        let name = match new.hosted_org_id {
+            Some(h) => orgs::get(conn, h)?.name,
+            None => String::new(),
+        };
         event(conn, id, actor, "task_contact_cas", Some(name), now)?;
     }
     if procedure.interview_at_sai_desk {
@@ -418,7 +436,6 @@ pub fn create(
         };
         event(conn, id, actor, "task_interview_sai_desk", Some(joint.into()), now)?;
     }
-    let _ = referring_org;
     let system = Actor {
         user_id: None,
         token_id: None,
@@ -443,28 +460,11 @@ pub fn create(
         }
     }
     if let Some(m) = &mediator {
-        event(
-            conn,
-            id,
-            &system,
-            "mediator_proposed",
-            Some(format!("user {}", m.id)),
-            now,
-        )?;
+        event(conn, id, &system, "mediator_proposed", Some(format!("user {}", m.id)), now)?;
     } else if new.languages.iter().any(|l| l != "it") {
-        event(
-            conn,
-            id,
-            &system,
-            "mediator_missing",
-            Some(new.languages.join(",")),
-            now,
-        )?;
+        event(conn, id, &system, "mediator_missing", Some(new.languages.join(",")), now)?;
     }
-    Ok(Created {
-        referral: row,
-        replayed: false,
-    })
+    Ok(row)
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> Result<ReferralRow, AppError> {
