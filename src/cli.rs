@@ -44,6 +44,9 @@ pub enum Command {
     /// Manage organisations' bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import messages saved from the unit's mailbox as draft referrals.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Write a consistent copy of the SQLite database while the service runs.
     Backup {
         /// Destination file (must not exist).
@@ -105,6 +108,16 @@ pub enum OrgCommand {
         section: Option<String>,
         #[arg(long)]
         email: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// `.eml` files (plain RFC 5322 or PEC envelopes): each becomes a draft an operator reviews
+    /// and confirms; a malformed file is reported by name and skipped, the rest still import.
+    Eml {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -172,6 +185,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(c) => user(settings, c),
         Command::Org(c) => org(settings, c),
         Command::Token(c) => token_cmd(settings, c),
+        Command::Import(ImportCommand::Eml { files }) => import_eml(settings, files),
         Command::Backup { to } => {
             let mut conn = connect_one(&settings)?;
             backup_sqlite(&mut conn, &to)?;
@@ -350,6 +364,46 @@ fn token_cmd(settings: Settings, c: TokenCommand) -> Result<(), CliError> {
             })?;
             println!("token {id} revoked");
         }
+    }
+    Ok(())
+}
+
+fn import_eml(settings: Settings, files: Vec<PathBuf>) -> Result<(), CliError> {
+    let mut conn = open(&settings)?;
+    let now = db_now(&SystemClock);
+    let actor = crate::referrals::store::Actor {
+        user_id: None,
+        token_id: None,
+        label: "cli".into(),
+    };
+    let (mut imported, mut skipped) = (0, 0);
+    for path in files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let parsed = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::referrals::import::parse_eml(&bytes).map_err(|e| e.to_string()));
+        let result = parsed.and_then(|msg| {
+            write_tx(&mut conn, |conn| {
+                let row = crate::referrals::store::create_draft(conn, &msg, &name, &actor, now)?;
+                audit::record(conn, &Who::cli(), now, Event::new("referral.import").entity("referral", row.id))?;
+                Ok(row)
+            })
+            .map_err(|e| CliError::from(e).to_string())
+        });
+        match result {
+            Ok(row) => {
+                imported += 1;
+                println!("{}: draft {} (id {}) to review", path.display(), row.reference, row.id);
+            }
+            Err(e) => {
+                skipped += 1;
+                eprintln!("{}: skipped: {e}", path.display());
+            }
+        }
+    }
+    println!("{imported} imported, {skipped} skipped");
+    if skipped > 0 {
+        return Err(CliError::App(format!("{skipped} file(s) could not be imported")));
     }
     Ok(())
 }

@@ -61,6 +61,11 @@ pub fn rome_display(at: NaiveDateTime) -> String {
     at.and_utc().with_timezone(&ROME).format("%d/%m/%Y %H:%M").to_string()
 }
 
+/// A stored UTC instant as the value of a `datetime-local` input, in Europe/Rome.
+pub fn rome_local_input(at: NaiveDateTime) -> String {
+    at.and_utc().with_timezone(&ROME).format("%Y-%m-%dT%H:%M").to_string()
+}
+
 /// A stored UTC instant as RFC 3339 in Europe/Rome, for the API.
 pub fn rome_rfc3339(at: NaiveDateTime) -> String {
     at.and_utc().with_timezone(&ROME).to_rfc3339()

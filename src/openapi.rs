@@ -40,6 +40,8 @@ use crate::{accounts, audit, pages, referrals};
         referrals::api::decline,
         referrals::api::feedback,
         referrals::api::withdraw_consent,
+        referrals::api::import_draft,
+        referrals::api::confirm,
         referrals::ops_api::list_calls,
         referrals::ops_api::create_call,
         referrals::ops_api::get_roster,

@@ -38,8 +38,10 @@ pub const READERS: Access = Access::Roles(&[
 pub fn routes() -> Vec<RouteDef> {
     vec![
         RouteDef::new(Method::POST, "/api/v1/referrals", SUBMITTERS, create),
+        RouteDef::new(Method::POST, "/api/v1/referrals/drafts", UNIT, import_draft),
         RouteDef::new(Method::GET, "/api/v1/referrals", READERS, list),
         RouteDef::new(Method::GET, "/api/v1/referrals/{id}", READERS, get),
+        RouteDef::new(Method::POST, "/api/v1/referrals/{id}/confirm", UNIT, confirm),
         RouteDef::new(Method::POST, "/api/v1/referrals/{id}/acknowledge", UNIT, acknowledge),
         RouteDef::new(Method::POST, "/api/v1/referrals/{id}/take-charge", UNIT, take_charge),
         RouteDef::new(Method::POST, "/api/v1/referrals/{id}/decline", UNIT, decline),
@@ -518,4 +520,60 @@ pub(crate) async fn withdraw_consent(
     body: ApiJson<VersionOnly>,
 ) -> Result<HttpResponse, AppError> {
     respond_action(&ctx, &req, id.0, body.0.version, Action::WithdrawConsent).await
+}
+
+/// A draft created from an imported message.
+#[derive(Serialize, ToSchema)]
+pub struct DraftCreated {
+    pub id: i64,
+    pub reference: String,
+    pub status: Status,
+}
+
+/// Imports one message saved from the unit's mailbox (`Content-Type: message/rfc822`; a PEC
+/// envelope is recognised) as a draft that an operator must review and confirm.
+#[utoipa::path(post, path = "/api/v1/referrals/drafts", tag = "referrals",
+    request_body(content = String, content_type = "message/rfc822", description = "the .eml file"),
+    params(("X-File-Name" = Option<String>, Header, description = "the file's name, kept with the draft")),
+    responses((status = 201, body = DraftCreated), (status = 415, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn import_draft(ctx: Ctx, req: HttpRequest, body: actix_web::web::Bytes) -> Result<HttpResponse, AppError> {
+    let is_message = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("message/rfc822"));
+    if !is_message {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let name = req
+        .headers()
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("message.eml")
+        .to_owned();
+    let mut outcome = service::import_files(&ctx, vec![(name, body.to_vec())]).await?;
+    match outcome.pop().map(|o| o.result) {
+        Some(Ok((id, reference))) => Ok(HttpResponse::Created()
+            .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/referrals/{id}")))
+            .json(DraftCreated {
+                id,
+                reference,
+                status: Status::Draft,
+            })),
+        Some(Err(e)) => Err(AppError::invalid("body", e)),
+        None => Err(AppError::Internal("no import outcome".into())),
+    }
+}
+
+/// Confirms a reviewed draft with the complete referral (send the draft's version as `If-Match`):
+/// from then on it is routed, notified and counted like any referral.
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/confirm", tag = "referrals", request_body = ReferralInput,
+    params(("id" = i64, Path), ("If-Match" = String, Header, description = "the draft's version")),
+    responses((status = 200, body = ReferralSummary), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn confirm(ctx: Ctx, req: HttpRequest, id: PathId, body: ApiJson<ReferralInput>) -> Result<HttpResponse, AppError> {
+    let expected = expected_version(&req, None)?;
+    let row = service::confirm(&ctx, id.0, expected, body.0).await?;
+    Ok(versioned(StatusCode::OK, &ReferralSummary::new(&row, &ctx.state.settings, ctx.now), row.version, None))
 }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod hotline;
+pub mod import;
 pub mod model;
 pub mod ops_api;
 pub mod pages;

@@ -38,7 +38,10 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::GET, "/referrals", STAFF, queue),
         RouteDef::new(Method::POST, "/referrals", UNIT, intake_submit),
         RouteDef::new(Method::GET, "/referrals/new", UNIT, intake_form),
+        RouteDef::new(Method::GET, "/referrals/import", UNIT, import_form),
+        RouteDef::new(Method::POST, "/referrals/import", UNIT, import_submit),
         RouteDef::new(Method::GET, "/referrals/{id}", STAFF, detail),
+        RouteDef::new(Method::POST, "/referrals/{id}/confirm", UNIT, confirm_submit),
         RouteDef::new(Method::POST, "/referrals/{id}/acknowledge", UNIT, acknowledge),
         RouteDef::new(Method::POST, "/referrals/{id}/take-charge", UNIT, take_charge),
         RouteDef::new(Method::POST, "/referrals/{id}/decline", UNIT, decline),
@@ -76,6 +79,7 @@ pub struct Line {
 #[template(path = "referrals/queue.html")]
 struct QueuePage {
     page: Page,
+    drafts: Vec<Line>,
     emergencies: Vec<Line>,
     overdue: Vec<Line>,
     waiting: Vec<Line>,
@@ -105,20 +109,29 @@ async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
         },
     )
     .await?;
-    let (open_rows, names) = ctx
+    let (open_rows, draft_rows, names) = ctx
         .state
         .db
         .read(move |conn| {
-            let open = if p.role == Role::Mediator {
-                Vec::new()
+            let unit = p.role != Role::Mediator;
+            let open = if unit { store::open_queue(conn)? } else { Vec::new() };
+            let drafts = if unit {
+                store::list(
+                    conn,
+                    &ListFilter {
+                        status: Some(Status::Draft),
+                        limit: 200,
+                        ..ListFilter::default()
+                    },
+                )?
             } else {
-                store::open_queue(conn)?
+                Vec::new()
             };
             let names: HashMap<i64, String> = users::list(conn)?
                 .into_iter()
                 .map(|(u, _)| (u.id, u.display_name))
                 .collect();
-            Ok((open, names))
+            Ok((open, drafts, names))
         })
         .await?;
     let open = lines(open_rows, &names, &ctx);
@@ -128,6 +141,7 @@ async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let (overdue, waiting): (Vec<Line>, Vec<Line>) = rest.into_iter().partition(|l| l.overdue);
     let tpl = QueuePage {
         page: Page::new(&ctx, "referrals.title"),
+        drafts: lines(draft_rows, &names, &ctx),
         emergencies,
         overdue,
         waiting,
@@ -147,7 +161,9 @@ async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
 struct IntakePage {
     page: Page,
     form: Form,
-    action: &'static str,
+    action: String,
+    /// Confirming an imported draft rather than filing anew.
+    confirming: bool,
     /// Unit staff choose channel, source and organisation; outsiders do not.
     unit: bool,
     /// A commission: the consent section is required and shown first.
@@ -170,7 +186,7 @@ async fn intake_page(
     ctx: &Ctx,
     form: Form,
     status: StatusCode,
-    action: &'static str,
+    action: String,
     standing: Submitter,
 ) -> Result<HttpResponse, AppError> {
     let all = ctx.state.db.read(orgs::list).await?;
@@ -182,12 +198,13 @@ async fn intake_page(
     let tpl = IntakePage {
         page: Page::new(
             ctx,
-            if action == "/portal" {
-                "portal.new"
-            } else {
-                "referrals.new"
+            match action.as_str() {
+                "/portal" => "portal.new",
+                "/referrals" => "referrals.new",
+                _ => "referrals.confirm",
             },
         ),
+        confirming: action.ends_with("/confirm"),
         form,
         action,
         unit: standing == Submitter::Unit,
@@ -213,7 +230,7 @@ async fn intake_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
     form.set("channel", "hotline");
     form.set("urgency", "ordinary");
     form.set("gender", "unknown");
-    intake_page(&ctx, form, StatusCode::OK, "/referrals", Submitter::Unit).await
+    intake_page(&ctx, form, StatusCode::OK, "/referrals".into(), Submitter::Unit).await
 }
 
 /// A form's select value as a vocabulary value (blank: none; unknown: a field error).
@@ -345,7 +362,7 @@ async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<
             ctx,
             form,
             StatusCode::UNPROCESSABLE_ENTITY,
-            action,
+            action.into(),
             standing,
         )
         .await?));
@@ -362,7 +379,7 @@ async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<
                 ctx,
                 form,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                action,
+                action.into(),
                 standing,
             )
             .await?))
@@ -435,7 +452,118 @@ async fn detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Resu
 }
 
 async fn detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    let file = service::read(&ctx, id.0).await?;
+    if file.referral.status() == Status::Draft {
+        return draft_page(&ctx, &file, None, StatusCode::OK).await;
+    }
     detail_page(&ctx, id.0, Form::default(), StatusCode::OK).await
+}
+
+/// An imported draft: the intake form, filled with what the message gave, to review and confirm.
+async fn draft_page(ctx: &Ctx, file: &service::CaseFile, form: Option<Form>, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let r = &file.referral;
+    let form = form.unwrap_or_else(|| {
+        let mut f = Form::default();
+        f.set("channel", r.channel.clone());
+        f.set("source_kind", r.source_kind.clone());
+        f.set("referring_org_id", r.referring_org_id.map(|i| i.to_string()).unwrap_or_default());
+        f.set("referrer_contact", file.person.referrer_contact.clone().unwrap_or_default());
+        f.set("received_at", crate::clock::rome_local_input(r.received_at));
+        f.set("urgency", r.urgency.clone());
+        f.set("gender", r.person_gender.clone());
+        f.set("notes", file.person.notes.clone().unwrap_or_default());
+        f
+    });
+    let mut form = form;
+    form.set("version", r.version.to_string());
+    intake_page(ctx, form, status, format!("/referrals/{}/confirm", r.id), Submitter::Unit).await
+}
+
+async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let pairs = pairs(&body)?;
+    let mut form = Form::from_pairs(&pairs);
+    let with_consent = form.v("source_kind") == "territorial_commission";
+    let (input, errors) = referral_from_form(&form, &pairs, with_consent);
+    let version = form.v("version").trim().parse::<i64>().ok();
+    let result = match (errors.is_empty(), version) {
+        (false, _) => Err(AppError::Invalid(errors)),
+        (true, None) => Err(AppError::VersionRequired),
+        (true, Some(v)) => service::confirm(&ctx, id.0, v, input).await,
+    };
+    match result {
+        Ok(row) => Ok(redirect_with_flash(&format!("/referrals/{}", row.id), "flash.draft_confirmed")),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_) | AppError::StaleVersion { .. } | AppError::Conflict(_) | AppError::VersionRequired)) => {
+            absorb_referral_error(&mut form, &e, &ctx);
+            let file = service::read(&ctx, id.0).await?;
+            if file.referral.status() != Status::Draft {
+                return detail_page(&ctx, id.0, form, StatusCode::CONFLICT).await;
+            }
+            draft_page(&ctx, &file, Some(form), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ----- email import -----
+
+#[derive(Template)]
+#[template(path = "referrals/import.html")]
+struct ImportPage {
+    page: Page,
+    outcomes: Vec<service::ImportOutcome>,
+    error: Option<String>,
+}
+
+async fn import_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let tpl = ImportPage {
+        page: Page::new(&ctx, "referrals.import"),
+        outcomes: Vec::new(),
+        error: None,
+    };
+    render(&tpl.page, &tpl)
+}
+
+/// Largest message accepted (a PEC with its attachments), and files per upload.
+const MAX_FILE: usize = 15 * 1024 * 1024;
+const MAX_FILES: usize = 50;
+
+async fn import_submit(ctx: Ctx, mut payload: actix_multipart::Multipart) -> Result<HttpResponse, AppError> {
+    use futures_util::StreamExt;
+    let mut files = Vec::new();
+    let mut error = None;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|_| AppError::bad_request("files", "the upload could not be read"))?;
+        if field.name() != Some("files") {
+            continue;
+        }
+        let name = field
+            .content_disposition()
+            .and_then(|d| d.get_filename().map(str::to_owned))
+            .unwrap_or_else(|| "message.eml".into());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| AppError::bad_request("files", "the upload could not be read"))?;
+            if bytes.len() + chunk.len() > MAX_FILE {
+                return Err(AppError::PayloadTooLarge { limit: MAX_FILE });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if name.is_empty() && bytes.is_empty() {
+            continue; // the empty file input of a form sent without a file
+        }
+        if files.len() == MAX_FILES {
+            error = Some(format!("at most {MAX_FILES} files at a time"));
+            break;
+        }
+        files.push((name, bytes));
+    }
+    let outcomes = service::import_files(&ctx, files).await?;
+    let tpl = ImportPage {
+        page: Page::new(&ctx, "referrals.import"),
+        outcomes,
+        error,
+    };
+    render(&tpl.page, &tpl)
 }
 
 /// Runs an action from a form of the case file; errors come back on the page.
@@ -743,7 +871,7 @@ async fn portal_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
     form.set("urgency", "ordinary");
     form.set("gender", "unknown");
     form.set("idempotency_key", uuid::Uuid::new_v4().to_string());
-    intake_page(&ctx, form, StatusCode::OK, "/portal", standing).await
+    intake_page(&ctx, form, StatusCode::OK, "/portal".into(), standing).await
 }
 
 async fn portal_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {

@@ -307,3 +307,56 @@ pub async fn act(ctx: &Ctx, id: i64, expected_version: i64, action: Action) -> R
         })
         .await
 }
+
+/// How one imported file ended.
+pub struct ImportOutcome {
+    pub file: String,
+    /// The draft created (id, reference), or why the file was skipped.
+    pub result: Result<(i64, String), String>,
+}
+
+/// Imports saved mailbox messages (`.eml`, PEC envelopes) as drafts. A malformed file is reported
+/// by name and skipped; the others still import. Each draft is stored and audited on its own.
+pub async fn import_files(ctx: &Ctx, files: Vec<(String, Vec<u8>)>) -> Result<Vec<ImportOutcome>, AppError> {
+    let p = ctx.user()?.clone();
+    let mut out = Vec::new();
+    for (file, bytes) in files {
+        let parsed = super::import::parse_eml(&bytes);
+        let result = match parsed {
+            Err(e) => Err(e.to_string()),
+            Ok(msg) => {
+                let (who, now, actor, name) = (ctx.who(), ctx.now, actor_of(&p), file.clone());
+                let row = ctx
+                    .state
+                    .db
+                    .write(move |conn| {
+                        let row = store::create_draft(conn, &msg, &name, &actor, now)?;
+                        audit::record(conn, &who, now, Event::new("referral.import").entity("referral", row.id))?;
+                        Ok(row)
+                    })
+                    .await?;
+                Ok((row.id, row.reference))
+            }
+        };
+        out.push(ImportOutcome { file, result });
+    }
+    Ok(out)
+}
+
+/// Confirms a reviewed draft (the unit's input, checked like any intake).
+pub async fn confirm(ctx: &Ctx, id: i64, expected_version: i64, input: ReferralInput) -> Result<ReferralRow, AppError> {
+    let p = ctx.user()?.clone();
+    if !matches!(p.role, Role::Coordinator | Role::Operator) {
+        return Err(AppError::Forbidden);
+    }
+    let new = input.check(Submitter::Unit, &ctx.state.protocols, ctx.now)?;
+    let (who, now, actor, state) = (ctx.who(), ctx.now, actor_of(&p), ctx.state.clone());
+    ctx.state
+        .db
+        .write(move |conn| {
+            let row = store::confirm_draft(conn, id, expected_version, &new, &actor, &state.protocols, &state.settings, now)?;
+            audit::record(conn, &who, now, Event::new("referral.confirm").entity("referral", id))?;
+            Ok(row)
+        })
+        .await
+}

@@ -467,6 +467,153 @@ fn route(
     Ok(row)
 }
 
+/// Stores a message saved from the unit's mailbox as a draft: it counts nowhere and reaches nobody
+/// until an operator has reviewed and confirmed it. When the sender's address is an
+/// organisation's, the draft is filled in as coming from it.
+pub fn create_draft(
+    conn: &mut DbConn,
+    msg: &super::import::ImportedMessage,
+    file_name: &str,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<ReferralRow, AppError> {
+    use super::import::MessageKind;
+    use super::vocab::Gender;
+    use crate::db::schema::organisations;
+    let sender = msg
+        .pec
+        .as_ref()
+        .and_then(|p| p.sender.clone())
+        .or_else(|| msg.from.clone())
+        .map(|s| s.trim().to_lowercase());
+    let org: Option<orgs::OrgRow> = match &sender {
+        Some(address) => organisations::table
+            .filter(organisations::email.is_not_null())
+            .select(orgs::OrgRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .find(|o| o.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address))),
+        None => None,
+    };
+    let source = org
+        .as_ref()
+        .and_then(|o| super::model::source_of(o.kind()))
+        .unwrap_or(SourceKind::PrivateCitizen);
+    let channel = match msg.kind {
+        MessageKind::Pec => vocab::Channel::Pec,
+        MessageKind::Plain => vocab::Channel::Email,
+    };
+    let received_at = msg.pec.as_ref().and_then(|p| p.sent_at).or(msg.date).filter(|d| *d <= now).unwrap_or(now);
+    let id: i64 = diesel::insert_into(referrals::table)
+        .values((
+            referrals::reference.eq(new_reference()),
+            referrals::status.eq(Status::Draft.as_str()),
+            referrals::channel.eq(channel.as_str()),
+            referrals::source_kind.eq(source.as_str()),
+            referrals::referring_org_id.eq(org.as_ref().map(|o| o.id)),
+            referrals::received_at.eq(received_at),
+            referrals::urgency.eq(Urgency::Ordinary.as_str()),
+            referrals::person_gender.eq(Gender::Unknown.as_str()),
+            referrals::person_minor.eq(false),
+            referrals::created_by_user_id.eq(actor.user_id),
+            referrals::version.eq(1i64),
+            referrals::created_at.eq(now),
+            referrals::updated_at.eq(now),
+        ))
+        .returning(referrals::id)
+        .get_result(conn)?;
+    let mut notes = String::new();
+    if let Some(subject) = &msg.subject {
+        notes.push_str(subject.trim());
+        notes.push_str("\n\n");
+    }
+    notes.push_str(msg.text.trim());
+    let notes: String = notes.chars().take(20_000).collect();
+    diesel::insert_into(referral_people::table)
+        .values((
+            referral_people::referral_id.eq(id),
+            referral_people::referrer_contact.eq(&sender),
+            referral_people::notes.eq(Some(notes)),
+            referral_people::source_file.eq(Some(file_name.chars().take(200).collect::<String>())),
+        ))
+        .execute(conn)?;
+    event(conn, id, actor, "imported", Some(channel.as_str().into()), now)?;
+    get(conn, id)
+}
+
+/// Confirms a reviewed draft with the operator's complete input: from now on it is a referral
+/// like any other (routed, notified, counted).
+#[allow(clippy::too_many_arguments)]
+pub fn confirm_draft(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    new: &NewReferral,
+    actor: &Actor,
+    protocols: &crate::protocols::Protocols,
+    settings: &Settings,
+    now: NaiveDateTime,
+) -> Result<ReferralRow, AppError> {
+    let row = get(conn, id)?;
+    if row.version != expected_version {
+        return Err(AppError::StaleVersion {
+            current_version: row.version,
+        });
+    }
+    if row.status() != Status::Draft {
+        return Err(AppError::Conflict("only a draft can be confirmed".into()));
+    }
+    check_orgs(conn, new)?;
+    bump(conn, id, expected_version, now)?;
+    diesel::update(referrals::table.find(id))
+        .set((
+            referrals::status.eq(Status::New.as_str()),
+            referrals::channel.eq(new.channel.as_str()),
+            referrals::source_kind.eq(new.source_kind.as_str()),
+            referrals::referring_org_id.eq(new.referring_org_id),
+            referrals::received_at.eq(new.received_at.min(row.received_at)),
+            referrals::urgency.eq(new.urgency.as_str()),
+            referrals::person_gender.eq(new.gender.as_str()),
+            referrals::person_age_band.eq(new.age_band.map(|b| b.as_str())),
+            referrals::person_minor.eq(new.minor),
+            referrals::hosted_org_id.eq(new.hosted_org_id),
+            referrals::emergence_province.eq(&new.emergence_province),
+            referrals::emergence_context.eq(new.emergence_context.map(|c| c.as_str())),
+            referrals::exploitation_types.eq(join(&new.exploitation_types, |e| e.as_str())),
+            referrals::indicators.eq(new.indicators.join(",")),
+            referrals::indicators_version.eq(&new.indicators_version),
+            referrals::interview_joint.eq(new.interview_joint),
+        ))
+        .execute(conn)?;
+    diesel::update(referral_people::table.find(id))
+        .set((
+            referral_people::alias.eq(&new.alias),
+            referral_people::age.eq(new.age),
+            referral_people::nationality.eq(&new.nationality),
+            referral_people::languages.eq(new.languages.join(",")),
+            referral_people::referrer_contact.eq(&new.referrer_contact),
+            referral_people::notes.eq(&new.notes),
+        ))
+        .execute(conn)?;
+    if let Some(c) = &new.consent {
+        diesel::insert_into(referral_consents::table)
+            .values((
+                referral_consents::referral_id.eq(id),
+                referral_consents::audition_date.eq(c.audition_date),
+                referral_consents::commission_org_id.eq(c.commission_org_id),
+                referral_consents::section.eq(&c.section),
+                referral_consents::collected_by.eq(&c.collected_by),
+                referral_consents::scope.eq("social_protection_information"),
+                referral_consents::contact_route.eq(c.contact_route.as_str()),
+                referral_consents::contact_detail.eq(&c.contact_detail),
+            ))
+            .execute(conn)?;
+        event(conn, id, actor, "consent_recorded", None, now)?;
+    }
+    event(conn, id, actor, "confirmed", None, now)?;
+    route(conn, id, new, actor, protocols, settings, now)
+}
+
 pub fn get(conn: &mut DbConn, id: i64) -> Result<ReferralRow, AppError> {
     Ok(referrals::table.find(id).select(ReferralRow::as_select()).first(conn)?)
 }
