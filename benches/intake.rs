@@ -81,20 +81,26 @@ fn prepare(app: &Application) -> String {
 }
 
 async fn run_level(base: &str, token: &str, concurrency: usize, requests: usize, seq: &AtomicUsize) -> Level {
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .finish();
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
     let left = Arc::new(AtomicUsize::new(requests));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, left, url, token) = (client.clone(), left.clone(), format!("{base}/api/v1/referrals"), token.to_owned());
+        let (client, left, url, token) = (
+            client.clone(),
+            left.clone(),
+            format!("{base}/api/v1/referrals"),
+            token.to_owned(),
+        );
         let first_key = seq.fetch_add(requests, Ordering::Relaxed);
         tasks.push(actix_web::rt::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut n = 0usize;
-            while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1)).is_ok() {
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1))
+                .is_ok()
+            {
                 n += 1;
                 let body = json!({
                     "urgency": "ordinary",
@@ -108,7 +114,10 @@ async fn run_level(base: &str, token: &str, concurrency: usize, requests: usize,
                 let res = client
                     .post(&url)
                     .insert_header(("authorization", format!("Bearer {token}")))
-                    .insert_header(("idempotency-key", format!("bench-{first_key}-{n}-{:?}", std::thread::current().id())))
+                    .insert_header((
+                        "idempotency-key",
+                        format!("bench-{first_key}-{n}-{:?}", std::thread::current().id()),
+                    ))
                     .send_json(&body)
                     .await;
                 match res {
@@ -158,7 +167,10 @@ fn bench_backend(name: &str, settings: Settings, scale: usize) {
         run_level(&base, &token, 8, 500, &seq).await;
         let mut acknowledged = 500usize;
         println!("\n{name}: referral intake over HTTP (POST /api/v1/referrals, bearer token)");
-        println!("{:>11} {:>9} {:>10} {:>9} {:>9} {:>7}", "concurrency", "requests", "req/s", "p50 ms", "p99 ms", "errors");
+        println!(
+            "{:>11} {:>9} {:>10} {:>9} {:>9} {:>7}",
+            "concurrency", "requests", "req/s", "p50 ms", "p99 ms", "errors"
+        );
         for (c, n) in [(1, scale), (8, scale * 2), (64, (scale * 5).max(20_000))] {
             let l = run_level(&base, &token, c, n, &seq).await;
             acknowledged += l.requests;
@@ -177,15 +189,28 @@ fn bench_backend(name: &str, settings: Settings, scale: usize) {
         use varco::db::schema::referrals;
         let mut conn = state.db.conn().expect("connection");
         let stored: i64 = referrals::table.count().get_result(&mut *conn).expect("count");
-        println!("acknowledged {acknowledged}, stored {stored}: {}", if stored as usize == acknowledged { "all durable" } else { "MISMATCH" });
-        assert_eq!(stored as usize, acknowledged, "every acknowledged referral must be stored");
+        println!(
+            "acknowledged {acknowledged}, stored {stored}: {}",
+            if stored as usize == acknowledged {
+                "all durable"
+            } else {
+                "MISMATCH"
+            }
+        );
+        assert_eq!(
+            stored as usize, acknowledged,
+            "every acknowledged referral must be stored"
+        );
         actix_web::rt::System::current().stop();
     });
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read from the command line.
-    let scale: usize = std::env::var("VARCO_BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let scale: usize = std::env::var("VARCO_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let quiet = || Settings {
         bind: "127.0.0.1:0".into(),
         cookie_secure: false,
@@ -197,7 +222,11 @@ fn main() {
     let mut sqlite = quiet();
     sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
     sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-    println!("Varco intake benchmark, {} ({} cores)", Utc::now().format("%Y-%m-%d %H:%M UTC"), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "Varco intake benchmark, {} ({} cores)",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
     bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, scale);
 
     match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
@@ -212,7 +241,9 @@ fn main() {
             pg.pool_size = 16;
             pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
             bench_backend("PostgreSQL 15 (local)", pg, scale);
-            admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).expect("drop schema");
+            admin
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .expect("drop schema");
         }
     }
 }

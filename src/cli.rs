@@ -378,14 +378,22 @@ fn import_eml(settings: Settings, files: Vec<PathBuf>) -> Result<(), CliError> {
     };
     let (mut imported, mut skipped) = (0, 0);
     for path in files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|bytes| crate::referrals::import::parse_eml(&bytes).map_err(|e| e.to_string()));
         let result = parsed.and_then(|msg| {
             write_tx(&mut conn, |conn| {
                 let row = crate::referrals::store::create_draft(conn, &msg, &name, &actor, now)?;
-                audit::record(conn, &Who::cli(), now, Event::new("referral.import").entity("referral", row.id))?;
+                audit::record(
+                    conn,
+                    &Who::cli(),
+                    now,
+                    Event::new("referral.import").entity("referral", row.id),
+                )?;
                 Ok(row)
             })
             .map_err(|e| CliError::from(e).to_string())

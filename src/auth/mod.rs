@@ -18,6 +18,8 @@ pub struct Principal {
     pub actor: Actor,
     pub role: Role,
     pub org_id: Option<i64>,
+    /// The kind of the caller's organisation (read with the caller, to spare a query later).
+    pub org_kind: Option<crate::domain::OrgKind>,
     /// Present when the caller came with a session cookie (browser).
     pub session: Option<SessionRef>,
 }

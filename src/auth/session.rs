@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use super::{hash_secret, random_secret, Actor, Principal, SessionRef};
 use crate::config::Settings;
-use crate::db::schema::{sessions, users};
+use crate::db::schema::{organisations, sessions, users};
 use crate::db::DbConn;
 use crate::domain::Role;
 use crate::error::AppError;
@@ -66,6 +66,7 @@ type Row = (
     String,
     Option<i64>,
     bool,
+    Option<String>,
 );
 
 /// Resolves a cookie to its user, ending the session if it has expired and refreshing its
@@ -78,7 +79,7 @@ pub fn resolve(
 ) -> Result<Lookup, AppError> {
     let id_hash = hash_secret(cookie_value);
     let row: Option<Row> = sessions::table
-        .inner_join(users::table)
+        .inner_join(users::table.left_join(organisations::table))
         .filter(sessions::id_hash.eq(&id_hash))
         .select((
             sessions::id_hash,
@@ -91,11 +92,23 @@ pub fn resolve(
             users::role,
             users::org_id,
             users::disabled,
+            organisations::kind.nullable(),
         ))
         .first(conn)
         .optional()?;
-    let Some((id_hash, user_id, csrf_token, last_seen, expires_at, username, display_name, role, org_id, disabled)) =
-        row
+    let Some((
+        id_hash,
+        user_id,
+        csrf_token,
+        last_seen,
+        expires_at,
+        username,
+        display_name,
+        role,
+        org_id,
+        disabled,
+        org_kind,
+    )) = row
     else {
         return Ok(Lookup::Unknown);
     };
@@ -120,6 +133,7 @@ pub fn resolve(
         },
         role,
         org_id,
+        org_kind: org_kind.as_deref().and_then(crate::domain::OrgKind::parse),
         session: Some(SessionRef { id_hash, csrf_token }),
     }))
 }

@@ -82,13 +82,13 @@ pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Op
     if !secret.starts_with(PREFIX) || secret.len() > 100 {
         return Ok(None);
     }
-    let row: Option<(TokenRow, bool)> = api_tokens::table
+    let row: Option<(TokenRow, bool, String)> = api_tokens::table
         .inner_join(organisations::table)
         .filter(api_tokens::token_hash.eq(hash_secret(secret)))
-        .select((TokenRow::as_select(), organisations::active))
+        .select((TokenRow::as_select(), organisations::active, organisations::kind))
         .first(conn)
         .optional()?;
-    let Some((row, org_active)) = row else {
+    let Some((row, org_active, org_kind)) = row else {
         return Ok(None);
     };
     let Some(role) = Role::parse(&row.role) else {
@@ -110,6 +110,7 @@ pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Op
         },
         role,
         org_id: Some(row.org_id),
+        org_kind: crate::domain::OrgKind::parse(&org_kind),
         session: None,
     }))
 }

@@ -104,6 +104,11 @@ pub type DbBackend = <DbConn as Connection>::Backend;
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers of this process queue here, woken as soon as the
+    /// previous commit ends, instead of polling SQLite's lock with its busy handler, which sleeps
+    /// in steps of up to 100 ms and made the latency of a busy night. (A SQLite database is
+    /// served by one process; PostgreSQL needs no such queue.)
+    write_queue: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// Opens one connection without a pool, for the command line: a pool keeps opening connections
@@ -153,7 +158,11 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            write_queue: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,7 +195,11 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let queue = (self.backend == Backend::Sqlite).then(|| self.write_queue.clone());
         actix_web::web::block(move || {
+            // The turn first, then a connection: waiting writers must not hold connections that
+            // readers need.
+            let _turn = queue.as_ref().map(|q| q.lock().unwrap_or_else(|p| p.into_inner()));
             let mut conn = pool.get()?;
             write_tx(&mut conn, f)
         })

@@ -537,7 +537,11 @@ pub struct DraftCreated {
     params(("X-File-Name" = Option<String>, Header, description = "the file's name, kept with the draft")),
     responses((status = 201, body = DraftCreated), (status = 415, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn import_draft(ctx: Ctx, req: HttpRequest, body: actix_web::web::Bytes) -> Result<HttpResponse, AppError> {
+pub(crate) async fn import_draft(
+    ctx: Ctx,
+    req: HttpRequest,
+    body: actix_web::web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let is_message = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -572,8 +576,18 @@ pub(crate) async fn import_draft(ctx: Ctx, req: HttpRequest, body: actix_web::we
     params(("id" = i64, Path), ("If-Match" = String, Header, description = "the draft's version")),
     responses((status = 200, body = ReferralSummary), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn confirm(ctx: Ctx, req: HttpRequest, id: PathId, body: ApiJson<ReferralInput>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn confirm(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId,
+    body: ApiJson<ReferralInput>,
+) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, None)?;
     let row = service::confirm(&ctx, id.0, expected, body.0).await?;
-    Ok(versioned(StatusCode::OK, &ReferralSummary::new(&row, &ctx.state.settings, ctx.now), row.version, None))
+    Ok(versioned(
+        StatusCode::OK,
+        &ReferralSummary::new(&row, &ctx.state.settings, ctx.now),
+        row.version,
+        None,
+    ))
 }

@@ -460,14 +460,25 @@ async fn detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
 }
 
 /// An imported draft: the intake form, filled with what the message gave, to review and confirm.
-async fn draft_page(ctx: &Ctx, file: &service::CaseFile, form: Option<Form>, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn draft_page(
+    ctx: &Ctx,
+    file: &service::CaseFile,
+    form: Option<Form>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let r = &file.referral;
     let form = form.unwrap_or_else(|| {
         let mut f = Form::default();
         f.set("channel", r.channel.clone());
         f.set("source_kind", r.source_kind.clone());
-        f.set("referring_org_id", r.referring_org_id.map(|i| i.to_string()).unwrap_or_default());
-        f.set("referrer_contact", file.person.referrer_contact.clone().unwrap_or_default());
+        f.set(
+            "referring_org_id",
+            r.referring_org_id.map(|i| i.to_string()).unwrap_or_default(),
+        );
+        f.set(
+            "referrer_contact",
+            file.person.referrer_contact.clone().unwrap_or_default(),
+        );
         f.set("received_at", crate::clock::rome_local_input(r.received_at));
         f.set("urgency", r.urgency.clone());
         f.set("gender", r.person_gender.clone());
@@ -476,7 +487,14 @@ async fn draft_page(ctx: &Ctx, file: &service::CaseFile, form: Option<Form>, sta
     });
     let mut form = form;
     form.set("version", r.version.to_string());
-    intake_page(ctx, form, status, format!("/referrals/{}/confirm", r.id), Submitter::Unit).await
+    intake_page(
+        ctx,
+        form,
+        status,
+        format!("/referrals/{}/confirm", r.id),
+        Submitter::Unit,
+    )
+    .await
 }
 
 async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
@@ -491,8 +509,17 @@ async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRe
         (true, Some(v)) => service::confirm(&ctx, id.0, v, input).await,
     };
     match result {
-        Ok(row) => Ok(redirect_with_flash(&format!("/referrals/{}", row.id), "flash.draft_confirmed")),
-        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_) | AppError::StaleVersion { .. } | AppError::Conflict(_) | AppError::VersionRequired)) => {
+        Ok(row) => Ok(redirect_with_flash(
+            &format!("/referrals/{}", row.id),
+            "flash.draft_confirmed",
+        )),
+        Err(
+            e @ (AppError::Invalid(_)
+            | AppError::BadRequest(_)
+            | AppError::StaleVersion { .. }
+            | AppError::Conflict(_)
+            | AppError::VersionRequired),
+        ) => {
             absorb_referral_error(&mut form, &e, &ctx);
             let file = service::read(&ctx, id.0).await?;
             if file.referral.status() != Status::Draft {

@@ -260,6 +260,9 @@ pub fn covering(conn: &mut DbConn, duty: Duty, at: NaiveDateTime) -> Result<Vec<
 pub fn pick_operator(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<UserRow>, AppError> {
     use crate::db::schema::referrals;
     let candidates = covering(conn, Duty::Operator, at)?;
+    if candidates.len() <= 1 {
+        return Ok(candidates.into_iter().next().map(|(_, u)| u));
+    }
     let mut best: Option<(i64, bool, UserRow)> = None;
     for (shift, user) in candidates {
         let open: i64 = referrals::table

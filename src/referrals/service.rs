@@ -21,14 +21,10 @@ pub async fn submitter(ctx: &Ctx) -> Result<Submitter, AppError> {
         Role::Commission => Ok(Submitter::Commission {
             org_id: p.org_id.ok_or(AppError::Forbidden)?,
         }),
-        Role::Referrer => {
-            let org_id = p.org_id.ok_or(AppError::Forbidden)?;
-            let org = ctx.state.db.read(move |c| orgs::get(c, org_id)).await?;
-            Ok(Submitter::Referrer {
-                org_id,
-                org_kind: org.kind(),
-            })
-        }
+        Role::Referrer => Ok(Submitter::Referrer {
+            org_id: p.org_id.ok_or(AppError::Forbidden)?,
+            org_kind: p.org_kind.ok_or(AppError::Forbidden)?,
+        }),
         _ => Err(AppError::Forbidden),
     }
 }
@@ -331,7 +327,12 @@ pub async fn import_files(ctx: &Ctx, files: Vec<(String, Vec<u8>)>) -> Result<Ve
                     .db
                     .write(move |conn| {
                         let row = store::create_draft(conn, &msg, &name, &actor, now)?;
-                        audit::record(conn, &who, now, Event::new("referral.import").entity("referral", row.id))?;
+                        audit::record(
+                            conn,
+                            &who,
+                            now,
+                            Event::new("referral.import").entity("referral", row.id),
+                        )?;
                         Ok(row)
                     })
                     .await?;
@@ -354,7 +355,16 @@ pub async fn confirm(ctx: &Ctx, id: i64, expected_version: i64, input: ReferralI
     ctx.state
         .db
         .write(move |conn| {
-            let row = store::confirm_draft(conn, id, expected_version, &new, &actor, &state.protocols, &state.settings, now)?;
+            let row = store::confirm_draft(
+                conn,
+                id,
+                expected_version,
+                &new,
+                &actor,
+                &state.protocols,
+                &state.settings,
+                now,
+            )?;
             audit::record(conn, &who, now, Event::new("referral.confirm").entity("referral", id))?;
             Ok(row)
         })

@@ -184,6 +184,44 @@ fn new_reference() -> String {
     format!("R-{code}")
 }
 
+/// A history entry, collected while a change is worked out and written at its end.
+#[derive(Insertable)]
+#[diesel(table_name = referral_events)]
+struct NewEvent {
+    referral_id: i64,
+    at: NaiveDateTime,
+    actor_user_id: Option<i64>,
+    actor_label: String,
+    kind: &'static str,
+    detail: Option<String>,
+}
+
+fn pending(
+    referral_id: i64,
+    actor: &Actor,
+    kind: &'static str,
+    detail: Option<String>,
+    now: NaiveDateTime,
+) -> NewEvent {
+    NewEvent {
+        referral_id,
+        at: now,
+        actor_user_id: actor.user_id,
+        actor_label: actor.label.clone(),
+        kind,
+        detail,
+    }
+}
+
+fn write_events(conn: &mut DbConn, events: &[NewEvent]) -> Result<(), AppError> {
+    // One statement each: diesel's multi-row insert does not go through the two-backend
+    // connection, and a referral has only a handful of entries.
+    for e in events {
+        diesel::insert_into(referral_events::table).values(e).execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn event(
     conn: &mut DbConn,
     referral_id: i64,
@@ -221,14 +259,14 @@ fn notify_user(
     conn: &mut DbConn,
     user: &UserRow,
     template: Template,
-    referral: &ReferralRow,
+    reference: &str,
     link: &str,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
     let Some(email) = user.email.clone() else {
         return Ok(false);
     };
-    notify_address(conn, email, template, referral, link, now)?;
+    notify_address(conn, email, template, reference, link, now)?;
     Ok(true)
 }
 
@@ -236,11 +274,11 @@ fn notify_address(
     conn: &mut DbConn,
     recipient: String,
     template: Template,
-    referral: &ReferralRow,
+    reference: &str,
     link: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let (subject, body_text) = notify::render(template, &referral.reference, link, Lang::It);
+    let (subject, body_text) = notify::render(template, reference, link, Lang::It);
     notify::enqueue(
         conn,
         &NewMessage {
@@ -248,7 +286,7 @@ fn notify_address(
             subject,
             body_text,
             kind: template.kind(),
-            reference: Some(referral.reference.clone()),
+            reference: Some(reference.to_owned()),
         },
         now,
     )?;
@@ -278,7 +316,12 @@ fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<(), AppError> {
         require_org(conn, "person.hosted_org_id", id, &[OrgKind::Cas, OrgKind::Sai])?;
     }
     if let Some(c) = &new.consent {
-        require_org(conn, "referring_org_id", c.commission_org_id, &[OrgKind::TerritorialCommission])?;
+        require_org(
+            conn,
+            "referring_org_id",
+            c.commission_org_id,
+            &[OrgKind::TerritorialCommission],
+        )?;
     }
     Ok(())
 }
@@ -316,9 +359,11 @@ pub fn create(
         }
     }
     check_orgs(conn, new)?;
+    let routing = pick(conn, new, now)?;
+    let reference = new_reference();
     let id: i64 = diesel::insert_into(referrals::table)
         .values((
-            referrals::reference.eq(new_reference()),
+            referrals::reference.eq(&reference),
             referrals::status.eq(Status::New.as_str()),
             referrals::channel.eq(new.channel.as_str()),
             referrals::source_kind.eq(new.source_kind.as_str()),
@@ -335,6 +380,8 @@ pub fn create(
             referrals::indicators.eq(new.indicators.join(",")),
             referrals::indicators_version.eq(&new.indicators_version),
             referrals::interview_joint.eq(new.interview_joint),
+            referrals::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
+            referrals::proposed_mediator_id.eq(routing.mediator.as_ref().map(|u| u.id)),
             referrals::submitter_org_id.eq(new.submitter_org_id),
             referrals::created_by_user_id.eq(actor.user_id),
             referrals::created_by_token_id.eq(actor.token_id),
@@ -380,45 +427,64 @@ pub fn create(
             ))
             .execute(conn)?;
     }
-    event(
-        conn,
+    let mut events = vec![pending(
         id,
         actor,
         "created",
         Some(format!("{} via {}", new.source_kind.as_str(), new.channel.as_str())),
         now,
-    )?;
+    )];
     if new.consent.is_some() {
-        event(conn, id, actor, "consent_recorded", None, now)?;
+        events.push(pending(id, actor, "consent_recorded", None, now));
     }
-    let row = route(conn, id, new, actor, protocols, settings, now)?;
+    after_routing(
+        conn,
+        id,
+        &reference,
+        new,
+        &routing,
+        actor,
+        protocols,
+        settings,
+        now,
+        &mut events,
+    )?;
+    let row = get(conn, id)?;
     Ok(Created {
         referral: row,
         replayed: false,
     })
 }
 
-/// Assigns a referral that has just become `new` to the operator on duty, proposes a mediator for
-/// the person's language, records the procedure's first steps and notifies (intake and the
-/// confirmation of an imported draft both end here).
-fn route(
+/// Who a referral goes to: the operator on duty (fewest waiting referrals first) and a mediator
+/// on shift who speaks the person's language.
+struct Routing {
+    operator: Option<UserRow>,
+    mediator: Option<UserRow>,
+}
+
+fn pick(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Result<Routing, AppError> {
+    Ok(Routing {
+        operator: roster::pick_operator(conn, now)?,
+        mediator: roster::pick_mediator(conn, now, &new.languages)?,
+    })
+}
+
+/// What follows a referral becoming `new` (intake, or an imported draft confirmed): the
+/// procedure's first steps and the routing in its history, and the notifications.
+#[allow(clippy::too_many_arguments)]
+fn after_routing(
     conn: &mut DbConn,
     id: i64,
+    reference: &str,
     new: &NewReferral,
+    routing: &Routing,
     actor: &Actor,
     protocols: &crate::protocols::Protocols,
     settings: &Settings,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let operator = roster::pick_operator(conn, now)?;
-    let mediator = roster::pick_mediator(conn, now, &new.languages)?;
-    diesel::update(referrals::table.find(id))
-        .set((
-            referrals::assigned_operator_id.eq(operator.as_ref().map(|u| u.id)),
-            referrals::proposed_mediator_id.eq(mediator.as_ref().map(|u| u.id)),
-        ))
-        .execute(conn)?;
-    let row = get(conn, id)?;
+    events: &mut Vec<NewEvent>,
+) -> Result<(), AppError> {
     // The procedure's first steps become the history's to-do entries (seed 004).
     let procedure = protocols.procedure(new.source_kind);
     if procedure.contact_hosting_cas {
@@ -426,7 +492,7 @@ fn route(
             Some(h) => orgs::get(conn, h)?.name,
             None => String::new(),
         };
-        event(conn, id, actor, "task_contact_cas", Some(name), now)?;
+        events.push(pending(id, actor, "task_contact_cas", Some(name), now));
     }
     if procedure.interview_at_sai_desk {
         let joint = match new.interview_joint {
@@ -434,7 +500,7 @@ fn route(
             Some(false) => "not joint",
             None => "joint or not: to decide",
         };
-        event(conn, id, actor, "task_interview_sai_desk", Some(joint.into()), now)?;
+        events.push(pending(id, actor, "task_interview_sai_desk", Some(joint.into()), now));
     }
     let system = Actor {
         user_id: None,
@@ -442,29 +508,47 @@ fn route(
         label: "routing".into(),
     };
     let link = format!("{}/referrals/{id}", settings.base_url());
-    match &operator {
+    match &routing.operator {
         Some(op) => {
-            event(conn, id, &system, "assigned", Some(format!("user {}", op.id)), now)?;
+            events.push(pending(id, &system, "assigned", Some(format!("user {}", op.id)), now));
             let template = match new.urgency {
                 Urgency::Emergency => Template::Emergency,
                 Urgency::Ordinary => Template::NewReferral,
             };
-            notify_user(conn, op, template, &row, &link, now)?;
+            notify_user(conn, op, template, reference, &link, now)?;
         }
         None => {
             // Nobody on duty: the coordinators hear of it at once, whatever the urgency.
-            event(conn, id, &system, "unassigned", Some("no operator on duty".into()), now)?;
+            events.push(pending(
+                id,
+                &system,
+                "unassigned",
+                Some("no operator on duty".into()),
+                now,
+            ));
             for c in coordinators_to_alert(conn, now)? {
-                notify_user(conn, &c, Template::Escalation, &row, &link, now)?;
+                notify_user(conn, &c, Template::Escalation, reference, &link, now)?;
             }
         }
     }
-    if let Some(m) = &mediator {
-        event(conn, id, &system, "mediator_proposed", Some(format!("user {}", m.id)), now)?;
+    if let Some(m) = &routing.mediator {
+        events.push(pending(
+            id,
+            &system,
+            "mediator_proposed",
+            Some(format!("user {}", m.id)),
+            now,
+        ));
     } else if new.languages.iter().any(|l| l != "it") {
-        event(conn, id, &system, "mediator_missing", Some(new.languages.join(",")), now)?;
+        events.push(pending(
+            id,
+            &system,
+            "mediator_missing",
+            Some(new.languages.join(",")),
+            now,
+        ));
     }
-    Ok(row)
+    write_events(conn, events)
 }
 
 /// Stores a message saved from the unit's mailbox as a draft: it counts nowhere and reaches nobody
@@ -503,7 +587,13 @@ pub fn create_draft(
         MessageKind::Pec => vocab::Channel::Pec,
         MessageKind::Plain => vocab::Channel::Email,
     };
-    let received_at = msg.pec.as_ref().and_then(|p| p.sent_at).or(msg.date).filter(|d| *d <= now).unwrap_or(now);
+    let received_at = msg
+        .pec
+        .as_ref()
+        .and_then(|p| p.sent_at)
+        .or(msg.date)
+        .filter(|d| *d <= now)
+        .unwrap_or(now);
     let id: i64 = diesel::insert_into(referrals::table)
         .values((
             referrals::reference.eq(new_reference()),
@@ -565,6 +655,13 @@ pub fn confirm_draft(
     }
     check_orgs(conn, new)?;
     bump(conn, id, expected_version, now)?;
+    let routing = pick(conn, new, now)?;
+    diesel::update(referrals::table.find(id))
+        .set((
+            referrals::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
+            referrals::proposed_mediator_id.eq(routing.mediator.as_ref().map(|u| u.id)),
+        ))
+        .execute(conn)?;
     diesel::update(referrals::table.find(id))
         .set((
             referrals::status.eq(Status::New.as_str()),
@@ -608,10 +705,24 @@ pub fn confirm_draft(
                 referral_consents::contact_detail.eq(&c.contact_detail),
             ))
             .execute(conn)?;
-        event(conn, id, actor, "consent_recorded", None, now)?;
     }
-    event(conn, id, actor, "confirmed", None, now)?;
-    route(conn, id, new, actor, protocols, settings, now)
+    let mut events = vec![pending(id, actor, "confirmed", None, now)];
+    if new.consent.is_some() {
+        events.push(pending(id, actor, "consent_recorded", None, now));
+    }
+    after_routing(
+        conn,
+        id,
+        &row.reference,
+        new,
+        &routing,
+        actor,
+        protocols,
+        settings,
+        now,
+        &mut events,
+    )?;
+    get(conn, id)
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> Result<ReferralRow, AppError> {
@@ -802,7 +913,14 @@ pub fn take_charge(
     event(conn, id, actor, "taken_in_charge", None, now)?;
     let row = get(conn, id)?;
     if let Some(to) = referrer_address(conn, &row)? {
-        notify_address(conn, to, Template::Decision, &row, &portal_link(settings, id), now)?;
+        notify_address(
+            conn,
+            to,
+            Template::Decision,
+            &row.reference,
+            &portal_link(settings, id),
+            now,
+        )?;
     }
     Ok(row)
 }
@@ -862,7 +980,14 @@ pub fn decline(
     event(conn, id, actor, "declined", Some(reason.as_str().into()), now)?;
     let row = get(conn, id)?;
     if let Some(to) = referrer_address(conn, &row)? {
-        notify_address(conn, to, Template::Decision, &row, &portal_link(settings, id), now)?;
+        notify_address(
+            conn,
+            to,
+            Template::Decision,
+            &row.reference,
+            &portal_link(settings, id),
+            now,
+        )?;
     }
     Ok(row)
 }
@@ -897,7 +1022,14 @@ pub fn add_feedback(
     event(conn, id, actor, "feedback_sent", None, now)?;
     let row = get(conn, id)?;
     if let Some(to) = referrer_address(conn, &row)? {
-        notify_address(conn, to, Template::Feedback, &row, &portal_link(settings, id), now)?;
+        notify_address(
+            conn,
+            to,
+            Template::Feedback,
+            &row.reference,
+            &portal_link(settings, id),
+            now,
+        )?;
     }
     Ok(row)
 }
@@ -956,7 +1088,7 @@ pub fn withdraw_consent(
             conn,
             to,
             Template::ConsentWithdrawn,
-            &row,
+            &row.reference,
             &portal_link(settings, id),
             now,
         )?;
@@ -1009,7 +1141,7 @@ pub fn escalate_due(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime) 
         )?;
         let link = format!("{}/referrals/{}", settings.base_url(), row.id);
         for c in &coordinators {
-            notify_user(conn, c, template, row, &link, now)?;
+            notify_user(conn, c, template, &row.reference, &link, now)?;
         }
     }
     Ok(due.len())
