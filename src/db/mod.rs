@@ -72,7 +72,8 @@ impl r2d2::ManageConnection for Manager {
                 // queue instead of failing; foreign keys are off by default in SQLite.
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                     PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;"
                 ))
                 .map_err(E::QueryError)?;
                 Ok(DbConn::Sqlite(c))
@@ -155,6 +156,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
             .min_idle(Some(1))
+            // A broken connection is dropped on return (`has_broken`); a check query on every
+            // checkout would cost a round trip per request.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;

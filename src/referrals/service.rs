@@ -74,18 +74,23 @@ pub async fn create(ctx: &Ctx, input: ReferralInput, idempotency_key: Option<Str
     let actor = actor_of(&p);
     let (who, now) = (ctx.who(), ctx.now);
     let idempotency = std::sync::Arc::new(idempotency);
+    let routing = {
+        let new = new.clone();
+        ctx.state.db.read(move |conn| store::prepare(conn, &new, now)).await?
+    };
     // Two concurrent retries of one submission both find no key and race to insert it: the loser
     // hits the unique index (a conflict) and, run again, finds the winner's referral and replays
     // it. The same retry covers the rare collision of two random references.
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (new, actor, who, idem, state) = (
+        let (new, actor, who, idem, state, routing) = (
             new.clone(),
             actor.clone(),
             who.clone(),
             idempotency.clone(),
             ctx.state.clone(),
+            routing.clone(),
         );
         let result = ctx
             .state
@@ -96,6 +101,7 @@ pub async fn create(ctx: &Ctx, input: ReferralInput, idempotency_key: Option<Str
                     &new,
                     &actor,
                     idem.as_ref().as_ref(),
+                    &routing,
                     &state.protocols,
                     &state.settings,
                     now,

@@ -334,6 +334,7 @@ pub fn create(
     new: &NewReferral,
     actor: &Actor,
     idempotency: Option<&Idempotency>,
+    routing: &Routing,
     protocols: &crate::protocols::Protocols,
     settings: &Settings,
     now: NaiveDateTime,
@@ -358,8 +359,6 @@ pub fn create(
             });
         }
     }
-    check_orgs(conn, new)?;
-    let routing = pick(conn, new, now)?;
     let reference = new_reference();
     let id: i64 = diesel::insert_into(referrals::table)
         .values((
@@ -457,16 +456,26 @@ pub fn create(
 }
 
 /// Who a referral goes to: the operator on duty (fewest waiting referrals first) and a mediator
-/// on shift who speaks the person's language.
-struct Routing {
+/// on shift who speaks the person's language; with the hosting CAS's name for the history.
+#[derive(Clone, Debug)]
+pub struct Routing {
     operator: Option<UserRow>,
     mediator: Option<UserRow>,
+    hosted_name: Option<String>,
 }
 
-fn pick(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Result<Routing, AppError> {
+/// Checks the organisations a referral names and works out its routing. Intake runs this as a
+/// read before its write transaction, so that SQLite's single writer spends its turn on writes.
+pub fn prepare(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Result<Routing, AppError> {
+    check_orgs(conn, new)?;
+    let hosted_name = match new.hosted_org_id {
+        Some(h) => Some(orgs::get(conn, h)?.name),
+        None => None,
+    };
     Ok(Routing {
         operator: roster::pick_operator(conn, now)?,
         mediator: roster::pick_mediator(conn, now, &new.languages)?,
+        hosted_name,
     })
 }
 
@@ -488,10 +497,7 @@ fn after_routing(
     // The procedure's first steps become the history's to-do entries (seed 004).
     let procedure = protocols.procedure(new.source_kind);
     if procedure.contact_hosting_cas {
-        let name = match new.hosted_org_id {
-            Some(h) => orgs::get(conn, h)?.name,
-            None => String::new(),
-        };
+        let name = routing.hosted_name.clone().unwrap_or_default();
         events.push(pending(id, actor, "task_contact_cas", Some(name), now));
     }
     if procedure.interview_at_sai_desk {
@@ -653,9 +659,8 @@ pub fn confirm_draft(
     if row.status() != Status::Draft {
         return Err(AppError::Conflict("only a draft can be confirmed".into()));
     }
-    check_orgs(conn, new)?;
+    let routing = prepare(conn, new, now)?;
     bump(conn, id, expected_version, now)?;
-    let routing = pick(conn, new, now)?;
     diesel::update(referrals::table.find(id))
         .set((
             referrals::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
