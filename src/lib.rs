@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod openapi;
 pub mod pages;
 pub mod referrals;

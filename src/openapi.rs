@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, pages};
+use crate::{accounts, audit, notify, pages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +32,7 @@ use crate::{accounts, audit, pages};
         accounts::api::create_token,
         accounts::api::revoke_token,
         audit::api::list,
+        notify::api::list_outbox,
     ),
     modifiers(&Security),
     tags(
@@ -41,6 +42,7 @@ use crate::{accounts, audit, pages};
         (name = "users", description = "User accounts (administrators)"),
         (name = "tokens", description = "Bearer tokens for organisations' systems"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "outbox", description = "Notifications and their delivery"),
     )
 )]
 pub struct ApiDoc;

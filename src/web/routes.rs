@@ -45,8 +45,10 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::pages::routes());
     all.extend(crate::accounts::pages::routes());
     all.extend(crate::audit::pages::routes());
+    all.extend(crate::notify::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
+    all.extend(crate::notify::api::routes());
     all
 }
 

@@ -9,4 +9,5 @@ mod auth;
 mod browser;
 mod cli;
 mod errors;
+mod notify;
 mod service;
