@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, pages, referrals};
+use crate::{accounts, audit, notify, pages, referrals};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,7 @@ use crate::{accounts, audit, pages, referrals};
         referrals::ops_api::get_roster,
         referrals::ops_api::create_shift,
         referrals::ops_api::delete_shift,
+        notify::api::list_outbox,
     ),
     modifiers(&Security),
     tags(
@@ -59,6 +60,7 @@ use crate::{accounts, audit, pages, referrals};
         (name = "referrals", description = "Referrals (segnalazioni): intake from every source, decisions, feedback, consent"),
         (name = "hotline", description = "The 800 290 290 central station's call log"),
         (name = "roster", description = "The crisis unit's 24/7 roster"),
+        (name = "outbox", description = "Notifications and their delivery"),
     )
 )]
 pub struct ApiDoc;

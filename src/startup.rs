@@ -14,15 +14,21 @@ use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
 use crate::db::{write_tx, Db};
 use crate::error::AppError;
+use crate::notify::{self, Transport};
 use crate::web::middleware::{html_errors, request_context, security_headers};
 use crate::web::routes::{configure, not_found};
 use crate::web::AppState;
+
+/// How often the dispatcher looks for due notifications.
+const DISPATCH_EVERY: Duration = Duration::from_secs(5);
 
 /// A built, bound, not yet running application.
 pub struct Application {
     port: u16,
     server: Server,
     pub state: web::Data<AppState>,
+    transport: Transport,
+    dispatcher: bool,
 }
 
 impl Application {
@@ -41,6 +47,8 @@ impl Application {
     ) -> Result<Application, AppError> {
         let protocols = crate::protocols::Protocols::load(settings.protocols_dir.as_deref().map(std::path::Path::new))
             .map_err(|e| AppError::Unavailable(format!("protocols: {e}")))?;
+        // A bad SMTP URL or sender stops the start rather than every delivery.
+        let transport = Transport::from_settings(&settings)?;
         let db = Db::connect(&settings)?;
         db.migrate()?;
         let port = listener.local_addr().map_err(AppError::internal)?.port();
@@ -68,25 +76,66 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(AppError::internal)?.run();
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+            transport,
+            dispatcher: true,
+        })
+    }
+
+    /// Without the background dispatcher and escalation clock: tests call [`notify::dispatch_due`]
+    /// and [`escalate`] themselves, on a
+    /// clock they move, and must not race a loop.
+    pub fn without_dispatcher(mut self) -> Self {
+        self.dispatcher = false;
+        self
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until stopped, with housekeeping and the escalation clock running beside.
+    /// Serves until stopped, with housekeeping, the notification dispatcher and the escalation
+    /// clock running beside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let jobs_state = self.state.clone();
-        actix_web::rt::spawn(async move {
-            let mut tick = actix_web::rt::time::interval(Duration::from_secs(30));
-            loop {
-                tick.tick().await;
-                if let Err(e) = escalate(&jobs_state).await {
-                    tracing::warn!(error = %e, "escalation run failed");
+        if self.dispatcher {
+            let state = self.state.clone();
+            let transport = self.transport.clone();
+            actix_web::rt::spawn(async move {
+                let mut tick = actix_web::rt::time::interval(DISPATCH_EVERY);
+                loop {
+                    tick.tick().await;
+                    // Counts and errors only: recipients and texts are personal data.
+                    match notify::dispatch_due(&state.db, &transport, &state.settings, &state.clock).await {
+                        Ok(r) if !r.is_empty() => {
+                            tracing::info!(
+                                sent = r.sent,
+                                retried = r.retried,
+                                failed = r.failed,
+                                "notifications dispatched"
+                            )
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "notification dispatch failed"),
+                    }
                 }
-            }
-        });
+            });
+        }
+        // Tests turn the clock-driven jobs off and run them by hand with a manual clock.
+        if self.dispatcher {
+            let jobs_state = self.state.clone();
+            actix_web::rt::spawn(async move {
+                let mut tick = actix_web::rt::time::interval(Duration::from_secs(30));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = escalate(&jobs_state).await {
+                        tracing::warn!(error = %e, "escalation run failed");
+                    }
+                }
+            });
+        }
         let state = self.state.clone();
         actix_web::rt::spawn(async move {
             let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));

@@ -268,6 +268,39 @@ fn rollback(conn: &mut DbConn) {
     }
 }
 
+/// True inside a transaction (the claims below rely on one).
+pub fn in_transaction(conn: &mut DbConn) -> bool {
+    matches!(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    )
+}
+
+/// Ids of the outbox messages due at `now` and not leased, oldest first, at most `batch`.
+///
+/// On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` until the transaction ends, so that
+/// dispatchers of several instances claiming at once take disjoint messages instead of waiting for
+/// each other; on SQLite the `BEGIN IMMEDIATE` of [`write_tx`] already lets one claimer in at a time.
+pub fn lock_due_outbox(conn: &mut DbConn, now: chrono::NaiveDateTime, batch: i64) -> Result<Vec<i64>, AppError> {
+    use schema::outbox as o;
+    let pending = crate::notify::Status::Pending.as_str();
+    macro_rules! due {
+        () => {
+            o::table
+                .filter(o::status.eq(pending))
+                .filter(o::next_attempt_at.le(now))
+                .filter(o::locked_until.is_null().or(o::locked_until.le(now)))
+                .order((o::next_attempt_at.asc(), o::id.asc()))
+                .select(o::id)
+                .limit(batch)
+        };
+    }
+    Ok(match conn {
+        DbConn::Sqlite(c) => due!().load(c)?,
+        DbConn::Pg(c) => due!().for_update().skip_locked().load(c)?,
+    })
+}
+
 /// Makes a consistent online copy of a SQLite database (`VACUUM INTO`).
 pub fn backup_sqlite(conn: &mut DbConn, to: &Path) -> Result<(), AppError> {
     match conn {

@@ -285,7 +285,7 @@ fn notify_address(
             recipient,
             subject,
             body_text,
-            kind: template.kind(),
+            kind: template.code(),
             reference: Some(reference.to_owned()),
         },
         now,

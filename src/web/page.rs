@@ -43,6 +43,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/organisations", "nav.organisations"),
             ("/admin/tokens", "nav.tokens"),
             ("/admin/audit", "nav.audit"),
+            ("/admin/outbox", "nav.outbox"),
         ]);
     }
     items.push(("/account", "nav.account"));

@@ -144,6 +144,7 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> T
         cookie_secure: false,
         pool_size: 4,
         workers: 2,
+        mail_dir: dir.path().join("mail").to_string_lossy().into_owned(),
         ..Settings::default()
     };
     let mut schema = None;
@@ -165,7 +166,10 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> T
     tune(&mut settings);
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let app = Application::with_listener(settings.clone(), Arc::new(clock.clone()), listener).expect("build app");
+    // Tests dispatch notifications themselves (`varco::notify::dispatch_due`).
+    let app = Application::with_listener(settings.clone(), Arc::new(clock.clone()), listener)
+        .expect("build app")
+        .without_dispatcher();
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state.clone();
     actix_web::rt::spawn(app.run_until_stopped());

@@ -9,5 +9,6 @@ mod auth;
 mod browser;
 mod cli;
 mod errors;
+mod notify;
 mod referrals;
 mod service;

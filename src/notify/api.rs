@@ -1,0 +1,89 @@
+//! `GET /api/v1/outbox`: administrators and coordinators see whether notifications went out.
+
+use actix_web::http::Method;
+use actix_web::web;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{list, OutboxEntry, OutboxFilter};
+use crate::audit::{self, Event};
+use crate::auth::Access;
+use crate::clock::rome_rfc3339;
+use crate::domain::Role;
+use crate::error::{AppError, Problem};
+use crate::web::{ApiQuery, Ctx, RouteDef};
+
+/// Who may watch deliveries: the administrators who run the service and the coordinators who
+/// must know that an alert did not reach anyone.
+pub const READERS: Access = Access::Roles(&[Role::Admin, Role::Coordinator]);
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![RouteDef::new(Method::GET, "/api/v1/outbox", READERS, list_outbox)]
+}
+
+/// A message's delivery state (never its subject or body).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxView {
+    pub id: i64,
+    /// `new_referral`, `emergency`, `escalation`, `overdue`, `decision`, `feedback`,
+    /// `consent_withdrawn`.
+    pub kind: String,
+    /// The referral's reference, when about one.
+    pub reference: Option<String>,
+    pub recipient: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    /// Europe/Rome, RFC 3339.
+    pub next_attempt_at: String,
+    /// A short technical reason of the last failed attempt.
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+impl From<OutboxEntry> for OutboxView {
+    fn from(e: OutboxEntry) -> Self {
+        OutboxView {
+            id: e.id,
+            kind: e.kind,
+            reference: e.reference,
+            recipient: e.recipient,
+            status: e.status,
+            attempts: e.attempts,
+            next_attempt_at: rome_rfc3339(e.next_attempt_at),
+            last_error: e.last_error,
+            created_at: rome_rfc3339(e.created_at),
+            sent_at: e.sent_at.map(rome_rfc3339),
+        }
+    }
+}
+
+/// Reads the outbox; an audited read, since it shows recipients' addresses.
+pub async fn read(ctx: &Ctx, filter: OutboxFilter) -> Result<Vec<OutboxEntry>, AppError> {
+    filter.status()?;
+    filter.limit()?;
+    let (who, now) = (ctx.who(), ctx.now);
+    ctx.state
+        .db
+        .write(move |conn| {
+            let rows = list(conn, &filter)?;
+            audit::record(
+                conn,
+                &who,
+                now,
+                Event::new("outbox.read").detail(format!("{} messages", rows.len())),
+            )?;
+            Ok(rows)
+        })
+        .await
+}
+
+/// Recent notifications and their delivery state, newest first.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "outbox", params(OutboxFilter),
+    responses((status = 200, body = [OutboxView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+async fn list_outbox(ctx: Ctx, filter: ApiQuery<OutboxFilter>) -> Result<web::Json<Vec<OutboxView>>, AppError> {
+    let rows = read(&ctx, filter.0).await?;
+    Ok(web::Json(rows.into_iter().map(OutboxView::from).collect()))
+}

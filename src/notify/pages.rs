@@ -1,0 +1,51 @@
+//! The outbox page: what was sent, what waits for another attempt, what was given up.
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::{OutboxEntry, OutboxFilter, Status};
+use crate::error::AppError;
+use crate::web::page::{render, Form, Page};
+use crate::web::{Ctx, RouteDef};
+
+pub fn routes() -> Vec<RouteDef> {
+    vec![RouteDef::new(Method::GET, "/admin/outbox", super::api::READERS, viewer)]
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    page: Page,
+    form: Form,
+    statuses: &'static [Status],
+    messages: Vec<OutboxEntry>,
+}
+
+impl OutboxPage {
+    fn status_label(&self, status: &str) -> String {
+        self.page.t(&format!("outbox.status_{status}")).to_owned()
+    }
+}
+
+async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let mut form = Form::from_pairs(&pairs);
+    // An empty choice of the filter form means "any".
+    let kept: Vec<(String, String)> = pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    let filter = crate::web::extract::parse_query::<OutboxFilter>(&query)
+        .and_then(|f| f.status().and(f.limit()).map(|_| f))
+        .unwrap_or_else(|e| {
+            form.absorb(&e, ctx.lang);
+            OutboxFilter::default()
+        });
+    let messages = super::api::read(&ctx, filter).await?;
+    let tpl = OutboxPage {
+        page: Page::new(&ctx, "outbox.title"),
+        form,
+        statuses: Status::ALL,
+        messages,
+    };
+    render(&tpl.page, &tpl)
+}

@@ -1,0 +1,167 @@
+//! The texts of notifications: plain functions, one per kind.
+//!
+//! An email leaves the service and may be read on any device or forwarded: it carries only the
+//! referral's reference and a link to Varco, where the reader signs in and sees what their role
+//! allows. Never a name, never a detail of the case.
+
+use crate::web::i18n::Lang;
+
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Template {
+    /// A new referral: to the operator on duty.
+    NewReferral,
+    /// An emergency referral: to the operator on duty, to acknowledge at once.
+    Emergency,
+    /// An emergency not acknowledged in time: to the coordinator.
+    Escalation,
+    /// An ordinary referral not taken in charge in time: to the coordinator.
+    Overdue,
+    /// The crisis unit decided on a referral (taken in charge or declined): to the referrer.
+    Decision,
+    /// Written feedback on a referral is available: to the referrer.
+    Feedback,
+    /// The person withdrew their consent: to the territorial commission.
+    ConsentWithdrawn,
+}
+
+impl Template {
+    pub const ALL: &'static [Template] = &[
+        Template::NewReferral,
+        Template::Emergency,
+        Template::Escalation,
+        Template::Overdue,
+        Template::Decision,
+        Template::Feedback,
+        Template::ConsentWithdrawn,
+    ];
+
+    /// The stable code stored in the outbox's `kind` column.
+    pub fn code(self) -> &'static str {
+        match self {
+            Template::NewReferral => "new_referral",
+            Template::Emergency => "emergency",
+            Template::Escalation => "escalation",
+            Template::Overdue => "overdue",
+            Template::Decision => "decision",
+            Template::Feedback => "feedback",
+            Template::ConsentWithdrawn => "consent_withdrawn",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Template> {
+        Template::ALL.iter().copied().find(|t| t.code() == code)
+    }
+}
+
+/// Subject line and the paragraph that tells what happened, in one language.
+fn texts(kind: Template, r: &str, lang: Lang) -> (String, String) {
+    match (kind, lang) {
+        (Template::NewReferral, Lang::It) => (
+            format!("Nuova segnalazione {r}"),
+            format!("È arrivata una nuova segnalazione ({r}). Apri il collegamento per prenderla in carico."),
+        ),
+        (Template::NewReferral, Lang::En) => (
+            format!("New referral {r}"),
+            format!("A new referral has arrived ({r}). Open the link to take it in charge."),
+        ),
+        (Template::Emergency, Lang::It) => (
+            format!("URGENTE: emergenza {r}"),
+            format!("È arrivata una segnalazione di emergenza ({r}). Apri subito il collegamento e conferma la presa visione."),
+        ),
+        (Template::Emergency, Lang::En) => (
+            format!("URGENT: emergency {r}"),
+            format!("An emergency referral has arrived ({r}). Open the link now and acknowledge it."),
+        ),
+        (Template::Escalation, Lang::It) => (
+            format!("URGENTE: emergenza {r} non confermata"),
+            format!("L'emergenza {r} non è stata confermata dall'operatore di turno entro il tempo previsto. Apri il collegamento e intervieni."),
+        ),
+        (Template::Escalation, Lang::En) => (
+            format!("URGENT: emergency {r} not acknowledged"),
+            format!("The emergency {r} was not acknowledged by the operator on duty in time. Open the link and step in."),
+        ),
+        (Template::Overdue, Lang::It) => (
+            format!("Segnalazione {r} non ancora presa in carico"),
+            format!("La segnalazione {r} non è stata presa in carico entro il tempo previsto. Apri il collegamento per assegnarla."),
+        ),
+        (Template::Overdue, Lang::En) => (
+            format!("Referral {r} not yet taken in charge"),
+            format!("The referral {r} was not taken in charge in time. Open the link to assign it."),
+        ),
+        (Template::Decision, Lang::It) => (
+            format!("Decisione sulla segnalazione {r}"),
+            format!("L'unità di crisi ha preso una decisione sulla segnalazione {r}. Apri il collegamento per leggerla."),
+        ),
+        (Template::Decision, Lang::En) => (
+            format!("Decision on referral {r}"),
+            format!("The crisis unit has decided on the referral {r}. Open the link to read the decision."),
+        ),
+        (Template::Feedback, Lang::It) => (
+            format!("Riscontro disponibile per la segnalazione {r}"),
+            format!("È disponibile un riscontro scritto sulla segnalazione {r}. Apri il collegamento per leggerlo."),
+        ),
+        (Template::Feedback, Lang::En) => (
+            format!("Feedback available on referral {r}"),
+            format!("Written feedback on the referral {r} is available. Open the link to read it."),
+        ),
+        (Template::ConsentWithdrawn, Lang::It) => (
+            format!("Consenso revocato: segnalazione {r}"),
+            format!("Il consenso relativo alla segnalazione {r} è stato revocato. Apri il collegamento per i dettagli."),
+        ),
+        (Template::ConsentWithdrawn, Lang::En) => (
+            format!("Consent withdrawn: referral {r}"),
+            format!("The consent for the referral {r} has been withdrawn. Open the link for the details."),
+        ),
+    }
+}
+
+/// Subject and plain-text body of a notification. The subject is in `lang`; the body has a
+/// paragraph in `lang` first and one in the other language after (Italian first by default).
+pub fn render(kind: Template, reference: &str, link: &str, lang: Lang) -> (String, String) {
+    let (subject, first) = texts(kind, reference, lang);
+    let (_, second) = texts(kind, reference, lang.other());
+    let footer = match lang {
+        Lang::It => "Messaggio automatico di Varco: non rispondere.\nAutomatic message from Varco: do not reply.",
+        Lang::En => "Automatic message from Varco: do not reply.\nMessaggio automatico di Varco: non rispondere.",
+    };
+    let body = format!("{first}\n\n{link}\n\n{second}\n\n{link}\n\n-- \n{footer}\n");
+    (subject, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_carries_the_reference_and_the_link_in_both_languages() {
+        for kind in Template::ALL {
+            let (subject, body) = render(*kind, "R-7K2M9QXH", "https://varco.example/referrals/7", Lang::It);
+            assert!(subject.contains("R-7K2M9QXH"), "{kind:?}");
+            assert!(body.contains("https://varco.example/referrals/7"), "{kind:?}");
+            let (it, en) = (
+                texts(*kind, "R-7K2M9QXH", Lang::It).1,
+                texts(*kind, "R-7K2M9QXH", Lang::En).1,
+            );
+            let (pos_it, pos_en) = (body.find(&it), body.find(&en));
+            assert!(
+                pos_it.is_some() && pos_en.is_some() && pos_it < pos_en,
+                "{kind:?}: Italian first"
+            );
+            assert_eq!(Template::parse(kind.code()), Some(*kind));
+        }
+        let (subject, body) = render(Template::Emergency, "R-7K2M9QXH", "/x", Lang::En);
+        assert!(subject.starts_with("URGENT"));
+        assert!(body.starts_with("An emergency"));
+    }
+
+    #[test]
+    fn subjects_stay_ascii_so_that_mail_clients_show_them_unencoded() {
+        for kind in Template::ALL {
+            for lang in [Lang::It, Lang::En] {
+                let (subject, _) = render(*kind, "R-7K2M9QXH", "/x", lang);
+                assert!(subject.is_ascii(), "{subject}");
+            }
+        }
+    }
+}
