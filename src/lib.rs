@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod openapi;
 pub mod pages;
+pub mod protocols;
 pub mod referrals;
 pub mod startup;
 pub mod telemetry;
