@@ -280,13 +280,6 @@ impl Rules<'_> {
         }
         Ok(())
     }
-
-    fn optional_not_blank(&self, key: impl Into<String>, value: &Option<String>) -> Result<(), ProtocolError> {
-        match value {
-            Some(v) => self.not_blank(key, v),
-            None => Ok(()),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -316,11 +309,15 @@ fn parse_projects(file: &str, text: &str) -> Result<Vec<Art18Project>, ProtocolE
             let Some(region) = Region::by_code(code) else {
                 return Err(rules.err(key, format!("{code:?} is not an ISTAT region code (\"01\" … \"20\")")));
             };
-            if let Some(other) = covered.insert(region.code, i) {
-                return Err(rules.err(
-                    key,
-                    format!("{} ({code}) is already covered by projects[{other}]", region.name),
-                ));
+            match covered.insert(region.code, i) {
+                Some(other) if other == i => return Err(rules.err(key, format!("{code:?} is listed twice"))),
+                Some(other) => {
+                    return Err(rules.err(
+                        key,
+                        format!("{} ({code}) is already covered by projects[{other}]", region.name),
+                    ))
+                }
+                None => {}
             }
         }
         if let Some(phone) = &p.phone {
@@ -331,15 +328,12 @@ fn parse_projects(file: &str, text: &str) -> Result<Vec<Art18Project>, ProtocolE
             }
         }
         if let Some(email) = &p.email {
-            let ok = email.split('@').count() == 2
-                && !email.starts_with('@')
-                && !email.ends_with('@')
-                && !email.contains(char::is_whitespace);
-            if !ok {
-                return Err(rules.err(key("email"), "must be an email address"));
-            }
+            rules.not_blank(key("email"), email)?;
+            crate::accounts::parse_email(Some(email)).map_err(|message| rules.err(key("email"), message))?;
         }
-        rules.optional_not_blank(key("notes"), &p.notes)?;
+        if let Some(notes) = &p.notes {
+            rules.not_blank(key("notes"), notes)?;
+        }
     }
     if let Some(region) = REGIONS.iter().find(|r| !covered.contains_key(r.code)) {
         return Err(rules.err(
@@ -624,6 +618,11 @@ regions = ["05"]
             e.starts_with("f.toml: projects[1].regions[0]: \"Lombardia\" is not an ISTAT region code"),
             "{e}"
         );
+        let e = err_text(parse_projects(
+            "f.toml",
+            &projects_with(r#"regions = ["03"]"#, r#"regions = ["03", "03"]"#),
+        ));
+        assert_eq!(e, "f.toml: projects[1].regions[1]: \"03\" is listed twice");
         let e = err_text(parse_projects(
             "f.toml",
             &projects_with(r#"regions = ["03"]"#, "regions = []"),

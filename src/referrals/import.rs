@@ -102,16 +102,12 @@ pub fn parse_eml(bytes: &[u8]) -> Result<ImportedMessage, ImportError> {
         PartType::Message(inner) if looks_like_message(inner) => {
             read_message(inner, MessageKind::Pec, Some(envelope), extra)
         }
+        PartType::Message(_) | PartType::Multipart(_) => Err(ImportError::PecOriginalUnreadable),
         // Some clients save the original as an opaque attachment: parse its bytes.
-        PartType::Binary(raw) | PartType::InlineBinary(raw) => {
-            let inner = parse_message(raw).ok_or(ImportError::PecOriginalUnreadable)?;
+        _ => {
+            let inner = parse_message(original.contents()).ok_or(ImportError::PecOriginalUnreadable)?;
             read_message(&inner, MessageKind::Pec, Some(envelope), extra)
         }
-        PartType::Text(raw) => {
-            let inner = parse_message(raw.as_bytes()).ok_or(ImportError::PecOriginalUnreadable)?;
-            read_message(&inner, MessageKind::Pec, Some(envelope), extra)
-        }
-        _ => Err(ImportError::PecOriginalUnreadable),
     }
 }
 
