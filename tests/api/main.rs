@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod cli;
 mod errors;
+mod import;
 mod notify;
 mod referrals;
 mod service;
