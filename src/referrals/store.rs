@@ -326,6 +326,10 @@ fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<(), AppError> {
     Ok(())
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a transaction step needs its inputs, context and clock"
+)]
 /// Stores a new referral, assigns it to the operator on duty, proposes a mediator for the
 /// person's language, records the procedure's first steps and notifies. With an idempotency key
 /// already used for the same request, returns the referral it created instead.
@@ -441,7 +445,7 @@ pub fn create(
         id,
         &reference,
         new,
-        &routing,
+        routing,
         actor,
         protocols,
         settings,
@@ -481,7 +485,10 @@ pub fn prepare(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Resu
 
 /// What follows a referral becoming `new` (intake, or an imported draft confirmed): the
 /// procedure's first steps and the routing in its history, and the notifications.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a transaction step needs its inputs, context and clock"
+)]
 fn after_routing(
     conn: &mut DbConn,
     id: i64,
@@ -639,7 +646,10 @@ pub fn create_draft(
 
 /// Confirms a reviewed draft with the operator's complete input: from now on it is a referral
 /// like any other (routed, notified, counted).
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a transaction step needs its inputs, context and clock"
+)]
 pub fn confirm_draft(
     conn: &mut DbConn,
     id: i64,
@@ -931,7 +941,10 @@ pub fn take_charge(
 }
 
 /// The unit declines with a reason from the closed list; the note stays within the unit.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a transaction step needs its inputs, context and clock"
+)]
 pub fn decline(
     conn: &mut DbConn,
     id: i64,
