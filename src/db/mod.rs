@@ -4,6 +4,7 @@
 //! (pragmas, `BEGIN IMMEDIATE`, advisory locks, `SKIP LOCKED`) are matched here and nowhere else.
 
 pub mod schema;
+mod writer;
 
 use std::path::Path;
 use std::time::Duration;
@@ -105,11 +106,10 @@ pub type DbBackend = <DbConn as Connection>::Backend;
 pub struct Db {
     pool: Pool,
     backend: Backend,
-    /// SQLite has one writer at a time. Writers of this process queue here, woken as soon as the
-    /// previous commit ends, instead of polling SQLite's lock with its busy handler, which sleeps
-    /// in steps of up to 100 ms and made the latency of a busy night. (A SQLite database is
-    /// served by one process; PostgreSQL needs no such queue.)
-    write_queue: std::sync::Arc<std::sync::Mutex<()>>,
+    /// SQLite: the group-commit writer (see `writer`). Writers never poll SQLite's lock, whose
+    /// busy handler sleeps in steps of up to 100 ms. (A SQLite database is served by one
+    /// process; PostgreSQL has row locks and needs no writer thread.)
+    writer: Option<std::sync::mpsc::Sender<Box<dyn writer::Job>>>,
 }
 
 /// Opens one connection without a pool, for the command line: a pool keeps opening connections
@@ -162,11 +162,11 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
-        Ok(Db {
-            pool,
-            backend,
-            write_queue: Default::default(),
-        })
+        let writer = match backend {
+            Backend::Sqlite => Some(writer::spawn(pool.clone())?),
+            Backend::Postgres => None,
+        };
+        Ok(Db { pool, backend, writer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -192,18 +192,25 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` on a blocking thread inside one write transaction: all of it lands or none.
+    /// Runs `f` as one write: all of it lands or none, and the answer comes after the commit.
+    /// SQLite: through the group-commit writer, in a savepoint of a shared transaction;
+    /// PostgreSQL: on a blocking thread, in a transaction of its own.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     {
+        if let Some(writer) = &self.writer {
+            let (reply, answer) = futures_channel::oneshot::channel();
+            writer
+                .send(Box::new(writer::Typed::new(f, reply)))
+                .map_err(|_| AppError::Unavailable("the SQLite writer has stopped".into()))?;
+            return answer
+                .await
+                .map_err(|_| AppError::Internal("the write was dropped without an answer".into()))?;
+        }
         let pool = self.pool.clone();
-        let queue = (self.backend == Backend::Sqlite).then(|| self.write_queue.clone());
         actix_web::web::block(move || {
-            // The turn first, then a connection: waiting writers must not hold connections that
-            // readers need.
-            let _turn = queue.as_ref().map(|q| q.lock().unwrap_or_else(|p| p.into_inner()));
             let mut conn = pool.get()?;
             write_tx(&mut conn, f)
         })

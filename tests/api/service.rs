@@ -123,3 +123,68 @@ fn the_readme_documents_every_environment_variable() {
         assert!(readme.contains(var), "README does not document {var}");
     }
 }
+
+async fn a_failed_write_undoes_only_itself_among_concurrent_writes(b: Backend) {
+    use diesel::prelude::*;
+    use varco::db::schema::organisations;
+    let app = spawn(b).await;
+    let now = chrono::Utc::now().naive_utc();
+    // Forty writes at once (on SQLite they share group commits): every third inserts and then
+    // fails; only the others may remain.
+    let writes = (0..40).map(|i| {
+        let db = app.state.db.clone();
+        async move {
+            db.write(move |conn| {
+                diesel::insert_into(organisations::table)
+                    .values((
+                        organisations::name.eq(format!("Org {i}")),
+                        organisations::kind.eq("ngo"),
+                        organisations::active.eq(true),
+                        organisations::version.eq(1i64),
+                        organisations::created_at.eq(now),
+                        organisations::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if i % 3 == 0 {
+                    return Err(varco::error::AppError::invalid("test", "fails after writing"));
+                }
+                Ok(i)
+            })
+            .await
+        }
+    });
+    let results = futures_util::future::join_all(writes).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 26);
+    assert_eq!(
+        app.count("organisations"),
+        26,
+        "the failed writes left nothing, the others all landed"
+    );
+    // A unique clash inside a batch is that write's conflict alone.
+    let dup = (0..2).map(|_| {
+        let db = app.state.db.clone();
+        async move {
+            db.write(move |conn| {
+                diesel::insert_into(organisations::table)
+                    .values((
+                        organisations::name.eq("Org 1"),
+                        organisations::kind.eq("ngo"),
+                        organisations::active.eq(true),
+                        organisations::version.eq(1i64),
+                        organisations::created_at.eq(now),
+                        organisations::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .map_err(varco::error::AppError::from)
+            })
+            .await
+        }
+    });
+    let results = futures_util::future::join_all(dup).await;
+    assert!(results
+        .iter()
+        .all(|r| matches!(r, Err(varco::error::AppError::Conflict(_)))));
+    assert_eq!(app.count("organisations"), 26);
+}
+both!(a_failed_write_undoes_only_itself_among_concurrent_writes);
