@@ -25,6 +25,10 @@ use varco::db::write_tx;
 use varco::domain::Role;
 use varco::startup::Application;
 
+// The same allocator as the service's binary (`src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Level {
     concurrency: usize,
     requests: usize,

@@ -1,5 +1,10 @@
 use clap::Parser;
 
+// glibc's allocator serialises threads on its arenas under load; mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+
 fn main() -> std::process::ExitCode {
     match varco::cli::run(varco::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -74,7 +74,8 @@ impl r2d2::ManageConnection for Manager {
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;"
+                     PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
+                     PRAGMA wal_autocheckpoint = 0;"
                 ))
                 .map_err(E::QueryError)?;
                 Ok(DbConn::Sqlite(c))
@@ -110,6 +111,8 @@ pub struct Db {
     /// busy handler sleeps in steps of up to 100 ms. (A SQLite database is served by one
     /// process; PostgreSQL has row locks and needs no writer thread.)
     writer: Option<std::sync::mpsc::Sender<Box<dyn writer::Job>>>,
+    /// Held by every clone; the SQLite checkpointer stops when the last one is gone.
+    _alive: std::sync::Arc<()>,
 }
 
 /// Opens one connection without a pool, for the command line: a pool keeps opening connections
@@ -162,11 +165,20 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+        let alive = std::sync::Arc::new(());
         let writer = match backend {
-            Backend::Sqlite => Some(writer::spawn(pool.clone())?),
+            Backend::Sqlite => {
+                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive))?;
+                Some(writer::spawn(pool.clone())?)
+            }
             Backend::Postgres => None,
         };
-        Ok(Db { pool, backend, writer })
+        Ok(Db {
+            pool,
+            backend,
+            writer,
+            _alive: alive,
+        })
     }
 
     pub fn backend(&self) -> Backend {

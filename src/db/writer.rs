@@ -62,6 +62,32 @@ where
     }
 }
 
+/// Copies the write-ahead log into the database every 200 ms, on a thread of its own. SQLite
+/// would otherwise checkpoint inside a commit, with an fsync, stalling every write queued behind
+/// it; a passive checkpoint runs beside the writer. (Connections are opened with
+/// `wal_autocheckpoint = 0`.) The thread ends when the pool is gone.
+pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    std::thread::Builder::new()
+        .name("varco-sqlite-checkpoint".into())
+        .spawn(move || {
+            // Runs while the `Db` it belongs to exists.
+            while alive.strong_count() > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                match pool.get() {
+                    Ok(mut conn) => {
+                        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                            tracing::warn!(error = %e, "WAL checkpoint failed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "no connection for the WAL checkpoint"),
+                }
+            }
+        })
+        .map_err(|e| AppError::Unavailable(format!("cannot start the SQLite checkpointer: {e}")))?;
+    Ok(())
+}
+
 /// Starts the writer thread; it ends when every sender is dropped.
 pub fn spawn(pool: Pool) -> Result<Sender<Box<dyn Job>>, AppError> {
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
