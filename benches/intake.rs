@@ -219,7 +219,6 @@ fn main() {
         bind: "127.0.0.1:0".into(),
         cookie_secure: false,
         workers: 2,
-        pool_size: 8,
         ..Settings::default()
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -242,7 +241,6 @@ fn main() {
             let mut pg = quiet();
             let sep = if base.contains('?') { '&' } else { '?' };
             pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.pool_size = 16;
             pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
             bench_backend("PostgreSQL 15 (local)", pg, scale);
             admin

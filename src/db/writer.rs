@@ -13,8 +13,9 @@ use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager}
 use super::{DbConn, Pool};
 use crate::error::AppError;
 
-/// Most writes committed together.
-const MAX_BATCH: usize = 128;
+/// Most writes committed together: larger batches gain little throughput and make a request that
+/// arrives just after a batch began wait longer (measured: 16 gave the best p99 at 64 in flight).
+const MAX_BATCH: usize = 16;
 
 /// A queued write: run inside the batch, then told how the commit went.
 pub trait Job: Send {
