@@ -4,7 +4,6 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-
 fn main() -> std::process::ExitCode {
     match varco::cli::run(varco::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,

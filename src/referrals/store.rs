@@ -307,6 +307,91 @@ fn coordinators_to_alert(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Us
         .collect())
 }
 
+/// The facts of a referral as the unit records them: the same columns whether it is filed or
+/// confirmed from an imported draft.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = referrals, treat_none_as_null = true)]
+struct Facts<'a> {
+    channel: &'static str,
+    source_kind: &'static str,
+    referring_org_id: Option<i64>,
+    received_at: NaiveDateTime,
+    urgency: &'static str,
+    person_gender: &'static str,
+    person_age_band: Option<&'static str>,
+    person_minor: bool,
+    hosted_org_id: Option<i64>,
+    emergence_province: Option<&'a str>,
+    emergence_context: Option<&'static str>,
+    exploitation_types: String,
+    indicators: String,
+    indicators_version: &'a str,
+    interview_joint: Option<bool>,
+    assigned_operator_id: Option<i64>,
+    proposed_mediator_id: Option<i64>,
+}
+
+fn facts<'a>(new: &'a NewReferral, routing: &Routing, received_at: NaiveDateTime) -> Facts<'a> {
+    Facts {
+        channel: new.channel.as_str(),
+        source_kind: new.source_kind.as_str(),
+        referring_org_id: new.referring_org_id,
+        received_at,
+        urgency: new.urgency.as_str(),
+        person_gender: new.gender.as_str(),
+        person_age_band: new.age_band.map(|b| b.as_str()),
+        person_minor: new.minor,
+        hosted_org_id: new.hosted_org_id,
+        emergence_province: new.emergence_province.as_deref(),
+        emergence_context: new.emergence_context.map(|c| c.as_str()),
+        exploitation_types: join(&new.exploitation_types, |e| e.as_str()),
+        indicators: new.indicators.join(","),
+        indicators_version: &new.indicators_version,
+        interview_joint: new.interview_joint,
+        assigned_operator_id: routing.operator.as_ref().map(|u| u.id),
+        proposed_mediator_id: routing.mediator.as_ref().map(|u| u.id),
+    }
+}
+
+/// The personal fields of a referral, as filed or confirmed.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = referral_people, treat_none_as_null = true)]
+struct PersonFacts<'a> {
+    alias: Option<&'a str>,
+    age: Option<i32>,
+    nationality: Option<&'a str>,
+    languages: String,
+    referrer_contact: Option<&'a str>,
+    notes: Option<&'a str>,
+}
+
+fn person_facts(new: &NewReferral) -> PersonFacts<'_> {
+    PersonFacts {
+        alias: new.alias.as_deref(),
+        age: new.age,
+        nationality: new.nationality.as_deref(),
+        languages: new.languages.join(","),
+        referrer_contact: new.referrer_contact.as_deref(),
+        notes: new.notes.as_deref(),
+    }
+}
+
+fn insert_consent(conn: &mut DbConn, id: i64, c: &super::model::Consent) -> Result<(), AppError> {
+    diesel::insert_into(referral_consents::table)
+        .values((
+            referral_consents::referral_id.eq(id),
+            referral_consents::audition_date.eq(c.audition_date),
+            referral_consents::commission_org_id.eq(c.commission_org_id),
+            referral_consents::section.eq(&c.section),
+            referral_consents::collected_by.eq(&c.collected_by),
+            referral_consents::scope.eq("social_protection_information"),
+            referral_consents::contact_route.eq(c.contact_route.as_str()),
+            referral_consents::contact_detail.eq(&c.contact_detail),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The organisations a referral names must exist and be of the right kind.
 fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<(), AppError> {
     if let Some(id) = new.referring_org_id {
@@ -366,25 +451,9 @@ pub fn create(
     let reference = new_reference();
     let id: i64 = diesel::insert_into(referrals::table)
         .values((
+            facts(new, routing, new.received_at),
             referrals::reference.eq(&reference),
             referrals::status.eq(Status::New.as_str()),
-            referrals::channel.eq(new.channel.as_str()),
-            referrals::source_kind.eq(new.source_kind.as_str()),
-            referrals::referring_org_id.eq(new.referring_org_id),
-            referrals::received_at.eq(new.received_at),
-            referrals::urgency.eq(new.urgency.as_str()),
-            referrals::person_gender.eq(new.gender.as_str()),
-            referrals::person_age_band.eq(new.age_band.map(|b| b.as_str())),
-            referrals::person_minor.eq(new.minor),
-            referrals::hosted_org_id.eq(new.hosted_org_id),
-            referrals::emergence_province.eq(&new.emergence_province),
-            referrals::emergence_context.eq(new.emergence_context.map(|c| c.as_str())),
-            referrals::exploitation_types.eq(join(&new.exploitation_types, |e| e.as_str())),
-            referrals::indicators.eq(new.indicators.join(",")),
-            referrals::indicators_version.eq(&new.indicators_version),
-            referrals::interview_joint.eq(new.interview_joint),
-            referrals::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
-            referrals::proposed_mediator_id.eq(routing.mediator.as_ref().map(|u| u.id)),
             referrals::submitter_org_id.eq(new.submitter_org_id),
             referrals::created_by_user_id.eq(actor.user_id),
             referrals::created_by_token_id.eq(actor.token_id),
@@ -395,29 +464,10 @@ pub fn create(
         .returning(referrals::id)
         .get_result(conn)?;
     diesel::insert_into(referral_people::table)
-        .values((
-            referral_people::referral_id.eq(id),
-            referral_people::alias.eq(&new.alias),
-            referral_people::age.eq(new.age),
-            referral_people::nationality.eq(&new.nationality),
-            referral_people::languages.eq(new.languages.join(",")),
-            referral_people::referrer_contact.eq(&new.referrer_contact),
-            referral_people::notes.eq(&new.notes),
-        ))
+        .values((referral_people::referral_id.eq(id), person_facts(new)))
         .execute(conn)?;
     if let Some(c) = &new.consent {
-        diesel::insert_into(referral_consents::table)
-            .values((
-                referral_consents::referral_id.eq(id),
-                referral_consents::audition_date.eq(c.audition_date),
-                referral_consents::commission_org_id.eq(c.commission_org_id),
-                referral_consents::section.eq(&c.section),
-                referral_consents::collected_by.eq(&c.collected_by),
-                referral_consents::scope.eq("social_protection_information"),
-                referral_consents::contact_route.eq(c.contact_route.as_str()),
-                referral_consents::contact_detail.eq(&c.contact_detail),
-            ))
-            .execute(conn)?;
+        insert_consent(conn, id, c)?;
     }
     if let Some(k) = idempotency {
         diesel::insert_into(idempotency_keys::table)
@@ -673,53 +723,15 @@ pub fn confirm_draft(
     bump(conn, id, expected_version, now)?;
     diesel::update(referrals::table.find(id))
         .set((
-            referrals::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
-            referrals::proposed_mediator_id.eq(routing.mediator.as_ref().map(|u| u.id)),
-        ))
-        .execute(conn)?;
-    diesel::update(referrals::table.find(id))
-        .set((
+            facts(new, &routing, new.received_at.min(row.received_at)),
             referrals::status.eq(Status::New.as_str()),
-            referrals::channel.eq(new.channel.as_str()),
-            referrals::source_kind.eq(new.source_kind.as_str()),
-            referrals::referring_org_id.eq(new.referring_org_id),
-            referrals::received_at.eq(new.received_at.min(row.received_at)),
-            referrals::urgency.eq(new.urgency.as_str()),
-            referrals::person_gender.eq(new.gender.as_str()),
-            referrals::person_age_band.eq(new.age_band.map(|b| b.as_str())),
-            referrals::person_minor.eq(new.minor),
-            referrals::hosted_org_id.eq(new.hosted_org_id),
-            referrals::emergence_province.eq(&new.emergence_province),
-            referrals::emergence_context.eq(new.emergence_context.map(|c| c.as_str())),
-            referrals::exploitation_types.eq(join(&new.exploitation_types, |e| e.as_str())),
-            referrals::indicators.eq(new.indicators.join(",")),
-            referrals::indicators_version.eq(&new.indicators_version),
-            referrals::interview_joint.eq(new.interview_joint),
         ))
         .execute(conn)?;
     diesel::update(referral_people::table.find(id))
-        .set((
-            referral_people::alias.eq(&new.alias),
-            referral_people::age.eq(new.age),
-            referral_people::nationality.eq(&new.nationality),
-            referral_people::languages.eq(new.languages.join(",")),
-            referral_people::referrer_contact.eq(&new.referrer_contact),
-            referral_people::notes.eq(&new.notes),
-        ))
+        .set(person_facts(new))
         .execute(conn)?;
     if let Some(c) = &new.consent {
-        diesel::insert_into(referral_consents::table)
-            .values((
-                referral_consents::referral_id.eq(id),
-                referral_consents::audition_date.eq(c.audition_date),
-                referral_consents::commission_org_id.eq(c.commission_org_id),
-                referral_consents::section.eq(&c.section),
-                referral_consents::collected_by.eq(&c.collected_by),
-                referral_consents::scope.eq("social_protection_information"),
-                referral_consents::contact_route.eq(c.contact_route.as_str()),
-                referral_consents::contact_detail.eq(&c.contact_detail),
-            ))
-            .execute(conn)?;
+        insert_consent(conn, id, c)?;
     }
     let mut events = vec![pending(id, actor, "confirmed", None, now)];
     if new.consent.is_some() {
