@@ -69,6 +69,9 @@ pub struct Settings {
     pub take_charge_hours: i64,
     /// Folder of protocol TOML files overriding the built-in ones (none: built-in).
     pub protocols_dir: Option<String>,
+    /// Seconds a bearer token's lookup is kept in memory (0: none). Revocations through an
+    /// instance apply at once there; other instances see them within this time.
+    pub token_cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             emergency_ack_minutes: 15,
             take_charge_hours: 24,
             protocols_dir: None,
+            token_cache_seconds: 2,
         }
     }
 }
@@ -123,6 +127,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_EMERGENCY_ACK_MINUTES",
     "VARCO_TAKE_CHARGE_HOURS",
     "VARCO_PROTOCOLS_DIR",
+    "VARCO_TOKEN_CACHE_SECONDS",
 ];
 
 /// A configuration mistake, naming where it is.
@@ -264,6 +269,9 @@ impl Settings {
         }
         if let Some(v) = get("VARCO_PROTOCOLS_DIR") {
             self.protocols_dir = Some(v);
+        }
+        if let Some(v) = get("VARCO_TOKEN_CACHE_SECONDS") {
+            self.token_cache_seconds = parse("VARCO_TOKEN_CACHE_SECONDS", &v)?;
         }
         self.check()
     }

@@ -53,11 +53,13 @@ impl Application {
         db.migrate()?;
         let port = listener.local_addr().map_err(AppError::internal)?.port();
         let workers = settings.workers;
+        let settings_token_cache = settings.token_cache_seconds;
         let state = web::Data::new(AppState {
             db,
             settings: Arc::new(settings),
             clock,
             protocols: Arc::new(protocols),
+            token_cache: crate::auth::token::TokenCache::new(settings_token_cache),
         });
         let data = state.clone();
         let limit = state.settings.body_limit;

@@ -139,7 +139,10 @@ where
     F: FnOnce(OrgRow) -> OrgInput + Send + 'static,
 {
     let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
+    // A deactivated organisation's tokens stop working at once.
+    let state = ctx.state.clone();
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             let fields = input(orgs::get(conn, id)?).parse()?;
@@ -152,7 +155,9 @@ where
             )?;
             Ok(row)
         })
-        .await
+        .await;
+    state.token_cache.clear();
+    result
 }
 
 /// Creates a token: its row, its organisation's name, and the secret (shown once).
@@ -177,7 +182,8 @@ pub async fn create_token(
 
 pub async fn revoke_token(ctx: &Ctx, id: i64) -> Result<(TokenRow, String), AppError> {
     let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             let row = token::revoke(conn, id, now)?;
@@ -185,5 +191,8 @@ pub async fn revoke_token(ctx: &Ctx, id: i64) -> Result<(TokenRow, String), AppE
             audit::record(conn, &who, now, Event::new("token.revoke").entity("token", id))?;
             Ok((row, org))
         })
-        .await
+        .await;
+    // Revoked means refused from the next call on, not when the cache entry ages.
+    ctx.state.token_cache.clear();
+    result
 }

@@ -77,6 +77,49 @@ pub fn create(
     Ok((get(conn, id)?, secret))
 }
 
+/// Recently resolved tokens, by the SHA-256 of their secret: an organisation's system calling the
+/// API many times a second costs one lookup per `ttl`, not one per call. A revocation or an
+/// organisation change made through this instance clears it at once; other instances (on
+/// PostgreSQL) see it within `ttl`.
+pub struct TokenCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    /// A cache keeping lookups for `seconds` (0: no cache).
+    pub fn new(seconds: u64) -> TokenCache {
+        TokenCache {
+            ttl: std::time::Duration::from_secs(seconds),
+            entries: Default::default(),
+        }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<Principal> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(p, _)| p.clone())
+    }
+
+    pub fn put(&self, hash: String, principal: Principal) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: stale entries go when the map grows (organisations have a handful of tokens).
+        if entries.len() >= 1024 {
+            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        entries.insert(hash, (principal, std::time::Instant::now()));
+    }
+
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// Resolves a bearer secret to its principal; revoked and unknown tokens resolve to nothing.
 pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Option<Principal>, AppError> {
     if !secret.starts_with(PREFIX) || secret.len() > 100 {

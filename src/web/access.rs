@@ -126,8 +126,14 @@ async fn resolve(
             let Some(secret) = value.strip_prefix("Bearer ").map(str::trim).map(str::to_owned) else {
                 return Err(AppError::Unauthenticated);
             };
+            let hash = crate::auth::hash_secret(&secret);
+            if let Some(p) = state.token_cache.get(&hash) {
+                return Ok(Some(p));
+            }
             let found = state.db.read(move |conn| token::resolve(conn, &secret, now)).await?;
-            return found.map(Some).ok_or(AppError::Unauthenticated);
+            let principal = found.ok_or(AppError::Unauthenticated)?;
+            state.token_cache.put(hash, principal.clone());
+            return Ok(Some(principal));
         }
     }
     let Some(cookie) = req.cookie(session::COOKIE) else {

@@ -30,6 +30,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// Procedures, checklists and regional projects (`protocols/`), validated at start.
     pub protocols: Arc<crate::protocols::Protocols>,
+    /// Recently resolved bearer tokens (cleared on revocation and organisation changes).
+    pub token_cache: crate::auth::token::TokenCache,
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax (links from emails still arrive signed in),
