@@ -393,13 +393,14 @@ fn insert_consent(conn: &mut DbConn, id: i64, c: &super::model::Consent) -> Resu
 }
 
 /// The organisations a referral names must exist and be of the right kind.
-fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<(), AppError> {
+fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<Option<String>, AppError> {
     if let Some(id) = new.referring_org_id {
         require_org(conn, "referring_org_id", id, &[])?;
     }
-    if let Some(id) = new.hosted_org_id {
-        require_org(conn, "person.hosted_org_id", id, &[OrgKind::Cas, OrgKind::Sai])?;
-    }
+    let hosted = match new.hosted_org_id {
+        Some(id) => Some(require_org(conn, "person.hosted_org_id", id, &[OrgKind::Cas, OrgKind::Sai])?.name),
+        None => None,
+    };
     if let Some(c) = &new.consent {
         require_org(
             conn,
@@ -408,7 +409,7 @@ fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<(), AppError> {
             &[OrgKind::TerritorialCommission],
         )?;
     }
-    Ok(())
+    Ok(hosted)
 }
 
 #[expect(
@@ -502,7 +503,42 @@ pub fn create(
         now,
         &mut events,
     )?;
-    let row = get(conn, id)?;
+    // The row as just written, without reading it back.
+    let f = facts(new, routing, new.received_at);
+    let row = ReferralRow {
+        id,
+        reference,
+        status: Status::New.as_str().into(),
+        channel: f.channel.into(),
+        source_kind: f.source_kind.into(),
+        referring_org_id: f.referring_org_id,
+        received_at: f.received_at,
+        urgency: f.urgency.into(),
+        person_gender: f.person_gender.into(),
+        person_age_band: f.person_age_band.map(Into::into),
+        person_minor: f.person_minor,
+        hosted_org_id: f.hosted_org_id,
+        emergence_province: f.emergence_province.map(Into::into),
+        emergence_context: f.emergence_context.map(Into::into),
+        exploitation_types: f.exploitation_types,
+        indicators: f.indicators,
+        indicators_version: Some(f.indicators_version.into()),
+        interview_joint: f.interview_joint,
+        assigned_operator_id: f.assigned_operator_id,
+        proposed_mediator_id: f.proposed_mediator_id,
+        acknowledged_at: None,
+        escalated_at: None,
+        decided_at: None,
+        decided_by: None,
+        decline_reason: None,
+        duplicate_of: None,
+        submitter_org_id: new.submitter_org_id,
+        created_by_user_id: actor.user_id,
+        created_by_token_id: actor.token_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
     Ok(Created {
         referral: row,
         replayed: false,
@@ -521,11 +557,7 @@ pub struct Routing {
 /// Checks the organisations a referral names and works out its routing. Intake runs this as a
 /// read before its write transaction, so that SQLite's single writer spends its turn on writes.
 pub fn prepare(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Result<Routing, AppError> {
-    check_orgs(conn, new)?;
-    let hosted_name = match new.hosted_org_id {
-        Some(h) => Some(orgs::get(conn, h)?.name),
-        None => None,
-    };
+    let hosted_name = check_orgs(conn, new)?;
     Ok(Routing {
         operator: roster::pick_operator(conn, now)?,
         mediator: roster::pick_mediator(conn, now, &new.languages)?,

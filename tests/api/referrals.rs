@@ -546,6 +546,11 @@ async fn retried_submissions_with_the_same_idempotency_key_create_one_referral(b
     assert_eq!(again.status, StatusCode::OK, "a retry is not an error");
     assert_eq!(again.json()["id"], first.json()["id"]);
     assert_eq!(again.json()["reference"], first.json()["reference"]);
+    assert_eq!(
+        again.json(),
+        first.json(),
+        "the answer built at intake is the row as stored"
+    );
     assert_eq!(u.admin.count("referrals"), 1);
     // The same key for another report is refused; another key is another referral.
     let mut other = body.clone();
