@@ -1,7 +1,6 @@
 //! The request context handlers receive: caller, request id, address, language, time.
 
 use std::future::{ready, Ready};
-use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
@@ -109,6 +108,3 @@ pub fn ctx_of(req: &HttpRequest) -> Result<Ctx, AppError> {
         lang,
     })
 }
-
-/// Shared handle type for the state (used by background tasks too).
-pub type State = Arc<AppState>;
