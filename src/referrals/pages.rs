@@ -168,6 +168,8 @@ struct IntakePage {
     unit: bool,
     /// A commission: the consent section is required and shown first.
     commission: bool,
+    /// The source must be chosen (the unit, or a referrer whose kind of organisation implies none).
+    choose_source: bool,
     orgs: Vec<orgs::OrgRow>,
     hosts: Vec<orgs::OrgRow>,
     provinces: &'static [Province],
@@ -209,6 +211,11 @@ async fn intake_page(
         action,
         unit: standing == Submitter::Unit,
         commission: matches!(standing, Submitter::Commission { .. }),
+        choose_source: match standing {
+            Submitter::Unit => true,
+            Submitter::Referrer { org_kind, .. } => super::model::source_of(org_kind).is_none(),
+            Submitter::Commission { .. } => false,
+        },
         orgs: all.into_iter().filter(|o| o.active).collect(),
         hosts,
         provinces: PROVINCES,

@@ -1037,6 +1037,32 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(ct.get(&mine).await.body.contains("Consenso revocato"));
+    // A referrer whose kind of organisation implies no source chooses one; a CAS's does not.
+    let ngo = self::org(&mut u.admin, "Associazione di strada", "ngo", None).await;
+    user(
+        &mut u.admin,
+        "ref.ngo",
+        "referrer",
+        Some(ngo),
+        "ref@ngo.example.org",
+        &[],
+    )
+    .await;
+    let mut ngo_ref = TestApp::sibling(&u.admin);
+    ngo_ref.login("ref.ngo", PASSWORD).await;
+    let form = ngo_ref.get("/portal/new").await;
+    assert!(form.body.contains("name=\"source_kind\"") && !form.body.contains("value=\"territorial_commission\""));
+    let r = ngo_ref.submit("/portal/new", "/portal", &[("gender", "female")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"source_kind-error\""));
+    let r = ngo_ref
+        .submit(
+            "/portal/new",
+            "/portal",
+            &[("source_kind", "street_unit"), ("gender", "female")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // Pages are refused to the wrong side.
     assert_eq!(ct.get("/referrals").await.status, StatusCode::FORBIDDEN);
     assert_eq!(u.op.get("/portal").await.status, StatusCode::FORBIDDEN);
