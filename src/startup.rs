@@ -60,6 +60,7 @@ impl Application {
             clock,
             protocols: Arc::new(protocols),
             token_cache: crate::auth::token::TokenCache::new(settings_token_cache),
+            directory: Default::default(),
         });
         let data = state.clone();
         let limit = state.settings.body_limit;

@@ -51,19 +51,24 @@ pub async fn hash_password(plain: String) -> Result<String, AppError> {
 pub async fn create_user(ctx: &Ctx, new: NewUser) -> Result<UserRow, AppError> {
     let hash = hash_password(new.password.expose().to_owned()).await?;
     let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             let row = users::insert(conn, &new, &hash, now)?;
             audit::record(conn, &who, now, Event::new("user.create").entity("user", row.id))?;
             Ok(row)
         })
-        .await
+        .await;
+    // Routing reads users from the directory snapshot.
+    ctx.state.directory.clear();
+    result
 }
 
 pub async fn update_user(ctx: &Ctx, id: i64, expected_version: i64, patch: UserPatch) -> Result<UserRow, AppError> {
     let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             let detail = describe_patch(&patch);
@@ -76,7 +81,9 @@ pub async fn update_user(ctx: &Ctx, id: i64, expected_version: i64, patch: UserP
             )?;
             Ok(row)
         })
-        .await
+        .await;
+    ctx.state.directory.clear();
+    result
 }
 
 /// Which fields a patch touches (names only, never values), for the audit entry.
@@ -117,7 +124,8 @@ pub fn describe_patch(p: &UserPatch) -> String {
 
 pub async fn create_org(ctx: &Ctx, fields: OrgFields) -> Result<OrgRow, AppError> {
     let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             let row = orgs::insert(conn, &fields, now)?;
@@ -129,7 +137,9 @@ pub async fn create_org(ctx: &Ctx, fields: OrgFields) -> Result<OrgRow, AppError
             )?;
             Ok(row)
         })
-        .await
+        .await;
+    ctx.state.directory.clear();
+    result
 }
 
 /// Updates an organisation; `input` builds the new fields from the current row, inside the
@@ -157,6 +167,7 @@ where
         })
         .await;
     state.token_cache.clear();
+    state.directory.clear();
     result
 }
 

@@ -2,6 +2,7 @@
 //! with their procedures, consent-based commission reports, the on-call roster.
 
 pub mod api;
+pub mod directory;
 pub mod hotline;
 pub mod import;
 pub mod model;

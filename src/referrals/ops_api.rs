@@ -167,7 +167,8 @@ pub async fn add_shift(ctx: &Ctx, input: ShiftInput) -> Result<ShiftView, AppErr
     let shift = input.parse()?;
     let (who, now) = (ctx.who(), ctx.now);
     let by = ctx.user()?.user_id();
-    ctx.state
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             let row = roster::insert(conn, &shift, by, now)?;
@@ -180,7 +181,9 @@ pub async fn add_shift(ctx: &Ctx, input: ShiftInput) -> Result<ShiftView, AppErr
             )?;
             Ok(ShiftView::new(&row, &user))
         })
-        .await
+        .await;
+    ctx.state.directory.clear();
+    result
 }
 
 /// Adds a shift (coordinators).
@@ -206,13 +209,16 @@ pub(crate) async fn create_shift(ctx: Ctx, body: ApiJson<ShiftBody>) -> Result<H
 /// Removes a shift.
 pub async fn remove_shift(ctx: &Ctx, id: i64) -> Result<(), AppError> {
     let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
+    let result = ctx
+        .state
         .db
         .write(move |conn| {
             roster::delete(conn, id)?;
             audit::record(conn, &who, now, Event::new("roster.shift_delete").entity("shift", id))
         })
-        .await
+        .await;
+    ctx.state.directory.clear();
+    result
 }
 
 /// Removes a shift (coordinators).

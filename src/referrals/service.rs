@@ -74,9 +74,18 @@ pub async fn create(ctx: &Ctx, input: ReferralInput, idempotency_key: Option<Str
     let actor = actor_of(&p);
     let (who, now) = (ctx.who(), ctx.now);
     let idempotency = std::sync::Arc::new(idempotency);
-    let routing = {
-        let new = new.clone();
-        ctx.state.db.read(move |conn| store::prepare(conn, &new, now)).await?
+    let routing = match ctx.state.directory.fresh(now).and_then(|d| d.prepare(&new, now)) {
+        Some(r) => r?,
+        None => {
+            let (new, state) = (new.clone(), ctx.state.clone());
+            ctx.state
+                .db
+                .read(move |conn| {
+                    state.directory.refresh(conn, now)?;
+                    store::prepare(conn, &new, now)
+                })
+                .await?
+        }
     };
     // Two concurrent retries of one submission both find no key and race to insert it: the loser
     // hits the unique index (a conflict) and, run again, finds the winner's referral and replays

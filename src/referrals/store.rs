@@ -554,6 +554,16 @@ pub struct Routing {
     hosted_name: Option<String>,
 }
 
+impl Routing {
+    pub fn new(operator: Option<UserRow>, mediator: Option<UserRow>, hosted_name: Option<String>) -> Routing {
+        Routing {
+            operator,
+            mediator,
+            hosted_name,
+        }
+    }
+}
+
 /// Checks the organisations a referral names and works out its routing. Intake runs this as a
 /// read before its write transaction, so that SQLite's single writer spends its turn on writes.
 pub fn prepare(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Result<Routing, AppError> {

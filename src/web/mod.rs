@@ -32,6 +32,8 @@ pub struct AppState {
     pub protocols: Arc<crate::protocols::Protocols>,
     /// Recently resolved bearer tokens (cleared on revocation and organisation changes).
     pub token_cache: crate::auth::token::TokenCache,
+    /// Organisations and roster in memory for routing (cleared on their changes).
+    pub directory: crate::referrals::directory::Directory,
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax (links from emails still arrive signed in),

@@ -232,6 +232,34 @@ async fn the_operator_on_duty_gets_each_referral_and_a_mediator_is_proposed_by_l
         Some("emergency")
     );
 
+    // Routing reads a snapshot of the roster; a change made through the service applies at once:
+    // with the operator disabled, the next referral has nobody to go to.
+    let r = u
+        .admin
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", u.op_id),
+            Some(json!({"version": 1, "disabled": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut coord = TestApp::sibling(&u.admin);
+    coord.login("coordinatrice", PASSWORD).await;
+    let id3 = file(&mut coord, cas_report(u.cas)).await["id"].as_i64().expect("id");
+    assert!(
+        case(&mut coord, id3).await["assigned_operator"].is_null(),
+        "not routed to a disabled operator"
+    );
+    let r = u
+        .admin
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", u.op_id),
+            Some(json!({"version": 2, "disabled": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
     // After the shift nobody is on duty: the referral is unassigned and the coordinators are alerted.
     u.op.clock.advance(Duration::hours(6));
     u.op.login("operatrice.notte", PASSWORD).await;
