@@ -37,6 +37,10 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         Role::Referrer | Role::Commission => items.push(("/portal", "nav.portal")),
         _ => {}
     }
+    if role == Role::Coordinator {
+        // The coordinator checks that alerts went out.
+        items.push(("/admin/outbox", "nav.outbox"));
+    }
     if role == Role::Admin {
         items.extend([
             ("/admin/users", "nav.users"),
