@@ -211,7 +211,13 @@ impl ReferralView {
                     at: rome_rfc3339(e.at),
                     actor: e.actor_label.clone(),
                     kind: e.kind.clone(),
-                    detail: e.detail.clone(),
+                    // Routing records people by id; the unit reads their names.
+                    detail: e.detail.as_deref().map(|d| {
+                        d.strip_prefix("user ")
+                            .and_then(|id| id.parse::<i64>().ok())
+                            .and_then(|id| file.names.get(&('u', id)).cloned())
+                            .unwrap_or_else(|| d.to_owned())
+                    }),
                 })
                 .collect(),
             feedback: file
