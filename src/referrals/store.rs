@@ -612,7 +612,7 @@ fn after_routing(
         token_id: None,
         label: "routing".into(),
     };
-    let link = format!("{}/referrals/{id}", settings.base_url());
+    let link = notify::referral_link(settings, id);
     match &routing.operator {
         Some(op) => {
             events.push(pending(id, &system, "assigned", Some(format!("user {}", op.id)), now));
@@ -935,11 +935,6 @@ pub fn acknowledge(
     get(conn, id)
 }
 
-/// The link a referrer follows to see a referral's status.
-fn portal_link(settings: &Settings, id: i64) -> String {
-    format!("{}/portal/{id}", settings.base_url())
-}
-
 /// Where a referrer hears of decisions and feedback: the submitting person, else their
 /// organisation's address.
 fn referrer_address(conn: &mut DbConn, row: &ReferralRow) -> Result<Option<String>, AppError> {
@@ -987,7 +982,7 @@ pub fn take_charge(
             to,
             Template::Decision,
             &row.reference,
-            &portal_link(settings, id),
+            &notify::portal_link(settings, id),
             now,
         )?;
     }
@@ -1057,7 +1052,7 @@ pub fn decline(
             to,
             Template::Decision,
             &row.reference,
-            &portal_link(settings, id),
+            &notify::portal_link(settings, id),
             now,
         )?;
     }
@@ -1099,7 +1094,7 @@ pub fn add_feedback(
             to,
             Template::Feedback,
             &row.reference,
-            &portal_link(settings, id),
+            &notify::portal_link(settings, id),
             now,
         )?;
     }
@@ -1161,7 +1156,7 @@ pub fn withdraw_consent(
             to,
             Template::ConsentWithdrawn,
             &row.reference,
-            &portal_link(settings, id),
+            &notify::portal_link(settings, id),
             now,
         )?;
     }
@@ -1211,7 +1206,7 @@ pub fn escalate_due(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime) 
             Some(format!("{} coordinator(s) alerted", coordinators.len())),
             now,
         )?;
-        let link = format!("{}/referrals/{}", settings.base_url(), row.id);
+        let link = notify::referral_link(settings, row.id);
         for c in &coordinators {
             notify_user(conn, c, template, &row.reference, &link, now)?;
         }
