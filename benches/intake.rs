@@ -18,11 +18,10 @@ use diesel::Connection;
 use serde_json::json;
 use varco::accounts::orgs::OrgInput;
 use varco::accounts::users::NewUserInput;
-use varco::audit::Who;
 use varco::clock::SystemClock;
 use varco::config::Settings;
 use varco::db::write_tx;
-use varco::domain::Role;
+use varco::domain::{Caller, Role};
 use varco::startup::Application;
 
 // The same allocator as the service's binary (`src/main.rs`).
@@ -69,16 +68,16 @@ fn prepare(app: &Application) -> String {
         }
         .parse()?;
         let op = varco::accounts::users::insert(conn, &op, "not-a-login-hash", now)?;
-        let shift = varco::referrals::roster::NewShift {
+        let shift = varco::roster::model::NewShift {
             user_id: op.id,
-            duty: varco::referrals::vocab::Duty::Operator,
-            mode: varco::referrals::vocab::ShiftMode::OnDuty,
+            duty: varco::roster::Duty::Operator,
+            mode: varco::roster::ShiftMode::OnDuty,
             starts_at: now - chrono::Duration::hours(1),
             ends_at: now + chrono::Duration::hours(47),
         };
-        varco::referrals::roster::insert(conn, &shift, None, now)?;
-        let (_, secret) = varco::auth::token::create(conn, org.id, Role::Referrer, "benchmark", None, now)?;
-        varco::audit::record(conn, &Who::cli(), now, varco::audit::Event::new("bench.prepare"))?;
+        varco::roster::store::insert(conn, &shift, None, now)?;
+        let (_, secret) = varco::accounts::tokens::create(conn, org.id, Role::Referrer, "benchmark", None, now)?;
+        varco::audit::record(conn, &Caller::cli(now), varco::audit::Event::new("bench.prepare"))?;
         Ok(secret)
     })
     .expect("prepare")

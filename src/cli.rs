@@ -7,15 +7,17 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::accounts::orgs::{self, OrgInput};
-use crate::accounts::users::{self, NewUserInput, UserPatch};
-use crate::audit::{self, Event, Who};
-use crate::auth::{password, token};
+use crate::accounts::orgs::OrgInput;
+use crate::accounts::service;
+use crate::accounts::users::NewUserInput;
+use crate::app::App;
 use crate::clock::{db_now, SystemClock};
 use crate::config::Settings;
-use crate::db::{backup_sqlite, connect_one, run_migrations, write_tx, DbConn};
-use crate::domain::Role;
+use crate::db::{backup_sqlite, connect_one, run_migrations, Db};
+use crate::domain::{Caller, Role};
 use crate::error::AppError;
+use crate::protocols::Protocols;
+use crate::referrals::service as referral_service;
 use crate::startup::{first_run_link, Application};
 
 #[derive(Debug, Parser)]
@@ -210,10 +212,26 @@ fn serve(settings: Settings) -> Result<(), CliError> {
     })
 }
 
-fn open(settings: &Settings) -> Result<DbConn, CliError> {
-    let mut conn = connect_one(settings)?;
-    run_migrations(&mut conn)?;
-    Ok(conn)
+/// The application for one command: a small pool (no connection is being opened in the
+/// background when the process exits: libpq can crash then), migrations applied, the protocols
+/// loaded. Services run on it as they do for the server.
+fn with_app<T, F, Fut>(settings: Settings, f: F) -> Result<T, CliError>
+where
+    F: FnOnce(std::rc::Rc<App>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, CliError>>,
+{
+    let protocols = Protocols::load(settings.protocols_dir.as_deref().map(std::path::Path::new))
+        .map_err(|e| CliError::App(format!("protocols: {e}")))?;
+    actix_web::rt::System::new().block_on(async move {
+        let db = Db::connect_small(&settings)?;
+        db.migrate()?;
+        let app = std::rc::Rc::new(App::new(db, settings, Arc::new(SystemClock), protocols));
+        f(app).await
+    })
+}
+
+fn caller() -> Caller {
+    Caller::cli(db_now(&SystemClock))
 }
 
 fn read_password() -> Result<String, CliError> {
@@ -225,9 +243,20 @@ fn read_password() -> Result<String, CliError> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
+/// An organisation by id or exact name.
+async fn find_org(app: &App, key: &str) -> Result<i64, CliError> {
+    let key = key.trim().to_owned();
+    let orgs = service::list_orgs(app).await?;
+    let found = match key.parse::<i64>() {
+        Ok(id) => orgs.into_iter().find(|o| o.id == id),
+        Err(_) => orgs.into_iter().find(|o| o.name == key),
+    };
+    found
+        .map(|o| o.id)
+        .ok_or_else(|| CliError::App(format!("organisation {key:?} not found")))
+}
+
 fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
-    let mut conn = open(&settings)?;
-    let now = db_now(&SystemClock);
     match c {
         UserCommand::Add {
             username,
@@ -244,60 +273,35 @@ fn user(settings: Settings, c: UserCommand) -> Result<(), CliError> {
                 ));
             }
             let pw = read_password()?;
-            let org_id = match org {
-                Some(key) => Some(
-                    orgs::find_by_id_or_name(&mut conn, &key)
-                        .map_err(|e| match e {
-                            AppError::NotFound => CliError::App(format!("organisation {key:?} not found")),
-                            other => other.into(),
-                        })?
-                        .id,
-                ),
-                None => None,
-            };
-            let new = NewUserInput {
-                username,
-                display_name: name,
-                email,
-                role,
-                org_id,
-                password: pw,
-                languages,
-            }
-            .parse()?;
-            let hash = password::hash(new.password.expose())?;
-            let row = write_tx(&mut conn, |conn| {
-                let row = users::insert(conn, &new, &hash, now)?;
-                audit::record(conn, &Who::cli(), now, Event::new("user.create").entity("user", row.id))?;
-                Ok(row)
-            })?;
-            println!("user {} created (id {}, role {})", row.username, row.id, row.role);
-        }
-        UserCommand::Disable { username } => {
-            let row = write_tx(&mut conn, |conn| {
-                let u = users::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
-                let patch = UserPatch {
-                    disabled: Some(true),
-                    ..UserPatch::default()
+            with_app(settings, |app| async move {
+                let org_id = match org {
+                    Some(key) => Some(find_org(&app, &key).await?),
+                    None => None,
                 };
-                let row = users::update(conn, u.id, u.version, patch, now)?;
-                audit::record(
-                    conn,
-                    &Who::cli(),
-                    now,
-                    Event::new("user.update").entity("user", u.id).detail("disabled"),
-                )?;
-                Ok(row)
-            })?;
-            println!("user {} disabled; their sessions have ended", row.username);
+                let new = NewUserInput {
+                    username,
+                    display_name: name,
+                    email,
+                    role,
+                    org_id,
+                    password: pw,
+                    languages,
+                }
+                .parse()?;
+                let row = service::create_user(&app, &caller(), new).await?;
+                println!("user {} created (id {}, role {})", row.username, row.id, row.role);
+                Ok(())
+            })
         }
+        UserCommand::Disable { username } => with_app(settings, |app| async move {
+            let row = service::disable_user(&app, &caller(), username).await?;
+            println!("user {} disabled; their sessions have ended", row.username);
+            Ok(())
+        }),
     }
-    Ok(())
 }
 
 fn org(settings: Settings, c: OrgCommand) -> Result<(), CliError> {
-    let mut conn = open(&settings)?;
-    let now = db_now(&SystemClock);
     let OrgCommand::Add {
         name,
         kind,
@@ -316,92 +320,68 @@ fn org(settings: Settings, c: OrgCommand) -> Result<(), CliError> {
         active: Some(true),
     }
     .parse()?;
-    let row = write_tx(&mut conn, |conn| {
-        let row = orgs::insert(conn, &fields, now)?;
-        audit::record(
-            conn,
-            &Who::cli(),
-            now,
-            Event::new("organisation.create").entity("organisation", row.id),
-        )?;
-        Ok(row)
-    })?;
-    println!("organisation {:?} created (id {})", row.name, row.id);
-    Ok(())
+    with_app(settings, |app| async move {
+        let row = service::create_org(&app, &caller(), fields).await?;
+        println!("organisation {:?} created (id {})", row.name, row.id);
+        Ok(())
+    })
 }
 
 fn token_cmd(settings: Settings, c: TokenCommand) -> Result<(), CliError> {
-    let mut conn = open(&settings)?;
-    let now = db_now(&SystemClock);
     match c {
         TokenCommand::Create { org, role, label } => {
             let role = Role::parse(&role)
                 .ok_or_else(|| CliError::Usage("role: must be referrer, commission or analyst".into()))?;
-            let org_row = orgs::find_by_id_or_name(&mut conn, &org).map_err(|e| match e {
-                AppError::NotFound => CliError::App(format!("organisation {org:?} not found")),
-                other => other.into(),
-            })?;
-            let (row, secret) = write_tx(&mut conn, |conn| {
-                let (row, secret) = token::create(conn, org_row.id, role, &label, None, now)?;
-                audit::record(
-                    conn,
-                    &Who::cli(),
-                    now,
-                    Event::new("token.create").entity("token", row.id),
-                )?;
-                Ok((row, secret))
-            })?;
-            eprintln!(
-                "token {} created for {:?} with role {}; it is shown only now:",
-                row.id, org_row.name, row.role
-            );
-            println!("{secret}");
+            with_app(settings, |app| async move {
+                let org_id = find_org(&app, &org).await?;
+                let (row, org_name, secret) = service::create_token(&app, &caller(), org_id, role, label).await?;
+                eprintln!(
+                    "token {} created for {:?} with role {}; it is shown only now:",
+                    row.id, org_name, row.role
+                );
+                println!("{secret}");
+                Ok(())
+            })
         }
-        TokenCommand::Revoke { id } => {
-            write_tx(&mut conn, |conn| {
-                token::revoke(conn, id, now)?;
-                audit::record(conn, &Who::cli(), now, Event::new("token.revoke").entity("token", id))
-            })?;
+        TokenCommand::Revoke { id } => with_app(settings, |app| async move {
+            service::revoke_token(&app, &caller(), id).await?;
             println!("token {id} revoked");
-        }
+            Ok(())
+        }),
     }
-    Ok(())
 }
 
 fn import_eml(settings: Settings, files: Vec<PathBuf>) -> Result<(), CliError> {
-    let mut conn = open(&settings)?;
-    let now = db_now(&SystemClock);
-    let actor = crate::referrals::store::Actor {
-        user_id: None,
-        token_id: None,
-        label: "cli".into(),
-    };
     let (mut imported, mut skipped) = (0, 0);
+    let mut readable = Vec::new();
     for path in files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parsed = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| crate::referrals::import::parse_eml(&bytes).map_err(|e| e.to_string()));
-        let result = parsed.and_then(|msg| {
-            write_tx(&mut conn, |conn| {
-                let row = crate::referrals::store::create_draft(conn, &msg, &name, &actor, now)?;
-                audit::record(
-                    conn,
-                    &Who::cli(),
-                    now,
-                    Event::new("referral.import").entity("referral", row.id),
-                )?;
-                Ok(row)
-            })
-            .map_err(|e| CliError::from(e).to_string())
-        });
-        match result {
-            Ok(row) => {
+        match std::fs::read(&path) {
+            Ok(bytes) => readable.push((path, bytes)),
+            Err(e) => {
+                skipped += 1;
+                eprintln!("{}: skipped: {e}", path.display());
+            }
+        }
+    }
+    let paths: Vec<PathBuf> = readable.iter().map(|(p, _)| p.clone()).collect();
+    let named: Vec<(String, Vec<u8>)> = readable
+        .into_iter()
+        .map(|(p, bytes)| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, bytes)
+        })
+        .collect();
+    let outcomes = with_app(settings, |app| async move {
+        Ok(referral_service::import_files(&app, &caller(), named).await?)
+    })?;
+    for (path, outcome) in paths.iter().zip(outcomes) {
+        match outcome.result {
+            Ok((id, reference)) => {
                 imported += 1;
-                println!("{}: draft {} (id {}) to review", path.display(), row.reference, row.id);
+                println!("{}: draft {reference} (id {id}) to review", path.display());
             }
             Err(e) => {
                 skipped += 1;

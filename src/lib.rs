@@ -2,6 +2,7 @@
 //! and of its 24/7 crisis and evaluation unit.
 
 pub mod accounts;
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -10,11 +11,13 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod hotline;
 pub mod notify;
 pub mod openapi;
 pub mod pages;
 pub mod protocols;
 pub mod referrals;
+pub mod roster;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, audit, notify, pages, referrals};
+use crate::{accounts, audit, hotline, notify, pages, referrals, roster};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,11 +42,11 @@ use crate::{accounts, audit, notify, pages, referrals};
         referrals::api::withdraw_consent,
         referrals::api::import_draft,
         referrals::api::confirm,
-        referrals::ops_api::list_calls,
-        referrals::ops_api::create_call,
-        referrals::ops_api::get_roster,
-        referrals::ops_api::create_shift,
-        referrals::ops_api::delete_shift,
+        hotline::api::list_calls,
+        hotline::api::create_call,
+        roster::api::get_roster,
+        roster::api::create_shift,
+        roster::api::delete_shift,
         notify::api::list_outbox,
     ),
     modifiers(&Security),

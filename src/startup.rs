@@ -2,17 +2,18 @@
 //! `main` and the integration tests use the same function.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::app::App as Varco;
 use crate::auth::{login, session, setup};
 use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
 use crate::db::{write_tx, Db};
+use crate::domain::Caller;
 use crate::error::AppError;
 use crate::notify::{self, Transport};
 use crate::web::middleware::{html_errors, request_context, security_headers};
@@ -53,15 +54,7 @@ impl Application {
         db.migrate()?;
         let port = listener.local_addr().map_err(AppError::internal)?.port();
         let workers = settings.workers;
-        let settings_token_cache = settings.token_cache_seconds;
-        let state = web::Data::new(AppState {
-            db,
-            settings: Arc::new(settings),
-            clock,
-            protocols: Arc::new(protocols),
-            token_cache: crate::auth::token::TokenCache::new(settings_token_cache),
-            directory: Default::default(),
-        });
+        let state = web::Data::new(Varco::new(db, settings, clock, protocols));
         let data = state.clone();
         let limit = state.settings.body_limit;
         let mut server = HttpServer::new(move || {
@@ -153,16 +146,11 @@ impl Application {
     }
 }
 
-/// Alerts coordinators about referrals past their deadline (see `referrals::store::escalate_due`);
-/// returns how many were escalated. Safe to run on several instances at once: each referral is
-/// escalated in a write transaction that marks it.
+/// Alerts coordinators about referrals past their deadline (see
+/// `referrals::service::escalate`); returns how many were escalated.
 pub async fn escalate(state: &web::Data<AppState>) -> Result<usize, AppError> {
-    let now = db_now(state.clock.as_ref());
-    let settings = state.settings.clone();
-    state
-        .db
-        .write(move |conn| crate::referrals::store::escalate_due(conn, &settings, now))
-        .await
+    let caller = Caller::system("escalation", db_now(state.clock.as_ref()));
+    crate::referrals::service::escalate(state, &caller).await
 }
 
 /// Deletes expired sessions and old login failures.

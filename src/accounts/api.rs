@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::orgs::{self, OrgInput, OrgView};
+use super::orgs::{OrgInput, OrgView};
 use super::service;
 use super::tokens::TokenView;
-use super::users::{self, NewUserInput, UserPatch, UserView};
-use crate::auth::{token, Access};
-use crate::domain::{DisplayName, OrgKind, Password, Role};
+use super::users::{NewUserInput, UserPatch, UserView};
+use crate::auth::Access;
+use crate::domain::{DisplayName, OrgKind, Role};
 use crate::error::{AppError, Problem};
 use crate::web::json::{double_option, versioned};
 use crate::web::{expected_version, ApiJson, Ctx, PathId, RouteDef};
@@ -83,7 +83,7 @@ pub struct UpdateOrg {
     responses((status = 200, body = [OrgView]), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn list_orgs(ctx: Ctx) -> Result<web::Json<Vec<OrgView>>, AppError> {
-    let rows = ctx.state.db.read(orgs::list).await?;
+    let rows = service::list_orgs(&ctx.state).await?;
     Ok(web::Json(rows.into_iter().map(OrgView::from).collect()))
 }
 
@@ -93,7 +93,7 @@ async fn list_orgs(ctx: Ctx) -> Result<web::Json<Vec<OrgView>>, AppError> {
     responses((status = 200, body = OrgView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn get_org(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let row = ctx.state.db.read(move |c| orgs::get(c, id.0)).await?;
+    let row = service::get_org(&ctx.state, id.0).await?;
     let v = row.version;
     Ok(versioned(StatusCode::OK, &OrgView::from(row), v, None))
 }
@@ -114,7 +114,7 @@ async fn create_org(ctx: Ctx, body: ApiJson<CreateOrg>) -> Result<HttpResponse, 
         active: b.active,
     }
     .parse()?;
-    let row = service::create_org(&ctx, fields).await?;
+    let row = service::create_org(&ctx.state, &ctx.caller(), fields).await?;
     let (id, v) = (row.id, row.version);
     Ok(versioned(
         StatusCode::CREATED,
@@ -137,7 +137,7 @@ async fn update_org(
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let expected = expected_version(&req, b.version)?;
-    let row = service::update_org(&ctx, id.0, expected, move |cur| OrgInput {
+    let row = service::update_org(&ctx.state, &ctx.caller(), id.0, expected, move |cur| OrgInput {
         name: b.name.unwrap_or(cur.name),
         kind: b.kind.map(|k| k.as_str().to_owned()).unwrap_or(cur.kind),
         section: b.section.unwrap_or(cur.section),
@@ -198,7 +198,7 @@ pub struct UpdateUser {
     responses((status = 200, body = [UserView]), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn list_users(ctx: Ctx) -> Result<web::Json<Vec<UserView>>, AppError> {
-    let rows = service::list_users(&ctx).await?;
+    let rows = service::list_users(&ctx.state, &ctx.caller()).await?;
     Ok(web::Json(
         rows.into_iter().map(|(u, _)| UserView::new(u, ctx.now)).collect(),
     ))
@@ -209,7 +209,7 @@ async fn list_users(ctx: Ctx) -> Result<web::Json<Vec<UserView>>, AppError> {
     responses((status = 200, body = UserView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn get_user(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let row = service::read_user(&ctx, id.0).await?;
+    let row = service::read_user(&ctx.state, &ctx.caller(), id.0).await?;
     let v = row.version;
     Ok(versioned(StatusCode::OK, &UserView::new(row, ctx.now), v, None))
 }
@@ -230,7 +230,7 @@ async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse
         languages: b.languages.map(|l| l.join(",")),
     }
     .parse()?;
-    let row = service::create_user(&ctx, new).await?;
+    let row = service::create_user(&ctx.state, &ctx.caller(), new).await?;
     let (id, v) = (row.id, row.version);
     Ok(versioned(
         StatusCode::CREATED,
@@ -262,19 +262,11 @@ async fn update_user(
         .map_err(|m| AppError::invalid("display_name", m))?;
     let email = match b.email {
         None => None,
-        Some(e) => Some(super::parse_email(e.as_deref()).map_err(|m| AppError::invalid("email", m))?),
-    };
-    let password_hash = match b.password {
-        None => None,
-        Some(pw) => {
-            let username = ctx.state.db.read(move |c| Ok(users::get(c, id)?.username)).await?;
-            Password::parse(&pw, &username).map_err(|m| AppError::invalid("password", m))?;
-            Some(service::hash_password(pw).await?)
-        }
+        Some(e) => Some(crate::domain::parse_email(e.as_deref()).map_err(|m| AppError::invalid("email", m))?),
     };
     let languages = b
         .languages
-        .map(|l| users::parse_languages(&l.join(",")))
+        .map(|l| crate::domain::parse_languages(&l.join(",")).map(|v| v.join(",")))
         .transpose()
         .map_err(|m| AppError::invalid("languages", m))?;
     let patch = UserPatch {
@@ -283,11 +275,11 @@ async fn update_user(
         role: b.role,
         org_id: b.org_id,
         disabled: b.disabled,
-        password_hash,
+        password_hash: None,
         unlock: b.unlock.unwrap_or(false),
         languages,
     };
-    let row = service::update_user(&ctx, id, expected, patch).await?;
+    let row = service::update_user(&ctx.state, &ctx.caller(), id, expected, patch, b.password).await?;
     let v = row.version;
     Ok(versioned(StatusCode::OK, &UserView::new(row, ctx.now), v, None))
 }
@@ -318,7 +310,7 @@ pub struct CreatedToken {
     responses((status = 200, body = [TokenView]), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn list_tokens(ctx: Ctx) -> Result<web::Json<Vec<TokenView>>, AppError> {
-    let rows = ctx.state.db.read(token::list).await?;
+    let rows = service::list_tokens(&ctx.state).await?;
     Ok(web::Json(
         rows.into_iter().map(|(t, org)| TokenView::new(t, org)).collect(),
     ))
@@ -330,7 +322,7 @@ async fn list_tokens(ctx: Ctx) -> Result<web::Json<Vec<TokenView>>, AppError> {
     security(("bearer" = []), ("session" = [])))]
 async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpResponse, AppError> {
     let b = body.0;
-    let (row, org, secret) = service::create_token(&ctx, b.org_id, b.role, b.label).await?;
+    let (row, org, secret) = service::create_token(&ctx.state, &ctx.caller(), b.org_id, b.role, b.label).await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: TokenView::new(row, org),
         secret,
@@ -342,6 +334,6 @@ async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpRespon
     responses((status = 200, body = TokenView), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn revoke_token(ctx: Ctx, id: PathId) -> Result<web::Json<TokenView>, AppError> {
-    let (row, org) = service::revoke_token(&ctx, id.0).await?;
+    let (row, org) = service::revoke_token(&ctx.state, &ctx.caller(), id.0).await?;
     Ok(web::Json(TokenView::new(row, org)))
 }

@@ -1,4 +1,5 @@
-//! Organisations, user accounts and organisations' bearer tokens: stores, API and admin pages.
+//! Organisations, user accounts and organisations' bearer tokens: stores, use cases, JSON API and
+//! administrator pages.
 
 pub mod api;
 pub mod orgs;
@@ -6,14 +7,3 @@ pub mod pages;
 pub mod service;
 pub mod tokens;
 pub mod users;
-
-use validator::ValidateEmail;
-
-/// A work email address (optional on users and organisations); `None` for blank input.
-pub fn parse_email(input: Option<&str>) -> Result<Option<String>, &'static str> {
-    match input.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) if s.len() <= 254 && s.validate_email() => Ok(Some(s.to_owned())),
-        Some(_) => Err("must be an email address"),
-    }
-}

@@ -163,7 +163,7 @@ impl OrgInput {
                 _ => {}
             }
         }
-        let email = match super::parse_email(self.email.as_deref()) {
+        let email = match crate::domain::parse_email(self.email.as_deref()) {
             Ok(e) => e,
             Err(m) => {
                 errors.push(FieldError::new("email", m));

@@ -4,11 +4,11 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::orgs::{self, OrgInput, OrgRow};
+use super::orgs::{OrgInput, OrgRow};
 use super::service;
 use super::tokens::TokenView;
-use super::users::{self, NewUserInput, UserPatch, UserRow};
-use crate::auth::{token, Access};
+use super::users::{NewUserInput, UserPatch, UserRow};
+use crate::auth::Access;
 use crate::domain::territory::{Province, Region, PROVINCES, REGIONS};
 use crate::domain::{DisplayName, OrgKind, Password, Role};
 use crate::error::AppError;
@@ -52,7 +52,7 @@ struct UsersPage {
 
 async fn users_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let now = ctx.now;
-    let rows = service::list_users(&ctx).await?;
+    let rows = service::list_users(&ctx.state, &ctx.caller()).await?;
     let tpl = UsersPage {
         page: Page::new(&ctx, "users.title"),
         users: rows
@@ -86,7 +86,7 @@ async fn user_form(
     locked: bool,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let orgs = ctx.state.db.read(orgs::list).await?;
+    let orgs = service::list_orgs(&ctx.state).await?;
     let tpl = UserFormPage {
         page: Page::new(ctx, if user_id.is_some() { "users.edit" } else { "users.new" }),
         form,
@@ -145,7 +145,7 @@ async fn user_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErro
             return user_form(&ctx, form, None, false, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    let created = service::create_user(&ctx, new).await;
+    let created = service::create_user(&ctx.state, &ctx.caller(), new).await;
     match created {
         Ok(_) => Ok(redirect_with_flash("/admin/users", "flash.user_created")),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
@@ -177,7 +177,7 @@ fn form_of_user(u: &UserRow) -> Form {
 
 async fn user_edit(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
     let (now, id) = (ctx.now, id.0);
-    let user = service::read_user(&ctx, id).await?;
+    let user = service::read_user(&ctx.state, &ctx.caller(), id).await?;
     let locked = user.is_locked(now);
     user_form(&ctx, form_of_user(&user), Some(id), locked, StatusCode::OK).await
 }
@@ -186,7 +186,7 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     let id = id.0;
     let pairs = pairs(&body)?;
     let mut form = Form::from_pairs(&pairs);
-    let current = ctx.state.db.read(move |c| users::get(c, id)).await?;
+    let current = service::read_user(&ctx.state, &ctx.caller(), id).await?;
     form.set("username", current.username.clone());
     let locked = current.is_locked(ctx.now);
     let version = form.v("version").trim().parse::<i64>().ok();
@@ -197,7 +197,7 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     let display_name = DisplayName::parse(form.v("display_name"))
         .map_err(|m| form.add_error("display_name", message(ctx.lang, m)))
         .ok();
-    let email = super::parse_email(Some(form.v("email")))
+    let email = crate::domain::parse_email(Some(form.v("email")))
         .map_err(|m| form.add_error("email", message(ctx.lang, m)))
         .ok();
     let role = Role::parse(form.v("role"));
@@ -205,7 +205,8 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
         form.add_error("role", message(ctx.lang, "is not a known role"));
     }
     let org_id = org_id_field(&form).map_err(|e| form.absorb(&e, ctx.lang)).ok();
-    let languages = users::parse_languages(form.v("languages"))
+    let languages = crate::domain::parse_languages(form.v("languages"))
+        .map(|v| v.join(","))
         .map_err(|m| form.add_error("languages", message(ctx.lang, m)))
         .ok();
     let new_password = field(&pairs, "password").unwrap_or("").to_owned();
@@ -220,22 +221,18 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     if form.has_errors() {
         return user_form(&ctx, form, Some(id), locked, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let password_hash = if new_password.is_empty() {
-        None
-    } else {
-        Some(service::hash_password(new_password).await?)
-    };
+    let new_password = (!new_password.is_empty()).then_some(new_password);
     let patch = UserPatch {
         display_name,
         email,
         role,
         org_id,
         disabled: Some(form.is("disabled", "on")),
-        password_hash,
+        password_hash: None,
         unlock: form.is("unlock", "on"),
         languages,
     };
-    let result = service::update_user(&ctx, id, version, patch).await;
+    let result = service::update_user(&ctx.state, &ctx.caller(), id, version, patch, new_password).await;
     match result {
         Ok(_) => Ok(redirect_with_flash("/admin/users", "flash.user_updated")),
         Err(AppError::StaleVersion { current_version }) => {
@@ -262,7 +259,7 @@ struct OrgsPage {
 }
 
 async fn orgs_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let orgs = ctx.state.db.read(orgs::list).await?;
+    let orgs = service::list_orgs(&ctx.state).await?;
     let tpl = OrgsPage {
         page: Page::new(&ctx, "orgs.title"),
         orgs,
@@ -321,7 +318,7 @@ async fn org_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError
             return org_form(&ctx, form, None, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let created = service::create_org(&ctx, fields).await;
+    let created = service::create_org(&ctx.state, &ctx.caller(), fields).await;
     match created {
         Ok(_) => Ok(redirect_with_flash("/admin/organisations", "flash.org_created")),
         Err(AppError::Conflict(_)) => {
@@ -334,7 +331,7 @@ async fn org_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError
 
 async fn org_edit(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
     let id = id.0;
-    let o = ctx.state.db.read(move |c| orgs::get(c, id)).await?;
+    let o = service::get_org(&ctx.state, id).await?;
     let mut f = Form::default();
     f.set("name", o.name);
     f.set("kind", o.kind);
@@ -361,7 +358,7 @@ async fn org_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespon
         form.absorb(&e, ctx.lang);
         return org_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let result = service::update_org(&ctx, id, version, move |_| input).await;
+    let result = service::update_org(&ctx.state, &ctx.caller(), id, version, move |_| input).await;
     match result {
         Ok(_) => Ok(redirect_with_flash("/admin/organisations", "flash.org_updated")),
         Err(AppError::StaleVersion { current_version }) => {
@@ -391,7 +388,7 @@ struct TokensPage {
 }
 
 async fn tokens_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let rows = ctx.state.db.read(token::list).await?;
+    let rows = service::list_tokens(&ctx.state).await?;
     let tpl = TokensPage {
         page: Page::new(&ctx, "tokens.title"),
         tokens: rows.into_iter().map(|(t, o)| TokenView::new(t, o)).collect(),
@@ -409,7 +406,7 @@ struct TokenFormPage {
 }
 
 async fn token_form(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let orgs = ctx.state.db.read(orgs::list).await?;
+    let orgs = service::list_orgs(&ctx.state).await?;
     let tpl = TokenFormPage {
         page: Page::new(ctx, "tokens.new"),
         form,
@@ -446,7 +443,7 @@ async fn token_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
     let (Some(org_id), Some(role)) = (org_id, role) else {
         return token_form(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let created = service::create_token(&ctx, org_id, role, form.v("label").to_owned()).await;
+    let created = service::create_token(&ctx.state, &ctx.caller(), org_id, role, form.v("label").to_owned()).await;
     match created {
         Ok((row, org, secret)) => {
             let tpl = TokenCreatedPage {
@@ -465,7 +462,7 @@ async fn token_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
 }
 
 async fn token_revoke(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let result = service::revoke_token(&ctx, id.0).await.map(|_| ());
+    let result = service::revoke_token(&ctx.state, &ctx.caller(), id.0).await.map(|_| ());
     match result {
         Ok(()) | Err(AppError::Conflict(_)) => Ok(redirect_with_flash("/admin/tokens", "flash.token_revoked")),
         Err(e) => Err(e),

@@ -1,11 +1,107 @@
-//! How tokens are shown (the store is `auth::token`).
+//! Organisations' bearer tokens: creation (the secret shown once), revocation, the list. How a
+//! presented token is recognised is `auth::token`.
 
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::token::TokenRow;
+use super::orgs;
+use crate::auth::token::PREFIX;
+use crate::auth::{hash_secret, random_secret};
 use crate::clock::rome_rfc3339;
-use crate::domain::Role;
+use crate::db::schema::{api_tokens, organisations};
+use crate::db::DbConn;
+use crate::domain::{OrgKind, Role};
+use crate::error::AppError;
+
+/// A token as stored (never with its secret).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+pub struct TokenRow {
+    pub id: i64,
+    pub prefix: String,
+    pub label: String,
+    pub org_id: i64,
+    pub role: String,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Creates a token; returns its row and the secret, which is never shown again.
+pub fn create(
+    conn: &mut DbConn,
+    org_id: i64,
+    role: Role,
+    label: &str,
+    created_by: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<(TokenRow, String), AppError> {
+    if !Role::TOKEN_ROLES.contains(&role) {
+        return Err(AppError::invalid(
+            "role",
+            "a token may carry only the referrer, commission or analyst role",
+        ));
+    }
+    let org = orgs::get(conn, org_id).map_err(|e| match e {
+        AppError::NotFound => AppError::invalid("org_id", "no such organisation"),
+        other => other,
+    })?;
+    if !org.active {
+        return Err(AppError::invalid("org_id", "the organisation is not active"));
+    }
+    if role == Role::Commission && org.kind() != OrgKind::TerritorialCommission {
+        return Err(AppError::invalid(
+            "org_id",
+            "a commission token belongs to a territorial commission",
+        ));
+    }
+    let label = label.split_whitespace().collect::<Vec<_>>().join(" ");
+    if label.is_empty() || label.chars().count() > 100 {
+        return Err(AppError::invalid("label", "must be between 1 and 100 characters long"));
+    }
+    let secret = format!("{PREFIX}{}", random_secret());
+    let id: i64 = diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::token_hash.eq(hash_secret(&secret)),
+            api_tokens::prefix.eq(&secret[..PREFIX.len() + 6]),
+            api_tokens::label.eq(&label),
+            api_tokens::org_id.eq(org_id),
+            api_tokens::role.eq(role.as_str()),
+            api_tokens::created_by.eq(created_by),
+            api_tokens::created_at.eq(now),
+        ))
+        .returning(api_tokens::id)
+        .get_result(conn)?;
+    Ok((get(conn, id)?, secret))
+}
+
+/// Revokes a token at once; revoking twice is refused.
+pub fn revoke(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<TokenRow, AppError> {
+    let row = get(conn, id)?;
+    if row.revoked_at.is_some() {
+        return Err(AppError::Conflict("the token is already revoked".into()));
+    }
+    diesel::update(api_tokens::table.find(id))
+        .set(api_tokens::revoked_at.eq(now))
+        .execute(conn)?;
+    get(conn, id)
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> Result<TokenRow, AppError> {
+    Ok(api_tokens::table.find(id).select(TokenRow::as_select()).first(conn)?)
+}
+
+/// Tokens with their organisation's name, newest first.
+pub fn list(conn: &mut DbConn) -> Result<Vec<(TokenRow, String)>, AppError> {
+    Ok(api_tokens::table
+        .inner_join(organisations::table)
+        .select((TokenRow::as_select(), organisations::name))
+        .order(api_tokens::id.desc())
+        .load(conn)?)
+}
 
 /// A token as listed: never its secret, only the first characters to recognise it.
 #[derive(Debug, Serialize, ToSchema)]

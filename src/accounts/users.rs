@@ -9,7 +9,7 @@ use crate::accounts::orgs;
 use crate::clock::rome_rfc3339;
 use crate::db::schema::{organisations, sessions, users};
 use crate::db::DbConn;
-use crate::domain::{DisplayName, OrgKind, Password, Role, Username};
+use crate::domain::{parse_email, parse_languages, DisplayName, OrgKind, Password, Role, Username};
 use crate::error::{AppError, FieldError};
 
 /// A user as stored, without the password hash.
@@ -104,19 +104,6 @@ pub struct NewUser {
     pub languages: String,
 }
 
-/// Language codes from a list like `"en, edo,pcm"`: normalised, deduplicated, comma-separated.
-pub fn parse_languages(input: &str) -> Result<String, &'static str> {
-    let mut out: Vec<String> = Vec::new();
-    for part in input.split([',', ' ', ';']).filter(|p| !p.trim().is_empty()) {
-        let code = crate::referrals::vocab::parse_language(part)
-            .ok_or("must be language codes such as it, en, ro, edo, separated by commas")?;
-        if !out.contains(&code) {
-            out.push(code);
-        }
-    }
-    Ok(out.join(","))
-}
-
 /// Raw input for a new user, from a form, JSON or the command line.
 #[derive(Clone, Debug, Default)]
 pub struct NewUserInput {
@@ -139,7 +126,7 @@ impl NewUserInput {
         let display_name = DisplayName::parse(self.display_name.as_deref().unwrap_or(&self.username))
             .map_err(|m| errors.push(FieldError::new("display_name", m)))
             .ok();
-        let email = super::parse_email(self.email.as_deref())
+        let email = parse_email(self.email.as_deref())
             .map_err(|m| errors.push(FieldError::new("email", m)))
             .ok()
             .flatten();
@@ -152,7 +139,8 @@ impl NewUserInput {
             .ok();
         let languages = parse_languages(self.languages.as_deref().unwrap_or(""))
             .map_err(|m| errors.push(FieldError::new("languages", m)))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .join(",");
         match (username, display_name, role, password) {
             (Some(username), Some(display_name), Some(role), Some(password)) if errors.is_empty() => Ok(NewUser {
                 username,
@@ -262,6 +250,19 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<(UserRow, Option<String>)>, AppErro
         .select((UserRow::as_select(), organisations::name.nullable()))
         .order(users::username.asc())
         .load(conn)?)
+}
+
+/// Display names of the users with these ids (one query).
+pub fn display_names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, AppError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 /// Active administrators other than `except`.

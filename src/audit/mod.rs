@@ -13,9 +13,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Actor, Principal};
+use crate::app::{App, Cache};
 use crate::db::schema::audit_log;
 use crate::db::DbConn;
+use crate::domain::{Actor, Caller};
 use crate::error::AppError;
 
 /// How an audited action ended.
@@ -42,67 +43,6 @@ impl Outcome {
 
     pub fn parse(s: &str) -> Option<Outcome> {
         Outcome::ALL.iter().copied().find(|o| o.as_str() == s)
-    }
-}
-
-/// Who acts, from where, in which request: copied into every entry.
-#[derive(Clone, Debug, Default)]
-pub struct Who {
-    pub actor_kind: &'static str,
-    pub user_id: Option<i64>,
-    pub token_id: Option<i64>,
-    pub label: Option<String>,
-    pub role: Option<String>,
-    pub org_id: Option<i64>,
-    pub ip: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl Who {
-    /// The caller of a request, or an anonymous one.
-    pub fn from_request(principal: Option<&Principal>, ip: Option<String>, request_id: Option<String>) -> Who {
-        match principal {
-            Some(p) => {
-                let (kind, user_id, token_id, label) = match &p.actor {
-                    Actor::User { id, username, .. } => ("user", Some(*id), None, username.clone()),
-                    Actor::Token { id, label } => ("token", None, Some(*id), label.clone()),
-                };
-                Who {
-                    actor_kind: kind,
-                    user_id,
-                    token_id,
-                    label: Some(label),
-                    role: Some(p.role.as_str().to_owned()),
-                    org_id: p.org_id,
-                    ip,
-                    request_id,
-                }
-            }
-            None => Who {
-                actor_kind: "anonymous",
-                ip,
-                request_id,
-                ..Who::default()
-            },
-        }
-    }
-
-    /// The command line (`varco user add`, …), run by whoever has shell access.
-    pub fn cli() -> Who {
-        Who {
-            actor_kind: "system",
-            label: Some("cli".into()),
-            ..Who::default()
-        }
-    }
-
-    /// The service itself (background jobs).
-    pub fn system(label: &str) -> Who {
-        Who {
-            actor_kind: "system",
-            label: Some(label.into()),
-            ..Who::default()
-        }
     }
 }
 
@@ -164,19 +104,26 @@ struct NewEntry<'a> {
     detail: Option<&'a str>,
 }
 
-/// Appends an entry. Call it inside the transaction of the change it records.
-pub fn record(conn: &mut DbConn, who: &Who, at: NaiveDateTime, event: Event) -> Result<(), AppError> {
+/// Appends an entry for `caller`, at the caller's instant. Call it inside the transaction of the
+/// change it records.
+pub fn record(conn: &mut DbConn, caller: &Caller, event: Event) -> Result<(), AppError> {
+    let (actor_kind, user_id, token_id, label) = match &caller.actor {
+        Actor::User { id, username, .. } => ("user", Some(*id), None, Some(username.as_str())),
+        Actor::Token { id, label } => ("token", None, Some(*id), Some(label.as_str())),
+        Actor::System { label } => ("system", None, None, Some(*label)),
+        Actor::Anonymous => ("anonymous", None, None, None),
+    };
     diesel::insert_into(audit_log::table)
         .values(NewEntry {
-            at,
-            actor_kind: who.actor_kind,
-            actor_user_id: who.user_id,
-            actor_token_id: who.token_id,
-            actor_label: who.label.as_deref(),
-            actor_role: who.role.as_deref(),
-            org_id: who.org_id,
-            ip: who.ip.as_deref(),
-            request_id: who.request_id.as_deref(),
+            at: caller.now,
+            actor_kind,
+            actor_user_id: user_id,
+            actor_token_id: token_id,
+            actor_label: label,
+            actor_role: caller.role.map(|r| r.as_str()),
+            org_id: caller.org_id,
+            ip: caller.ip.as_deref(),
+            request_id: caller.request_id.as_deref(),
             action: event.action,
             entity_type: event.entity_type,
             entity_id: event.entity_id.as_deref(),
@@ -185,4 +132,97 @@ pub fn record(conn: &mut DbConn, who: &Who, at: NaiveDateTime, event: Event) -> 
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// A write in progress: its connection (inside the transaction) and the audit entries it owes.
+pub struct Tx<'a> {
+    pub conn: &'a mut DbConn,
+    caller: &'a Caller,
+    audited: bool,
+}
+
+impl Tx<'_> {
+    /// Records an audit entry in this transaction.
+    pub fn audit(&mut self, event: Event) -> Result<(), AppError> {
+        self.audited = true;
+        record(self.conn, self.caller, event)
+    }
+
+    /// Declares that this write changed nothing that needs an entry (a background job that found
+    /// nothing to do).
+    pub fn nothing_to_audit(&mut self) {
+        self.audited = true;
+    }
+
+    /// Records an entry in the name of another caller (the administrator just created by setup).
+    pub fn audit_as(&mut self, caller: &Caller, event: Event) -> Result<(), AppError> {
+        self.audited = true;
+        record(self.conn, caller, event)
+    }
+
+    pub fn caller(&self) -> &Caller {
+        self.caller
+    }
+}
+
+/// Runs `change` as one audited write: the change and its audit entries land together or not at
+/// all, and the caches named are marked stale once it is over (whatever its outcome: a failed
+/// write may have been retried elsewhere, and a reload costs little). A change that records no
+/// audit entry is refused: there is no unaudited write.
+pub async fn write<T, F>(app: &App, caller: &Caller, caches: &[Cache], change: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
+{
+    let caller = caller.clone();
+    let result = app
+        .db
+        .write(move |conn| {
+            let mut tx = Tx {
+                conn,
+                caller: &caller,
+                audited: false,
+            };
+            let value = change(&mut tx)?;
+            if !tx.audited {
+                return Err(AppError::Internal("a write recorded no audit entry".into()));
+            }
+            Ok(value)
+        })
+        .await;
+    for cache in caches {
+        app.invalidate(*cache);
+    }
+    result
+}
+
+/// An audited read: `read` runs on a connection of the pool, outside the writer (a read never
+/// waits behind writes, nor can it fail them), and returns what it read with the audit entry it
+/// owes; the entry is then written, and the answer given only once it is stored.
+pub async fn read<T, F>(app: &App, caller: &Caller, read: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<(T, Event), AppError> + Send + 'static,
+{
+    let (value, event) = app.db.read(read).await?;
+    let caller = caller.clone();
+    app.db.write(move |conn| record(conn, &caller, event)).await?;
+    Ok(value)
+}
+
+/// Records one entry on its own (a refusal, a login attempt).
+pub async fn record_now(app: &App, caller: &Caller, event: Event) -> Result<(), AppError> {
+    let caller = caller.clone();
+    app.db.write(move |conn| record(conn, &caller, event)).await
+}
+
+/// Reads the log (itself an audited read: it names people and addresses).
+pub async fn search(app: &App, caller: &Caller, filter: store::Filter) -> Result<store::EntryPage, AppError> {
+    filter.check()?;
+    read(app, caller, move |conn| {
+        let page = store::search(conn, &filter)?;
+        let n = page.entries.len();
+        Ok((page, Event::new("audit.read").detail(format!("{n} entries"))))
+    })
+    .await
 }

@@ -43,7 +43,7 @@ async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
             Filter::default()
         }
     };
-    let result = super::api::read(&ctx, filter).await?;
+    let result = super::search(&ctx.state, &ctx.caller(), filter).await?;
     let next_href = result.next_before.map(|b| {
         let mut q: Vec<(String, String)> = kept.into_iter().filter(|(k, _)| k != "before").collect();
         q.push(("before".into(), b.to_string()));

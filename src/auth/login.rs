@@ -4,18 +4,16 @@
 //! outside any transaction: argon2 takes tens of milliseconds and must not hold SQLite's write
 //! lock while it does.
 
-use std::sync::Arc;
-
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::password;
 use super::session::{self, NewSession};
-use crate::audit::{self, Event, Outcome, Who};
-use crate::clock::{db_now, SharedClock};
+use crate::app::App;
+use crate::audit::{self, Event, Outcome};
 use crate::config::Settings;
 use crate::db::schema::{login_failures, users};
-use crate::db::Db;
+use crate::domain::{Actor, Caller, Role};
 use crate::error::AppError;
 
 /// How a login attempt ended.
@@ -48,14 +46,13 @@ struct Candidate {
 
 /// Checks a user name and password and, when they match, opens a session.
 pub async fn login(
-    db: &Db,
-    settings: Arc<Settings>,
-    clock: SharedClock,
-    who: Who,
+    app: &App,
+    caller: &Caller,
     username: String,
     password_input: String,
 ) -> Result<LoginResult, AppError> {
-    let now = db_now(clock.as_ref());
+    let (db, settings, now) = (&app.db, app.settings.clone(), caller.now);
+    let who = caller.clone();
     let ip = who.ip.clone().unwrap_or_else(|| "unknown".into());
     let window_start = now - Duration::minutes(settings.lockout_minutes);
 
@@ -101,7 +98,6 @@ pub async fn login(
             audit::record(
                 conn,
                 &who,
-                now,
                 Event::new("auth.login")
                     .outcome(Outcome::Denied)
                     .detail("address throttled"),
@@ -119,7 +115,6 @@ pub async fn login(
             audit::record(
                 conn,
                 &who,
-                now,
                 Event::new("auth.login")
                     .entity("user", id)
                     .outcome(Outcome::Denied)
@@ -152,22 +147,23 @@ pub async fn login(
                 ))
                 .execute(conn)?;
             let session = session::create(conn, c.id, now, &settings)?;
-            let me = Who {
-                actor_kind: "user",
-                user_id: Some(c.id),
-                label: Some(c.username),
-                role: Some(c.role),
+            let me = Caller {
+                actor: Actor::User {
+                    id: c.id,
+                    username: c.username,
+                    display_name: String::new(),
+                },
+                role: Role::parse(&c.role),
                 org_id: c.org_id,
                 ..who
             };
-            audit::record(conn, &me, now, Event::new("auth.login").entity("user", c.id))?;
+            audit::record(conn, &me, Event::new("auth.login").entity("user", c.id))?;
             Ok(LoginResult::Success { session, user_id: c.id })
         }
         Some(c) if matches => {
             audit::record(
                 conn,
                 &who,
-                now,
                 Event::new("auth.login")
                     .entity("user", c.id)
                     .outcome(Outcome::Denied)
@@ -195,7 +191,7 @@ pub async fn login(
                     event = event.detail("wrong credentials; account locked");
                 }
             }
-            audit::record(conn, &who, now, event)?;
+            audit::record(conn, &who, event)?;
             Ok(LoginResult::Invalid)
         }
     })

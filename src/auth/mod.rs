@@ -10,7 +10,9 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::domain::Role;
+use chrono::NaiveDateTime;
+
+use crate::domain::{Caller, Role};
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
@@ -24,19 +26,9 @@ pub struct Principal {
     pub session: Option<SessionRef>,
 }
 
-/// A person (through a session) or an organisation's system (through a bearer token).
-#[derive(Clone, Debug)]
-pub enum Actor {
-    User {
-        id: i64,
-        username: String,
-        display_name: String,
-    },
-    Token {
-        id: i64,
-        label: String,
-    },
-}
+/// A person (through a session) or an organisation's system (through a bearer token); the
+/// `System` and `Anonymous` actors never authenticate.
+pub use crate::domain::Actor;
 
 /// The session a browser request belongs to.
 #[derive(Clone, Debug)]
@@ -49,12 +41,25 @@ impl Principal {
     pub fn user_id(&self) -> Option<i64> {
         match self.actor {
             Actor::User { id, .. } => Some(id),
-            Actor::Token { .. } => None,
+            _ => None,
         }
     }
 
     pub fn is(&self, role: Role) -> bool {
         self.role == role
+    }
+
+    /// The caller a service receives for a request made by this principal.
+    pub fn caller(&self, ip: Option<String>, request_id: Option<String>, now: NaiveDateTime) -> Caller {
+        Caller {
+            actor: self.actor.clone(),
+            role: Some(self.role),
+            org_id: self.org_id,
+            org_kind: self.org_kind,
+            ip,
+            request_id,
+            now,
+        }
     }
 }
 

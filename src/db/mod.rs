@@ -154,11 +154,15 @@ impl DbConn {
 impl Db {
     /// Opens the pool (creating the SQLite file and its folder when needed).
     pub fn connect(settings: &Settings) -> Result<Db, AppError> {
+        Db::open(settings, Some(1))
+    }
+
+    fn open(settings: &Settings, min_idle: Option<u32>) -> Result<Db, AppError> {
         let manager = manager(settings)?;
         let backend = manager.backend;
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
-            .min_idle(Some(1))
+            .min_idle(min_idle)
             // A broken connection is dropped on return (`has_broken`); a check query on every
             // checkout would cost a round trip per request.
             .test_on_check_out(false)
@@ -179,6 +183,16 @@ impl Db {
             writer,
             _alive: alive,
         })
+    }
+
+    /// A pool of two connections opened up front, for one command of the command line: nothing
+    /// is left connecting in the background when the process exits (libpq can crash then).
+    pub fn connect_small(settings: &Settings) -> Result<Db, AppError> {
+        let small = Settings {
+            pool_size: 2,
+            ..settings.clone()
+        };
+        Db::open(&small, Some(2))
     }
 
     pub fn backend(&self) -> Backend {
@@ -295,29 +309,20 @@ pub fn in_transaction(conn: &mut DbConn) -> bool {
     )
 }
 
-/// Ids of the outbox messages due at `now` and not leased, oldest first, at most `batch`.
-///
-/// On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED` until the transaction ends, so that
-/// dispatchers of several instances claiming at once take disjoint messages instead of waiting for
-/// each other; on SQLite the `BEGIN IMMEDIATE` of [`write_tx`] already lets one claimer in at a time.
-pub fn lock_due_outbox(conn: &mut DbConn, now: chrono::NaiveDateTime, batch: i64) -> Result<Vec<i64>, AppError> {
-    use schema::outbox as o;
-    let pending = crate::notify::Status::Pending.as_str();
-    macro_rules! due {
-        () => {
-            o::table
-                .filter(o::status.eq(pending))
-                .filter(o::next_attempt_at.le(now))
-                .filter(o::locked_until.is_null().or(o::locked_until.le(now)))
-                .order((o::next_attempt_at.asc(), o::id.asc()))
-                .select(o::id)
-                .limit(batch)
-        };
-    }
-    Ok(match conn {
-        DbConn::Sqlite(c) => due!().load(c)?,
-        DbConn::Pg(c) => due!().for_update().skip_locked().load(c)?,
-    })
+/// Loads the rows of a query, locking them until the transaction ends: on PostgreSQL
+/// `FOR UPDATE SKIP LOCKED`, so that workers of several instances claiming at once take disjoint
+/// rows instead of waiting for each other. SQLite has no row locks: the `BEGIN IMMEDIATE` of
+/// [`write_tx`] (or the group-commit writer) already lets one claimer in at a time. A macro
+/// because diesel's locking clause types are not nameable in a generic bound.
+#[macro_export]
+macro_rules! load_skip_locked {
+    ($conn:expr, $query:expr) => {{
+        use diesel::prelude::*;
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => $query.load(c),
+            $crate::db::DbConn::Pg(c) => $query.for_update().skip_locked().load(c),
+        }
+    }};
 }
 
 /// Makes a consistent online copy of a SQLite database (`VACUUM INTO`).

@@ -1,12 +1,25 @@
-//! Shared value types that check their own rules (parse, don't validate).
+//! Shared value types and vocabularies that check their own rules (parse, don't validate). The
+//! bottom of the module graph: nothing here imports a room.
 
 pub mod account;
+pub mod caller;
+pub mod email;
+pub mod lang;
+pub mod language;
 pub mod org_kind;
 pub mod role;
+pub mod source;
 pub mod territory;
+pub mod time;
 pub mod vocab;
 
 pub use account::{DisplayName, Password, Username};
+pub use caller::{Actor, Caller};
+pub use email::parse_email;
+pub use lang::Lang;
+pub use language::{parse_language, parse_languages};
 pub use org_kind::OrgKind;
 pub use role::Role;
+pub use source::{source_of, SourceKind, StationLanguage};
 pub use territory::{Province, Region};
+pub use time::parse_instant;

@@ -5,8 +5,7 @@ use actix_web::web;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{list, OutboxEntry, OutboxFilter};
-use crate::audit::{self, Event};
+use super::{OutboxEntry, OutboxFilter};
 use crate::auth::Access;
 use crate::clock::rome_rfc3339;
 use crate::domain::Role;
@@ -59,31 +58,11 @@ impl From<OutboxEntry> for OutboxView {
     }
 }
 
-/// Reads the outbox; an audited read, since it shows recipients' addresses.
-pub async fn read(ctx: &Ctx, filter: OutboxFilter) -> Result<Vec<OutboxEntry>, AppError> {
-    filter.status()?;
-    filter.limit()?;
-    let (who, now) = (ctx.who(), ctx.now);
-    ctx.state
-        .db
-        .write(move |conn| {
-            let rows = list(conn, &filter)?;
-            audit::record(
-                conn,
-                &who,
-                now,
-                Event::new("outbox.read").detail(format!("{} messages", rows.len())),
-            )?;
-            Ok(rows)
-        })
-        .await
-}
-
 /// Recent notifications and their delivery state, newest first.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "outbox", params(OutboxFilter),
     responses((status = 200, body = [OutboxView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn list_outbox(ctx: Ctx, filter: ApiQuery<OutboxFilter>) -> Result<web::Json<Vec<OutboxView>>, AppError> {
-    let rows = read(&ctx, filter.0).await?;
+    let rows = super::read_outbox(&ctx.state, &ctx.caller(), filter.0).await?;
     Ok(web::Json(rows.into_iter().map(OutboxView::from).collect()))
 }

@@ -22,10 +22,13 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::app::App;
+use crate::audit::{self, Event};
 use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
 use crate::db::schema::outbox;
 use crate::db::{Db, DbConn};
+use crate::domain::Caller;
 use crate::error::AppError;
 
 pub use templates::{render, Template};
@@ -83,7 +86,7 @@ pub struct NewMessage {
 impl NewMessage {
     /// A message rendered from a template, in Italian first (see [`render`]).
     pub fn from_template(kind: Template, recipient: &str, reference: &str, link: &str) -> NewMessage {
-        let (subject, body_text) = render(kind, reference, link, crate::web::i18n::Lang::It);
+        let (subject, body_text) = render(kind, reference, link, crate::domain::Lang::It);
         NewMessage {
             recipient: recipient.to_owned(),
             subject,
@@ -158,7 +161,7 @@ pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Resul
     let recipient = msg.recipient.trim();
     // Both checks: the form rule used everywhere else, and what the mailer will accept, so that
     // a queued message can always be built.
-    let valid = matches!(crate::accounts::parse_email(Some(recipient)), Ok(Some(_)))
+    let valid = matches!(crate::domain::parse_email(Some(recipient)), Ok(Some(_)))
         && recipient.parse::<lettre::Address>().is_ok();
     if !valid {
         return Err(AppError::invalid("recipient", "must be an email address"));
@@ -195,7 +198,7 @@ pub fn claim_due(
     if !crate::db::in_transaction(conn) {
         return Err(AppError::Internal("claim_due outside a transaction".into()));
     }
-    let ids = crate::db::lock_due_outbox(conn, now, batch)?;
+    let ids = lock_due(conn, now, batch)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -207,6 +210,23 @@ pub fn claim_due(
         .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
         .select(OutboxRow::as_select())
         .load(conn)?)
+}
+
+/// Ids of the messages due at `now` and not leased, oldest first, at most `batch`, locked until
+/// the transaction ends so that dispatchers of several instances claiming at once take disjoint
+/// messages instead of waiting for each other (see [`crate::load_skip_locked`]).
+fn lock_due(conn: &mut DbConn, now: NaiveDateTime, batch: i64) -> Result<Vec<i64>, AppError> {
+    let pending = Status::Pending.as_str();
+    Ok(crate::load_skip_locked!(
+        conn,
+        outbox::table
+            .filter(outbox::status.eq(pending))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(outbox::locked_until.is_null().or(outbox::locked_until.le(now)))
+            .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+            .select(outbox::id)
+            .limit(batch)
+    )?)
 }
 
 /// True when some message is due (a plain read: the dispatcher takes the write lock only then).
@@ -361,6 +381,18 @@ pub async fn dispatch_due(
         }
     }
     Ok(report)
+}
+
+/// Reads the outbox; an audited read, since it shows recipients' addresses.
+pub async fn read_outbox(app: &App, caller: &Caller, filter: OutboxFilter) -> Result<Vec<OutboxEntry>, AppError> {
+    filter.status()?;
+    filter.limit()?;
+    audit::read(app, caller, move |conn| {
+        let rows = list(conn, &filter)?;
+        let n = rows.len();
+        Ok((rows, Event::new("outbox.read").detail(format!("{n} messages"))))
+    })
+    .await
 }
 
 /// Filters of the outbox list.

@@ -40,7 +40,7 @@ async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
             form.absorb(&e, ctx.lang);
             OutboxFilter::default()
         });
-    let messages = super::api::read(&ctx, filter).await?;
+    let messages = super::read_outbox(&ctx.state, &ctx.caller(), filter).await?;
     let tpl = OutboxPage {
         page: Page::new(&ctx, "outbox.title"),
         form,

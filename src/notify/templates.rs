@@ -4,7 +4,7 @@
 //! referral's reference and a link to Varco, where the reader signs in and sees what their role
 //! allows. Never a name, never a detail of the case.
 
-use crate::web::i18n::Lang;
+use crate::domain::Lang;
 
 /// What a notification is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

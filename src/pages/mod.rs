@@ -4,17 +4,15 @@
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::accounts::orgs;
-use crate::accounts::users::{self, NewUserInput, UserPatch};
-use crate::audit::{self, Event, Outcome};
+use crate::accounts::service;
+use crate::accounts::users::NewUserInput;
 use crate::auth::login::{self, LoginResult};
-use crate::auth::{password, session, setup, Access, Actor};
+use crate::auth::{Access, Actor};
 use crate::clock::rome_display;
-use crate::domain::{OrgKind, Password, Role};
+use crate::domain::{OrgKind, Role};
 use crate::error::AppError;
 use crate::web::i18n::{Lang, LANG_COOKIE};
 use crate::web::page::{field, pairs, redirect, redirect_with_flash, render, render_status, safe_next, Form, Page};
@@ -111,7 +109,7 @@ struct TokenQuery {
 }
 
 async fn setup_form(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    if ctx.state.db.read(users::admin_exists).await? {
+    if service::admin_exists(&ctx.state).await? {
         return Ok(redirect("/login"));
     }
     let q: TokenQuery = crate::web::extract::parse_query(req.query_string())?;
@@ -153,22 +151,9 @@ async fn setup_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
             return setup_again(&ctx, form);
         }
     };
-    let pw = new_user.password.expose().to_owned();
-    let hash = crate::accounts::service::hash_password(pw).await?;
-    let who = ctx.who();
-    let settings = ctx.state.settings.clone();
-    let now = ctx.now;
-    let created = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let user = setup::create_first_admin(conn, &token, &new_user, &hash, now, &who)?;
-            let s = session::create(conn, user.id, now, &settings)?;
-            Ok(s)
-        })
-        .await;
+    let created = service::create_first_admin(&ctx.state, &ctx.caller(), token, new_user).await;
     match created {
-        Ok(s) => {
+        Ok((_, s)) => {
             let mut res = redirect_with_flash("/admin/users", "flash.setup_done");
             res.add_cookie(&session_cookie(&ctx.state.settings, s.cookie_value))
                 .map_err(AppError::internal)?;
@@ -208,7 +193,7 @@ async fn login_form(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError
     if ctx.principal.is_some() {
         return Ok(redirect(&next));
     }
-    let setup_needed = !ctx.state.db.read(users::admin_exists).await?;
+    let setup_needed = !service::admin_exists(&ctx.state).await?;
     let tpl = LoginPage {
         page: Page::new(&ctx, "login.title"),
         form: Form::default(),
@@ -225,15 +210,7 @@ async fn login_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
     let username = form.v("username").to_owned();
     let password_input = field(&pairs, "password").unwrap_or("").to_owned();
     let state = &ctx.state;
-    let result = login::login(
-        &state.db,
-        state.settings.clone(),
-        state.clock.clone(),
-        ctx.who(),
-        username,
-        password_input,
-    )
-    .await?;
+    let result = login::login(state, &ctx.caller(), username, password_input).await?;
     let status = match result {
         LoginResult::Success { session, .. } => {
             let mut res = redirect(&next);
@@ -269,22 +246,8 @@ async fn login_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
 
 async fn logout(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let p = ctx.user()?.clone();
-    let who = ctx.who();
-    let now = ctx.now;
     let id_hash = p.session.as_ref().map(|s| s.id_hash.clone());
-    ctx.state
-        .db
-        .write(move |conn| {
-            if let Some(h) = &id_hash {
-                session::delete(conn, h)?;
-            }
-            let mut ev = Event::new("auth.logout");
-            if let Some(id) = p.user_id() {
-                ev = ev.entity("user", id);
-            }
-            audit::record(conn, &who, now, ev)
-        })
-        .await?;
+    service::logout(&ctx.state, &ctx.caller(), id_hash).await?;
     let mut res = redirect_with_flash("/login", "flash.logged_out");
     res.add_cookie(&session_cookie_removal(&ctx.state.settings))
         .map_err(AppError::internal)?;
@@ -319,25 +282,7 @@ struct AccountPage {
 }
 
 async fn account_page(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let p = ctx.user()?;
-    let Some(user_id) = p.user_id() else {
-        return Err(AppError::Forbidden);
-    };
-    let who = ctx.who();
-    let now = ctx.now;
-    let (user, org) = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let user = users::get(conn, user_id)?;
-            let org = match user.org_id {
-                Some(id) => Some(orgs::get(conn, id)?.name),
-                None => None,
-            };
-            audit::record(conn, &who, now, Event::new("account.read").entity("user", user_id))?;
-            Ok((user, org))
-        })
-        .await?;
+    let (user, org) = service::own_account(&ctx.state, &ctx.caller()).await?;
     let tpl = AccountPage {
         page: Page::new(ctx, "account.title"),
         role: user.role(),
@@ -356,67 +301,25 @@ async fn account(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 async fn change_password(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let pairs = pairs(&body)?;
-    let p = ctx.user()?.clone();
-    let Actor::User { id, username, .. } = p.actor.clone() else {
-        return Err(AppError::Forbidden);
+    let text = |k: &str| field(&pairs, k).unwrap_or("").to_owned();
+    let outcome = service::change_password(
+        &ctx.state,
+        &ctx.caller(),
+        text("current_password"),
+        text("password"),
+        text("password_confirm"),
+    )
+    .await?;
+    let new_session = match outcome {
+        Ok(s) => s,
+        Err(errors) => {
+            let mut form = Form::default();
+            for (f, m) in errors {
+                form.add_error(f, crate::web::i18n::message(ctx.lang, m));
+            }
+            return account_page(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
     };
-    let mut form = Form::default();
-    let current = field(&pairs, "current_password").unwrap_or("").to_owned();
-    let new = field(&pairs, "password").unwrap_or("").to_owned();
-    if new != field(&pairs, "password_confirm").unwrap_or("") {
-        form.add_error(
-            "password_confirm",
-            crate::web::i18n::message(ctx.lang, "does not match the password"),
-        );
-    }
-    if let Err(m) = Password::parse(&new, &username) {
-        form.add_error("password", crate::web::i18n::message(ctx.lang, m));
-    }
-    let stored = ctx.state.db.read(move |conn| users::password_hash(conn, id)).await?;
-    let ok = web::block(move || password::verify(&current, &stored)).await?;
-    if !ok {
-        form.add_error(
-            "current_password",
-            crate::web::i18n::message(ctx.lang, "is not your current password"),
-        );
-    }
-    if form.has_errors() {
-        let who = ctx.who();
-        let now = ctx.now;
-        ctx.state
-            .db
-            .write(move |conn| {
-                audit::record(
-                    conn,
-                    &who,
-                    now,
-                    Event::new("account.password")
-                        .entity("user", id)
-                        .outcome(Outcome::Failure),
-                )
-            })
-            .await?;
-        return account_page(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    let hash = crate::accounts::service::hash_password(new).await?;
-    let who = ctx.who();
-    let now = ctx.now;
-    let settings = ctx.state.settings.clone();
-    let new_session = ctx
-        .state
-        .db
-        .write(move |conn| {
-            let version = users::get(conn, id)?.version;
-            let patch = UserPatch {
-                password_hash: Some(hash),
-                ..UserPatch::default()
-            };
-            users::update(conn, id, version, patch, now)?;
-            audit::record(conn, &who, now, Event::new("account.password").entity("user", id))?;
-            // Every session ended with the change; this one continues in a fresh session.
-            session::create(conn, id, now, &settings)
-        })
-        .await?;
     let mut res = redirect_with_flash("/account", "flash.password_changed");
     res.add_cookie(&session_cookie(&ctx.state.settings, new_session.cookie_value))
         .map_err(AppError::internal)?;
@@ -455,24 +358,7 @@ pub struct Me {
     security(("bearer" = []), ("session" = [])))]
 async fn me(ctx: Ctx) -> Result<web::Json<Me>, AppError> {
     let p = ctx.user()?.clone();
-    let who = ctx.who();
-    let now: NaiveDateTime = ctx.now;
-    let org_id = p.org_id;
-    let (entity, id) = match &p.actor {
-        Actor::User { id, .. } => ("user", *id),
-        Actor::Token { id, .. } => ("token", *id),
-    };
-    let org = ctx
-        .state
-        .db
-        .write(move |conn| {
-            audit::record(conn, &who, now, Event::new("me.read").entity(entity, id))?;
-            match org_id {
-                Some(id) => Ok(Some(orgs::get(conn, id)?)),
-                None => Ok(None),
-            }
-        })
-        .await?;
+    let org = service::me(&ctx.state, &ctx.caller()).await?;
     let (via, user_id, username, display_name, token_id, token_label) = match p.actor {
         Actor::User {
             id,
@@ -480,6 +366,7 @@ async fn me(ctx: Ctx) -> Result<web::Json<Me>, AppError> {
             display_name,
         } => ("session", Some(id), Some(username), Some(display_name), None, None),
         Actor::Token { id, label } => ("token", None, None, None, Some(id), Some(label)),
+        Actor::System { .. } | Actor::Anonymous => return Err(AppError::Unauthenticated),
     };
     Ok(web::Json(Me {
         via,

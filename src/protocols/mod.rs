@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::territory::{Region, REGIONS};
 use crate::domain::Province;
-use crate::referrals::vocab::SourceKind;
+use crate::domain::SourceKind;
 
 /// File of the regional Art. 18 projects.
 pub const PROJECTS_FILE: &str = "regional_projects.toml";
@@ -329,7 +329,7 @@ fn parse_projects(file: &str, text: &str) -> Result<Vec<Art18Project>, ProtocolE
         }
         if let Some(email) = &p.email {
             rules.not_blank(key("email"), email)?;
-            crate::accounts::parse_email(Some(email)).map_err(|message| rules.err(key("email"), message))?;
+            crate::domain::parse_email(Some(email)).map_err(|message| rules.err(key("email"), message))?;
         }
         if let Some(notes) = &p.notes {
             rules.not_blank(key("notes"), notes)?;

@@ -11,13 +11,12 @@ use super::model::ReferralInput;
 use super::service::{self, Action, CaseFile};
 use super::store::{self, ReferralRow};
 use super::vocab::{
-    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, ExploitationType, Gender, SourceKind, Status,
-    Urgency,
+    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, ExploitationType, Gender, Status, Urgency,
 };
 use crate::auth::Access;
 use crate::clock::rome_rfc3339;
 use crate::config::Settings;
-use crate::domain::Role;
+use crate::domain::{Role, SourceKind};
 use crate::error::{AppError, Problem};
 use crate::web::json::versioned;
 use crate::web::{expected_version, ApiJson, ApiQuery, Ctx, PathId, RouteDef};
@@ -304,10 +303,9 @@ impl ReferralSummary {
     }
 }
 
+/// Referrers and commissions get the outside view.
 fn is_outsider(ctx: &Ctx) -> bool {
-    ctx.principal
-        .as_ref()
-        .is_some_and(|p| matches!(p.role, Role::Referrer | Role::Commission))
+    super::policy::standing(&ctx.caller()).is_ok_and(super::policy::is_outside)
 }
 
 fn idempotency_key(req: &HttpRequest) -> Option<String> {
@@ -325,7 +323,7 @@ fn idempotency_key(req: &HttpRequest) -> Option<String> {
         (status = 400, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn create(ctx: Ctx, req: HttpRequest, body: ApiJson<ReferralInput>) -> Result<HttpResponse, AppError> {
-    let created = service::create(&ctx, body.0, idempotency_key(&req)).await?;
+    let created = service::create(&ctx.state, &ctx.caller(), body.0, idempotency_key(&req)).await?;
     let r = created.referral;
     let status = if created.replayed {
         StatusCode::OK
@@ -374,7 +372,7 @@ pub(crate) async fn list(ctx: Ctx, q: ApiQuery<ListQuery>) -> Result<HttpRespons
         limit: q.limit.unwrap_or(100),
         ..store::ListFilter::default()
     };
-    let rows = service::list(&ctx, filter).await?;
+    let rows = service::list(&ctx.state, &ctx.caller(), filter).await?;
     if is_outsider(&ctx) {
         let views: Vec<OutsideView> = rows.iter().map(|r| OutsideView::new(r, &[])).collect();
         return Ok(HttpResponse::Ok().json(views));
@@ -391,7 +389,7 @@ pub(crate) async fn list(ctx: Ctx, q: ApiQuery<ListQuery>) -> Result<HttpRespons
     responses((status = 200, body = ReferralView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn get(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let file = service::read(&ctx, id.0).await?;
+    let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
     let v = file.referral.version;
     if is_outsider(&ctx) {
         return Ok(versioned(
@@ -446,7 +444,7 @@ async fn respond_action(
     action: Action,
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(req, version)?;
-    let row = service::act(ctx, id, expected, action).await?;
+    let row = service::act(&ctx.state, &ctx.caller(), id, expected, action).await?;
     let body = if is_outsider(ctx) {
         serde_json::to_value(OutsideView::new(&row, &[]))
     } else {
@@ -562,7 +560,7 @@ pub(crate) async fn import_draft(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("message.eml")
         .to_owned();
-    let mut outcome = service::import_files(&ctx, vec![(name, body.to_vec())]).await?;
+    let mut outcome = service::import_files(&ctx.state, &ctx.caller(), vec![(name, body.to_vec())]).await?;
     match outcome.pop().map(|o| o.result) {
         Some(Ok((id, reference))) => Ok(HttpResponse::Created()
             .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/referrals/{id}")))
@@ -589,7 +587,7 @@ pub(crate) async fn confirm(
     body: ApiJson<ReferralInput>,
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, None)?;
-    let row = service::confirm(&ctx, id.0, expected, body.0).await?;
+    let row = service::confirm(&ctx.state, &ctx.caller(), id.0, expected, body.0).await?;
     Ok(versioned(
         StatusCode::OK,
         &ReferralSummary::new(&row, &ctx.state.settings, ctx.now),

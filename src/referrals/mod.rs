@@ -1,14 +1,13 @@
-//! Referral intake and 24/7 routing: the central station's call log, referrals from every source
-//! with their procedures, consent-based commission reports, the on-call roster.
+//! Referral intake and the unit's decisions: referrals from every source with their procedures
+//! (seed 004), consent-based commission reports, routing to the unit on duty, decisions,
+//! feedback, escalation, and drafts imported from the unit's mailbox.
 
 pub mod api;
-pub mod directory;
-pub mod hotline;
 pub mod import;
 pub mod model;
-pub mod ops_api;
 pub mod pages;
-pub mod roster;
+pub mod policy;
+pub mod routing;
 pub mod service;
 pub mod store;
 pub mod vocab;

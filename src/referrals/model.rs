@@ -6,9 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::roster::parse_instant;
-use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, SourceKind, Urgency};
-use crate::domain::{OrgKind, Province};
+use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, Urgency};
+use crate::domain::{parse_instant, parse_language, source_of, OrgKind, Province, SourceKind};
 use crate::error::{AppError, FieldError};
 use crate::protocols::Protocols;
 
@@ -99,6 +98,16 @@ pub enum Submitter {
     Commission { org_id: i64 },
 }
 
+impl Submitter {
+    /// The organisation submitting, for referrers and commissions.
+    pub fn org_id(self) -> Option<i64> {
+        match self {
+            Submitter::Unit => None,
+            Submitter::Referrer { org_id, .. } | Submitter::Commission { org_id } => Some(org_id),
+        }
+    }
+}
+
 /// A checked referral, ready to store.
 #[derive(Clone, Debug)]
 pub struct NewReferral {
@@ -136,21 +145,6 @@ pub struct Consent {
     pub collected_by: Option<String>,
     pub contact_route: ContactRoute,
     pub contact_detail: Option<String>,
-}
-
-/// The source an organisation's kind implies, when it implies one.
-pub fn source_of(kind: OrgKind) -> Option<SourceKind> {
-    Some(match kind {
-        OrgKind::Cas => SourceKind::CasOperator,
-        OrgKind::Sai => SourceKind::SaiOperator,
-        OrgKind::Prefecture => SourceKind::Prefecture,
-        OrgKind::TerritorialCommission => SourceKind::TerritorialCommission,
-        OrgKind::Questura | OrgKind::Carabinieri => SourceKind::Police,
-        OrgKind::LabourInspectorate => SourceKind::Labour,
-        OrgKind::SocialHealthService => SourceKind::SocialHealthService,
-        OrgKind::StreetUnit => SourceKind::StreetUnit,
-        OrgKind::Ngo | OrgKind::Art18Project | OrgKind::AntiViolenceCentre | OrgKind::Other => return None,
-    })
 }
 
 fn text(v: &Option<String>) -> Option<String> {
@@ -238,7 +232,7 @@ impl ReferralInput {
         let minor = person.minor.unwrap_or(false) || implied_minor;
         let mut languages = Vec::new();
         for (i, l) in person.languages.clone().unwrap_or_default().iter().enumerate() {
-            match super::vocab::parse_language(l) {
+            match parse_language(l) {
                 Some(code) if !languages.contains(&code) => languages.push(code),
                 Some(_) => {}
                 None => err(

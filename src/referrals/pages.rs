@@ -1,36 +1,32 @@
-//! The crisis unit's pages (queue, intake, case file, hotline log, roster) and the portal of
+//! The crisis unit's pages (queue, intake, case file, drafts) and the portal of
 //! referrers and commissions. They call the same services as the API.
 
 use std::collections::HashMap;
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::api::ReferralView;
-use super::hotline::{self, CallFilter, CallInput, CallView};
 use super::model::{ConsentInput, PersonInput, ReferralInput, Submitter};
-use super::ops_api::{self, RosterView};
-use super::roster::ShiftInput;
 use super::service::{self, Action};
 use super::store::{self, ListFilter, ReferralRow};
 use super::vocab::{
-    AgeBand, CallOutcome, CallerKind, Channel, ContactRoute, DeclineReason, Duty, EmergenceContext, ExploitationType,
-    Gender, ShiftMode, SourceKind, StationLanguage, Status, Urgency,
+    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, ExploitationType, Gender, Status, Urgency,
 };
-use crate::accounts::{orgs, users};
+use crate::accounts::orgs;
 use crate::auth::Access;
-use crate::domain::territory::{Province, Region, PROVINCES, REGIONS};
+use crate::domain::territory::{Province, PROVINCES};
+use crate::domain::SourceKind;
 use crate::domain::{OrgKind, Role};
 use crate::error::{AppError, FieldError};
-use crate::protocols::{Art18Project, Indicator};
+use crate::protocols::Indicator;
 use crate::web::i18n::message;
 use crate::web::page::{field, pairs, redirect_with_flash, render, render_status, Form, Page};
 use crate::web::{Ctx, PathId, RouteDef};
 
 const UNIT: Access = Access::Roles(&[Role::Coordinator, Role::Operator]);
 const STAFF: Access = Access::Roles(&[Role::Coordinator, Role::Operator, Role::Mediator]);
-const COORDINATOR: Access = Access::Roles(&[Role::Coordinator]);
 const OUTSIDE: Access = Access::Roles(&[Role::Referrer, Role::Commission]);
 
 pub fn routes() -> Vec<RouteDef> {
@@ -47,11 +43,6 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::POST, "/referrals/{id}/decline", UNIT, decline),
         RouteDef::new(Method::POST, "/referrals/{id}/feedback", UNIT, feedback),
         RouteDef::new(Method::POST, "/referrals/{id}/consent/withdraw", UNIT, withdraw),
-        RouteDef::new(Method::GET, "/hotline", UNIT, hotline_page),
-        RouteDef::new(Method::POST, "/hotline", UNIT, hotline_submit),
-        RouteDef::new(Method::GET, "/roster", STAFF, roster_page),
-        RouteDef::new(Method::POST, "/roster/shifts", COORDINATOR, shift_submit),
-        RouteDef::new(Method::POST, "/roster/shifts/{id}/delete", COORDINATOR, shift_delete),
         RouteDef::new(Method::GET, "/portal", OUTSIDE, portal),
         RouteDef::new(Method::POST, "/portal", OUTSIDE, portal_submit),
         RouteDef::new(Method::GET, "/portal/new", OUTSIDE, portal_form),
@@ -100,40 +91,12 @@ fn lines(rows: Vec<ReferralRow>, names: &HashMap<i64, String>, ctx: &Ctx) -> Vec
 }
 
 async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let p = ctx.user()?.clone();
-    let recent_rows = service::list(
-        &ctx,
-        ListFilter {
-            limit: 50,
-            ..ListFilter::default()
-        },
-    )
-    .await?;
-    let (open_rows, draft_rows, names) = ctx
-        .state
-        .db
-        .read(move |conn| {
-            let unit = p.role != Role::Mediator;
-            let open = if unit { store::open_queue(conn)? } else { Vec::new() };
-            let drafts = if unit {
-                store::list(
-                    conn,
-                    &ListFilter {
-                        status: Some(Status::Draft),
-                        limit: 200,
-                        ..ListFilter::default()
-                    },
-                )?
-            } else {
-                Vec::new()
-            };
-            let names: HashMap<i64, String> = users::list(conn)?
-                .into_iter()
-                .map(|(u, _)| (u.id, u.display_name))
-                .collect();
-            Ok((open, drafts, names))
-        })
-        .await?;
+    let service::Queue {
+        open: open_rows,
+        drafts: draft_rows,
+        recent: recent_rows,
+        names,
+    } = service::queue(&ctx.state, &ctx.caller(), 50).await?;
     let open = lines(open_rows, &names, &ctx);
     let (emergencies, rest): (Vec<Line>, Vec<Line>) = open
         .into_iter()
@@ -191,7 +154,7 @@ async fn intake_page(
     action: String,
     standing: Submitter,
 ) -> Result<HttpResponse, AppError> {
-    let all = ctx.state.db.read(orgs::list).await?;
+    let all = crate::accounts::service::list_orgs(&ctx.state).await?;
     let hosts = all
         .iter()
         .filter(|o| o.active && matches!(o.kind(), OrgKind::Cas | OrgKind::Sai))
@@ -213,7 +176,7 @@ async fn intake_page(
         commission: matches!(standing, Submitter::Commission { .. }),
         choose_source: match standing {
             Submitter::Unit => true,
-            Submitter::Referrer { org_kind, .. } => super::model::source_of(org_kind).is_none(),
+            Submitter::Referrer { org_kind, .. } => crate::domain::source_of(org_kind).is_none(),
             Submitter::Commission { .. } => false,
         },
         orgs: all.into_iter().filter(|o| o.active).collect(),
@@ -240,35 +203,6 @@ async fn intake_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
     intake_page(&ctx, form, StatusCode::OK, "/referrals".into(), Submitter::Unit).await
 }
 
-/// A form's select value as a vocabulary value (blank: none; unknown: a field error).
-fn choice<T>(form: &Form, name: &str, parse: fn(&str) -> Option<T>, errors: &mut Vec<FieldError>) -> Option<T> {
-    let v = form.v(name).trim();
-    if v.is_empty() {
-        return None;
-    }
-    let parsed = parse(v);
-    if parsed.is_none() {
-        errors.push(FieldError::new(name, "is not one of the choices"));
-    }
-    parsed
-}
-
-fn opt(form: &Form, name: &str) -> Option<String> {
-    Some(form.v(name).trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-fn number<T: std::str::FromStr>(form: &Form, name: &str, errors: &mut Vec<FieldError>) -> Option<T> {
-    let v = form.v(name).trim();
-    if v.is_empty() {
-        return None;
-    }
-    let parsed = v.parse().ok();
-    if parsed.is_none() {
-        errors.push(FieldError::new(name, "must be a number"));
-    }
-    parsed
-}
-
 /// The intake form as the API's input; unparsable choices are field errors of the form.
 fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: bool) -> (ReferralInput, Vec<FieldError>) {
     let mut errors = Vec::new();
@@ -287,39 +221,39 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
         .map(|s| s.trim().to_owned())
         .collect();
     let consent = with_consent.then(|| ConsentInput {
-        audition_date: opt(form, "consent_audition_date").and_then(|d| {
+        audition_date: form.opt("consent_audition_date").and_then(|d| {
             chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                 .map_err(|_| errors.push(FieldError::new("consent_audition_date", "must be a date")))
                 .ok()
         }),
-        section: opt(form, "consent_section"),
-        collected_by: opt(form, "consent_collected_by"),
+        section: form.opt("consent_section"),
+        collected_by: form.opt("consent_collected_by"),
         wants_information: Some(form.is("consent_wants_information", "on")),
-        contact_route: choice(form, "consent_contact_route", ContactRoute::parse, &mut errors),
-        contact_detail: opt(form, "consent_contact_detail"),
+        contact_route: form.choice("consent_contact_route", ContactRoute::parse, &mut errors),
+        contact_detail: form.opt("consent_contact_detail"),
     });
     let input = ReferralInput {
-        channel: choice(form, "channel", Channel::parse, &mut errors),
-        source_kind: choice(form, "source_kind", SourceKind::parse, &mut errors),
-        referring_org_id: number(form, "referring_org_id", &mut errors),
-        referrer_contact: opt(form, "referrer_contact"),
-        received_at: opt(form, "received_at"),
-        urgency: choice(form, "urgency", Urgency::parse, &mut errors),
+        channel: form.choice("channel", Channel::parse, &mut errors),
+        source_kind: form.choice("source_kind", SourceKind::parse, &mut errors),
+        referring_org_id: form.number("referring_org_id", &mut errors),
+        referrer_contact: form.opt("referrer_contact"),
+        received_at: form.opt("received_at"),
+        urgency: form.choice("urgency", Urgency::parse, &mut errors),
         person: Some(PersonInput {
-            alias: opt(form, "alias"),
-            gender: choice(form, "gender", Gender::parse, &mut errors),
-            age: number(form, "age", &mut errors),
-            age_band: choice(form, "age_band", AgeBand::parse, &mut errors),
-            nationality: opt(form, "nationality"),
+            alias: form.opt("alias"),
+            gender: form.choice("gender", Gender::parse, &mut errors),
+            age: form.number("age", &mut errors),
+            age_band: form.choice("age_band", AgeBand::parse, &mut errors),
+            nationality: form.opt("nationality"),
             minor: form.is("minor", "on").then_some(true),
             languages: Some(languages),
-            hosted_org_id: number(form, "hosted_org_id", &mut errors),
+            hosted_org_id: form.number("hosted_org_id", &mut errors),
         }),
-        emergence_province: opt(form, "emergence_province"),
-        emergence_context: choice(form, "emergence_context", EmergenceContext::parse, &mut errors),
+        emergence_province: form.opt("emergence_province"),
+        emergence_context: form.choice("emergence_context", EmergenceContext::parse, &mut errors),
         exploitation_types: Some(exploitation),
         indicators: Some(all("indicators")),
-        notes: opt(form, "notes"),
+        notes: form.opt("notes"),
         interview_joint: match form.v("interview_joint") {
             "yes" => Some(true),
             "no" => Some(false),
@@ -355,7 +289,7 @@ fn absorb_referral_error(form: &mut Form, e: &AppError, ctx: &Ctx) {
 }
 
 async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<Result<i64, HttpResponse>, AppError> {
-    let standing = service::submitter(ctx).await?;
+    let standing = super::policy::submitter(&ctx.caller())?;
     let pairs = pairs(body)?;
     let mut form = Form::from_pairs(&pairs);
     let with_consent =
@@ -378,7 +312,7 @@ async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<
     let key = field(&pairs, "idempotency_key")
         .map(str::to_owned)
         .filter(|k| !k.is_empty());
-    match service::create(ctx, input, key).await {
+    match service::create(&ctx.state, &ctx.caller(), input, key).await {
         Ok(c) => Ok(Ok(c.referral.id)),
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
             absorb_referral_error(&mut form, &e, ctx);
@@ -423,13 +357,18 @@ struct DetailPage {
 }
 
 async fn detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let file = service::read(ctx, id).await?;
+    let file = service::read(&ctx.state, &ctx.caller(), id).await?;
+    render_detail(ctx, file, form, status)
+}
+
+/// The case file page of a referral already read (one audited read per page).
+fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
     let view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
     let protocols = &ctx.state.protocols;
     let procedure = protocols.procedure(file.referral.source());
     let steps = match ctx.lang {
-        crate::web::i18n::Lang::It => procedure.steps_it.clone(),
-        crate::web::i18n::Lang::En => procedure.steps_en.clone(),
+        crate::domain::Lang::It => procedure.steps_it.clone(),
+        crate::domain::Lang::En => procedure.steps_en.clone(),
     };
     let indicators = file
         .referral
@@ -459,11 +398,11 @@ async fn detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Resu
 }
 
 async fn detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    let file = service::read(&ctx, id.0).await?;
+    let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
     if file.referral.status() == Status::Draft {
         return draft_page(&ctx, &file, None, StatusCode::OK).await;
     }
-    detail_page(&ctx, id.0, Form::default(), StatusCode::OK).await
+    render_detail(&ctx, file, Form::default(), StatusCode::OK)
 }
 
 /// An imported draft: the intake form, filled with what the message gave, to review and confirm.
@@ -513,7 +452,7 @@ async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRe
     let result = match (errors.is_empty(), version) {
         (false, _) => Err(AppError::Invalid(errors)),
         (true, None) => Err(AppError::VersionRequired),
-        (true, Some(v)) => service::confirm(&ctx, id.0, v, input).await,
+        (true, Some(v)) => service::confirm(&ctx.state, &ctx.caller(), id.0, v, input).await,
     };
     match result {
         Ok(row) => Ok(redirect_with_flash(
@@ -528,9 +467,9 @@ async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRe
             | AppError::VersionRequired),
         ) => {
             absorb_referral_error(&mut form, &e, &ctx);
-            let file = service::read(&ctx, id.0).await?;
+            let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
             if file.referral.status() != Status::Draft {
-                return detail_page(&ctx, id.0, form, StatusCode::CONFLICT).await;
+                return render_detail(&ctx, file, form, StatusCode::CONFLICT);
             }
             draft_page(&ctx, &file, Some(form), StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -591,7 +530,7 @@ async fn import_submit(ctx: Ctx, mut payload: actix_multipart::Multipart) -> Res
         }
         files.push((name, bytes));
     }
-    let outcomes = service::import_files(&ctx, files).await?;
+    let outcomes = service::import_files(&ctx.state, &ctx.caller(), files).await?;
     let tpl = ImportPage {
         page: Page::new(&ctx, "referrals.import"),
         outcomes,
@@ -616,7 +555,7 @@ async fn act_from_form(
         return detail_page(ctx, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let result = match make(&form) {
-        Ok(action) => service::act(ctx, id, version, action).await,
+        Ok(action) => service::act(&ctx.state, &ctx.caller(), id, version, action).await,
         Err(e) => Err(e),
     };
     match result {
@@ -711,169 +650,6 @@ async fn withdraw(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse
     .await
 }
 
-// ----- hotline -----
-
-#[derive(Template)]
-#[template(path = "referrals/hotline.html")]
-struct HotlinePage {
-    page: Page,
-    form: Form,
-    calls: Vec<CallView>,
-    projects: Vec<Art18Project>,
-    languages: &'static [StationLanguage],
-    callers: &'static [CallerKind],
-    outcomes: &'static [CallOutcome],
-    regions: &'static [Region],
-    provinces: &'static [Province],
-}
-
-async fn hotline_render(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let calls = ctx
-        .state
-        .db
-        .read(|c| {
-            hotline::list(
-                c,
-                &CallFilter {
-                    limit: Some(50),
-                    ..CallFilter::default()
-                },
-            )
-        })
-        .await?;
-    let tpl = HotlinePage {
-        page: Page::new(ctx, "hotline.title"),
-        form,
-        calls: calls.iter().map(CallView::from).collect(),
-        projects: ctx.state.protocols.projects.clone(),
-        languages: StationLanguage::ALL,
-        callers: CallerKind::ALL,
-        outcomes: CallOutcome::ALL,
-        regions: REGIONS,
-        provinces: PROVINCES,
-    };
-    render_status(&tpl.page, status, &tpl)
-}
-
-async fn hotline_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let mut form = Form::default();
-    form.set("language", "it");
-    form.set("outcome", "information");
-    hotline_render(&ctx, form, StatusCode::OK).await
-}
-
-async fn hotline_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
-    let mut form = Form::from_pairs(&pairs(&body)?);
-    let mut errors = Vec::new();
-    let input = CallInput {
-        started_at: opt(&form, "started_at"),
-        duration_secs: number(&form, "duration_secs", &mut errors),
-        language: choice(&form, "language", StationLanguage::parse, &mut errors),
-        caller_kind: choice(&form, "caller_kind", CallerKind::parse, &mut errors),
-        region: opt(&form, "region"),
-        province: opt(&form, "province"),
-        outcome: choice(&form, "outcome", CallOutcome::parse, &mut errors),
-        diverted_project: opt(&form, "diverted_project"),
-        referral_id: number(&form, "referral_id", &mut errors),
-    };
-    let checked = if errors.is_empty() {
-        input.check(&ctx.state.protocols, ctx.now)
-    } else {
-        Err(AppError::Invalid(errors))
-    };
-    let result = match checked {
-        Ok(call) => ops_api::record_call(&ctx, call).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Ok(redirect_with_flash("/hotline", "flash.call_logged")),
-        Err(e @ AppError::Invalid(_)) => {
-            form.absorb(&e, ctx.lang);
-            hotline_render(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e),
-    }
-}
-
-// ----- roster -----
-
-#[derive(Template)]
-#[template(path = "referrals/roster.html")]
-struct RosterPage {
-    page: Page,
-    form: Form,
-    roster: RosterView,
-    can_edit: bool,
-    staff: Vec<users::UserRow>,
-    duties: &'static [Duty],
-    modes: &'static [ShiftMode],
-}
-
-async fn roster_render(ctx: &Ctx, req_query: &str, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    #[derive(serde::Deserialize)]
-    struct Q {
-        from: Option<chrono::NaiveDate>,
-        days: Option<i64>,
-    }
-    let q: Q = crate::web::extract::parse_query(req_query).unwrap_or(Q { from: None, days: None });
-    let roster = ops_api::roster_view(ctx, q.from, q.days).await?;
-    let can_edit = ctx.user()?.role == Role::Coordinator;
-    let staff = if can_edit {
-        ctx.state
-            .db
-            .read(|c| {
-                Ok(users::list(c)?
-                    .into_iter()
-                    .map(|(u, _)| u)
-                    .filter(|u| !u.disabled && matches!(u.role(), Role::Coordinator | Role::Operator | Role::Mediator))
-                    .collect())
-            })
-            .await?
-    } else {
-        Vec::new()
-    };
-    let tpl = RosterPage {
-        page: Page::new(ctx, "roster.title"),
-        form,
-        roster,
-        can_edit,
-        staff,
-        duties: Duty::ALL,
-        modes: ShiftMode::ALL,
-    };
-    render_status(&tpl.page, status, &tpl)
-}
-
-async fn roster_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let mut form = Form::default();
-    form.set("mode", "on_duty");
-    roster_render(&ctx, req.query_string(), form, StatusCode::OK).await
-}
-
-async fn shift_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
-    let mut form = Form::from_pairs(&pairs(&body)?);
-    let input = ShiftInput {
-        user_id: form.v("user_id").trim().parse().ok(),
-        duty: form.v("duty").to_owned(),
-        mode: form.v("mode").to_owned(),
-        starts_at: form.v("starts_at").to_owned(),
-        ends_at: form.v("ends_at").to_owned(),
-    };
-    match ops_api::add_shift(&ctx, input).await {
-        Ok(_) => Ok(redirect_with_flash("/roster", "flash.shift_added")),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
-            form.absorb(&e, ctx.lang);
-            roster_render(&ctx, "", form, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e),
-    }
-}
-
-async fn shift_delete(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    ops_api::remove_shift(&ctx, id.0).await?;
-    Ok(redirect_with_flash("/roster", "flash.shift_removed"))
-}
-
 // ----- portal of referrers and commissions -----
 
 #[derive(Template)]
@@ -885,7 +661,8 @@ struct PortalPage {
 
 async fn portal(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let rows = service::list(
-        &ctx,
+        &ctx.state,
+        &ctx.caller(),
         ListFilter {
             limit: 200,
             ..ListFilter::default()
@@ -900,7 +677,7 @@ async fn portal(ctx: Ctx) -> Result<HttpResponse, AppError> {
 }
 
 async fn portal_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    let standing = service::submitter(&ctx).await?;
+    let standing = super::policy::submitter(&ctx.caller())?;
     let mut form = Form::default();
     form.set("urgency", "ordinary");
     form.set("gender", "unknown");
@@ -926,7 +703,7 @@ struct PortalDetailPage {
 }
 
 async fn portal_detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let file = service::read(ctx, id).await?;
+    let file = service::read(&ctx.state, &ctx.caller(), id).await?;
     let tpl = PortalDetailPage {
         page: Page::new(ctx, "portal.title"),
         form,

@@ -6,9 +6,9 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rand::Rng;
 
-use super::model::{NewReferral, Submitter};
-use super::roster;
-use super::vocab::{self, DeclineReason, SourceKind, Status, Urgency};
+use super::model::NewReferral;
+use super::routing::{self, Routing};
+use super::vocab::{self, DeclineReason, Status, Urgency};
 use crate::accounts::orgs;
 use crate::accounts::users::{self, UserRow};
 use crate::config::Settings;
@@ -17,10 +17,10 @@ use crate::db::schema::{
 };
 use crate::db::{DbBackend, DbConn};
 use crate::domain::vocab::{join, split};
-use crate::domain::OrgKind;
+use crate::domain::{Lang, SourceKind};
 use crate::error::AppError;
 use crate::notify::{self, NewMessage, Template};
-use crate::web::i18n::Lang;
+use crate::roster::store as roster;
 
 /// A referral's workflow row.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -243,17 +243,6 @@ pub fn event(
     Ok(())
 }
 
-fn require_org(conn: &mut DbConn, field: &str, id: i64, kinds: &[OrgKind]) -> Result<orgs::OrgRow, AppError> {
-    let org = orgs::get(conn, id).map_err(|e| match e {
-        AppError::NotFound => AppError::invalid(field, "no such organisation"),
-        other => other,
-    })?;
-    if !kinds.is_empty() && !kinds.contains(&org.kind()) {
-        return Err(AppError::invalid(field, "is not an organisation of the right kind"));
-    }
-    Ok(org)
-}
-
 /// Enqueues a notification to a person, when they have a work email.
 fn notify_user(
     conn: &mut DbConn,
@@ -392,26 +381,6 @@ fn insert_consent(conn: &mut DbConn, id: i64, c: &super::model::Consent) -> Resu
     Ok(())
 }
 
-/// The organisations a referral names must exist and be of the right kind.
-fn check_orgs(conn: &mut DbConn, new: &NewReferral) -> Result<Option<String>, AppError> {
-    if let Some(id) = new.referring_org_id {
-        require_org(conn, "referring_org_id", id, &[])?;
-    }
-    let hosted = match new.hosted_org_id {
-        Some(id) => Some(require_org(conn, "person.hosted_org_id", id, &[OrgKind::Cas, OrgKind::Sai])?.name),
-        None => None,
-    };
-    if let Some(c) = &new.consent {
-        require_org(
-            conn,
-            "referring_org_id",
-            c.commission_org_id,
-            &[OrgKind::TerritorialCommission],
-        )?;
-    }
-    Ok(hosted)
-}
-
 #[expect(
     clippy::too_many_arguments,
     reason = "a transaction step needs its inputs, context and clock"
@@ -545,36 +514,6 @@ pub fn create(
     })
 }
 
-/// Who a referral goes to: the operator on duty (fewest waiting referrals first) and a mediator
-/// on shift who speaks the person's language; with the hosting CAS's name for the history.
-#[derive(Clone, Debug)]
-pub struct Routing {
-    operator: Option<UserRow>,
-    mediator: Option<UserRow>,
-    hosted_name: Option<String>,
-}
-
-impl Routing {
-    pub fn new(operator: Option<UserRow>, mediator: Option<UserRow>, hosted_name: Option<String>) -> Routing {
-        Routing {
-            operator,
-            mediator,
-            hosted_name,
-        }
-    }
-}
-
-/// Checks the organisations a referral names and works out its routing. Intake runs this as a
-/// read before its write transaction, so that SQLite's single writer spends its turn on writes.
-pub fn prepare(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Result<Routing, AppError> {
-    let hosted_name = check_orgs(conn, new)?;
-    Ok(Routing {
-        operator: roster::pick_operator(conn, now)?,
-        mediator: roster::pick_mediator(conn, now, &new.languages)?,
-        hosted_name,
-    })
-}
-
 /// What follows a referral becoming `new` (intake, or an imported draft confirmed): the
 /// procedure's first steps and the routing in its history, and the notifications.
 #[expect(
@@ -686,7 +625,7 @@ pub fn create_draft(
     };
     let source = org
         .as_ref()
-        .and_then(|o| super::model::source_of(o.kind()))
+        .and_then(|o| crate::domain::source_of(o.kind()))
         .unwrap_or(SourceKind::PrivateCitizen);
     let channel = match msg.kind {
         MessageKind::Pec => vocab::Channel::Pec,
@@ -761,7 +700,7 @@ pub fn confirm_draft(
     if row.status() != Status::Draft {
         return Err(AppError::Conflict("only a draft can be confirmed".into()));
     }
-    let routing = prepare(conn, new, now)?;
+    let routing = routing::prepare(conn, new, now)?;
     bump(conn, id, expected_version, now)?;
     diesel::update(referrals::table.find(id))
         .set((
@@ -1212,22 +1151,4 @@ pub fn escalate_due(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime) 
         }
     }
     Ok(due.len())
-}
-
-/// Who may see a referral's case file: the unit, and a mediator it was proposed to.
-pub fn visible_to_staff(row: &ReferralRow, role: crate::domain::Role, user_id: Option<i64>) -> bool {
-    use crate::domain::Role;
-    match role {
-        Role::Coordinator | Role::Operator => true,
-        Role::Mediator => row.proposed_mediator_id.is_some() && row.proposed_mediator_id == user_id,
-        _ => false,
-    }
-}
-
-/// True when a referring organisation may see (the outside view of) this referral.
-pub fn visible_to_org(row: &ReferralRow, submitter: Submitter) -> bool {
-    match submitter {
-        Submitter::Referrer { org_id, .. } | Submitter::Commission { org_id } => row.submitter_org_id == Some(org_id),
-        Submitter::Unit => false,
-    }
 }

@@ -1,4 +1,4 @@
-//! The vocabularies of referrals and hotline calls (seed 004 and the glossary).
+//! The vocabularies of referrals (seed 004 and the glossary).
 
 use crate::vocabulary;
 
@@ -12,24 +12,6 @@ vocabulary! {
         /// A commission's or referrer's report through the portal or the API.
         Portal = "portal",
         InPerson = "in_person",
-    }
-}
-
-vocabulary! {
-    /// Who activated the call (*soggetto attivatore*).
-    SourceKind ("source_kind") {
-        CasOperator = "cas_operator",
-        Prefecture = "prefecture",
-        TerritorialCommission = "territorial_commission",
-        SaiOperator = "sai_operator",
-        Police = "police",
-        /// Labour inspectorate, Spisal, unions.
-        Labour = "labour",
-        SocialHealthService = "social_health_service",
-        StreetUnit = "street_unit",
-        PrivateCitizen = "private_citizen",
-        /// The person herself or himself.
-        SelfReferral = "self",
     }
 }
 
@@ -148,90 +130,22 @@ vocabulary! {
     }
 }
 
-vocabulary! {
-    /// The languages of the central station (seed 004), plus Italian.
-    StationLanguage ("language") {
-        Italian = "it",
-        English = "en",
-        Chinese = "zh",
-        Russian = "ru",
-        Romanian = "ro",
-        Ukrainian = "uk",
-        Spanish = "es",
-        Albanian = "sq",
-        Moldovan = "mo",
-    }
-}
-
-vocabulary! {
-    /// Who called the hotline.
-    CallerKind ("caller_kind") {
-        PotentialVictim = "potential_victim",
-        RelativeOrFriend = "relative_or_friend",
-        PrivateCitizen = "private_citizen",
-        /// Operator of a service (CAS, SAI, social or health).
-        ServiceOperator = "service_operator",
-        Police = "police",
-        Other = "other",
-    }
-}
-
-vocabulary! {
-    /// How a hotline call ended.
-    CallOutcome ("call_outcome") {
-        Information = "information",
-        /// Diverted to the caller's regional Art. 18 project.
-        Diverted = "diverted",
-        ReferralOpened = "referral_opened",
-        EmergencyActivation = "emergency_activation",
-    }
-}
-
-vocabulary! {
-    /// What a shift covers in the crisis unit.
-    Duty ("duty") {
-        Operator = "operator",
-        Coordinator = "coordinator",
-        Mediator = "mediator",
-    }
-}
-
-vocabulary! {
-    ShiftMode ("shift_mode") {
-        /// At the desk.
-        OnDuty = "on_duty",
-        /// Reachable by phone (*reperibilità*).
-        OnCall = "on_call",
-    }
-}
-
-/// A language code for people and mediators: ISO 639-1/639-3 (`en`, `edo`, `pcm`), lower-case.
-pub fn parse_language(input: &str) -> Option<String> {
-    let s = input.trim().to_ascii_lowercase();
-    let ok = (2..=3).contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase());
-    ok.then_some(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_round_trip_and_match_serde() {
-        for s in SourceKind::ALL {
-            assert_eq!(SourceKind::parse(s.as_str()), Some(*s));
-            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{}\"", s.as_str()));
+    fn codes_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(*s));
         }
         assert_eq!(AgeBand::parse("14-17"), Some(AgeBand::From14To17));
-        assert_eq!(StationLanguage::ALL.len(), 9);
     }
 
     #[test]
-    fn age_bands_and_languages() {
+    fn age_bands() {
         assert_eq!(AgeBand::of(16), AgeBand::From14To17);
         assert!(AgeBand::of(16).is_minor() && !AgeBand::of(18).is_minor());
         assert_eq!(AgeBand::of(60), AgeBand::From55);
-        assert_eq!(parse_language(" EDO "), Some("edo".into()));
-        assert_eq!(parse_language("english"), None);
     }
 }

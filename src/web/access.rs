@@ -11,9 +11,10 @@ use actix_web::{web, Error, FromRequest, HttpMessage};
 use super::csrf;
 use super::ctx::{client_ip, RequestId};
 use super::AppState;
-use crate::audit::{self, Event, Outcome, Who};
+use crate::audit::{self, Event, Outcome};
 use crate::auth::{session, token, Access, Principal};
 use crate::clock::db_now;
+use crate::domain::Caller;
 use crate::error::AppError;
 
 fn deny(req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
@@ -52,21 +53,15 @@ pub async fn check(
         let Some(p) = principal else {
             return Ok(deny(req, AppError::Unauthenticated));
         };
-        let who = Who::from_request(Some(&p), ip, request_id);
+        let caller = p.caller(ip, request_id, db_now(state.clock.as_ref()));
         let route = req.match_pattern().unwrap_or_default();
         let action = format!("{} {}", req.method(), route);
-        let now = db_now(state.clock.as_ref());
-        let audited = state
-            .db
-            .write(move |conn| {
-                audit::record(
-                    conn,
-                    &who,
-                    now,
-                    Event::new("access.denied").outcome(Outcome::Denied).detail(action),
-                )
-            })
-            .await;
+        let audited = audit::record_now(
+            &state,
+            &caller,
+            Event::new("access.denied").outcome(Outcome::Denied).detail(action),
+        )
+        .await;
         if let Err(e) = audited {
             return Ok(deny(req, e));
         }
@@ -96,12 +91,13 @@ pub async fn check(
         // An anonymous API call has no session to forge: only browser forms need the token.
         let needed = !(is_api && principal.is_none());
         if needed && !csrf::matches(expected.as_deref(), presented.as_deref()) {
-            let who = Who::from_request(principal.as_ref(), ip, request_id);
             let now = db_now(state.clock.as_ref());
-            let audited = state
-                .db
-                .write(move |conn| audit::record(conn, &who, now, Event::new("csrf.rejected").outcome(Outcome::Denied)))
-                .await;
+            let caller = match &principal {
+                Some(p) => p.caller(ip, request_id, now),
+                None => Caller::anonymous(ip, request_id, now),
+            };
+            let audited =
+                audit::record_now(&state, &caller, Event::new("csrf.rejected").outcome(Outcome::Denied)).await;
             if let Err(e) = audited {
                 return Ok(deny(req, e));
             }
@@ -126,14 +122,8 @@ async fn resolve(
             let Some(secret) = value.strip_prefix("Bearer ").map(str::trim).map(str::to_owned) else {
                 return Err(AppError::Unauthenticated);
             };
-            let hash = crate::auth::hash_secret(&secret);
-            if let Some(p) = state.token_cache.get(&hash) {
-                return Ok(Some(p));
-            }
-            let found = state.db.read(move |conn| token::resolve(conn, &secret, now)).await?;
-            let principal = found.ok_or(AppError::Unauthenticated)?;
-            state.token_cache.put(hash, principal.clone());
-            return Ok(Some(principal));
+            let principal = token::authenticate(state, secret, now).await?;
+            return principal.map(Some).ok_or(AppError::Unauthenticated);
         }
     }
     let Some(cookie) = req.cookie(session::COOKIE) else {

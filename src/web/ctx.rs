@@ -8,9 +8,9 @@ use chrono::NaiveDateTime;
 
 use super::i18n::{Lang, LANG_COOKIE};
 use super::AppState;
-use crate::audit::Who;
 use crate::auth::Principal;
 use crate::clock::db_now;
+use crate::domain::Caller;
 use crate::error::AppError;
 
 /// The id given to each request, echoed in `X-Request-Id` and stored in audit entries.
@@ -41,9 +41,12 @@ impl Ctx {
         self.principal.as_ref().ok_or(AppError::Unauthenticated)
     }
 
-    /// The caller as the audit log records it.
-    pub fn who(&self) -> Who {
-        Who::from_request(self.principal.as_ref(), self.ip.clone(), Some(self.request_id.clone()))
+    /// The caller as the services receive it (anonymous when nobody is signed in).
+    pub fn caller(&self) -> Caller {
+        match &self.principal {
+            Some(p) => p.caller(self.ip.clone(), Some(self.request_id.clone()), self.now),
+            None => Caller::anonymous(self.ip.clone(), Some(self.request_id.clone()), self.now),
+        }
     }
 
     pub fn settings(&self) -> &crate::config::Settings {

@@ -3,40 +3,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The interface language, remembered in a cookie.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    It,
-    En,
-}
+pub use crate::domain::Lang;
 
+/// The cookie remembering the interface language.
 pub const LANG_COOKIE: &str = "varco_lang";
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::It => "it",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim() {
-            "it" => Some(Lang::It),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The other language, for the switch in the header.
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::It => Lang::En,
-            Lang::En => Lang::It,
-        }
-    }
-}
 
 type Catalogue = HashMap<String, String>;
 

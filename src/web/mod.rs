@@ -11,30 +11,16 @@ pub mod middleware;
 pub mod page;
 pub mod routes;
 
-use std::sync::Arc;
-
 use actix_web::cookie::{Cookie, SameSite};
 
-use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::db::Db;
 
 pub use ctx::Ctx;
 pub use extract::{expected_version, ApiJson, ApiQuery, PathId};
 pub use routes::RouteDef;
 
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub clock: SharedClock,
-    /// Procedures, checklists and regional projects (`protocols/`), validated at start.
-    pub protocols: Arc<crate::protocols::Protocols>,
-    /// Recently resolved bearer tokens (cleared on revocation and organisation changes).
-    pub token_cache: crate::auth::token::TokenCache,
-    /// Organisations and roster in memory for routing (cleared on their changes).
-    pub directory: crate::referrals::directory::Directory,
-}
+/// What every handler can reach: the application the services run on.
+pub type AppState = crate::app::App;
 
 /// The session cookie: HttpOnly, SameSite=Lax (links from emails still arrive signed in),
 /// Secure unless turned off for plain-HTTP tests.

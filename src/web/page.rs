@@ -13,7 +13,7 @@ use super::ctx::Ctx;
 use super::i18n::{self, Lang};
 use crate::auth::{random_secret, Actor};
 use crate::domain::Role;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 
 pub const FLASH_COOKIE: &str = "varco_flash";
 
@@ -93,7 +93,7 @@ impl Page {
                 display_name: display_name.clone(),
                 role: p.role,
             }),
-            Actor::Token { .. } => None,
+            _ => None,
         });
         let session_csrf = ctx
             .principal
@@ -268,6 +268,37 @@ pub struct Form {
 }
 
 impl Form {
+    /// A select's value as a vocabulary value (blank: none; unknown: a field error).
+    pub fn choice<T>(&self, name: &str, parse: fn(&str) -> Option<T>, errors: &mut Vec<FieldError>) -> Option<T> {
+        let v = self.v(name).trim();
+        if v.is_empty() {
+            return None;
+        }
+        let parsed = parse(v);
+        if parsed.is_none() {
+            errors.push(FieldError::new(name, "is not one of the choices"));
+        }
+        parsed
+    }
+
+    /// A text input's value, `None` when blank.
+    pub fn opt(&self, name: &str) -> Option<String> {
+        Some(self.v(name).trim().to_owned()).filter(|s| !s.is_empty())
+    }
+
+    /// A number input's value (blank: none; not a number: a field error).
+    pub fn number<T: std::str::FromStr>(&self, name: &str, errors: &mut Vec<FieldError>) -> Option<T> {
+        let v = self.v(name).trim();
+        if v.is_empty() {
+            return None;
+        }
+        let parsed = v.parse().ok();
+        if parsed.is_none() {
+            errors.push(FieldError::new(name, "must be a number"));
+        }
+        parsed
+    }
+
     pub fn from_pairs(pairs: &[(String, String)]) -> Form {
         let mut values: HashMap<String, String> = HashMap::new();
         for (k, v) in pairs {

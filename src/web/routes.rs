@@ -46,11 +46,14 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::accounts::pages::routes());
     all.extend(crate::audit::pages::routes());
     all.extend(crate::referrals::pages::routes());
+    all.extend(crate::hotline::pages::routes());
+    all.extend(crate::roster::pages::routes());
     all.extend(crate::notify::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());
-    all.extend(crate::referrals::ops_api::routes());
+    all.extend(crate::hotline::api::routes());
+    all.extend(crate::roster::api::routes());
     all.extend(crate::notify::api::routes());
     all
 }

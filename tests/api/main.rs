@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod accounts;
+mod architecture;
 mod audit;
 mod auth;
 mod browser;
