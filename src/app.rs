@@ -16,6 +16,7 @@ use chrono::NaiveDateTime;
 
 use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
+use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::protocols::Protocols;
 
@@ -44,17 +45,20 @@ pub struct App {
     pub clock: SharedClock,
     /// Procedures, checklists and regional projects (`protocols/`), validated at start.
     pub protocols: Arc<Protocols>,
+    /// The master keys that open the records' data keys (`crypto`).
+    pub keys: Arc<Keyring>,
     generations: [AtomicU64; 2],
     singletons: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl App {
-    pub fn new(db: Db, settings: Settings, clock: SharedClock, protocols: Protocols) -> App {
+    pub fn new(db: Db, settings: Settings, clock: SharedClock, protocols: Protocols, keys: Keyring) -> App {
         App {
             db,
             settings: Arc::new(settings),
             clock,
             protocols: Arc::new(protocols),
+            keys: Arc::new(keys),
             generations: Default::default(),
             singletons: Mutex::new(HashMap::new()),
         }

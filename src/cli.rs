@@ -14,11 +14,10 @@ use crate::app::App;
 use crate::clock::{db_now, SystemClock};
 use crate::config::Settings;
 use crate::db::{backup_sqlite, connect_one, run_migrations, Db};
-use crate::domain::{Caller, Role};
+use crate::domain::{Caller, OrgId, Role, TokenId};
 use crate::error::AppError;
-use crate::protocols::Protocols;
 use crate::referrals::service as referral_service;
-use crate::startup::{first_run_link, Application};
+use crate::startup::{first_run_link, open_app, Application};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -220,12 +219,9 @@ where
     F: FnOnce(std::rc::Rc<App>) -> Fut,
     Fut: std::future::Future<Output = Result<T, CliError>>,
 {
-    let protocols = Protocols::load(settings.protocols_dir.as_deref().map(std::path::Path::new))
-        .map_err(|e| CliError::App(format!("protocols: {e}")))?;
     actix_web::rt::System::new().block_on(async move {
         let db = Db::connect_small(&settings)?;
-        db.migrate()?;
-        let app = std::rc::Rc::new(App::new(db, settings, Arc::new(SystemClock), protocols));
+        let app = std::rc::Rc::new(open_app(db, settings, Arc::new(SystemClock))?);
         f(app).await
     })
 }
@@ -244,11 +240,11 @@ fn read_password() -> Result<String, CliError> {
 }
 
 /// An organisation by id or exact name.
-async fn find_org(app: &App, key: &str) -> Result<i64, CliError> {
+async fn find_org(app: &App, key: &str) -> Result<OrgId, CliError> {
     let key = key.trim().to_owned();
     let orgs = service::list_orgs(app).await?;
     let found = match key.parse::<i64>() {
-        Ok(id) => orgs.into_iter().find(|o| o.id == id),
+        Ok(id) => orgs.into_iter().find(|o| o.id == OrgId(id)),
         Err(_) => orgs.into_iter().find(|o| o.name == key),
     };
     found
@@ -344,7 +340,7 @@ fn token_cmd(settings: Settings, c: TokenCommand) -> Result<(), CliError> {
             })
         }
         TokenCommand::Revoke { id } => with_app(settings, |app| async move {
-            service::revoke_token(&app, &caller(), id).await?;
+            service::revoke_token(&app, &caller(), TokenId(id)).await?;
             println!("token {id} revoked");
             Ok(())
         }),

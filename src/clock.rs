@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 
 /// Europe/Rome: every rule about hours, shifts and deadlines reasons in this zone.
@@ -66,9 +66,15 @@ pub fn rome_local_input(at: NaiveDateTime) -> String {
     at.and_utc().with_timezone(&ROME).format("%Y-%m-%dT%H:%M").to_string()
 }
 
-/// A stored UTC instant as RFC 3339 in Europe/Rome, for the API.
+/// A stored UTC instant as Europe/Rome time with its offset: how the API sends instants
+/// (RFC 3339, e.g. `2026-11-25T03:10:00+01:00`).
+pub fn rome(at: NaiveDateTime) -> DateTime<FixedOffset> {
+    at.and_utc().with_timezone(&ROME).fixed_offset()
+}
+
+/// A stored UTC instant as RFC 3339 text in Europe/Rome.
 pub fn rome_rfc3339(at: NaiveDateTime) -> String {
-    at.and_utc().with_timezone(&ROME).to_rfc3339()
+    rome(at).to_rfc3339()
 }
 
 #[cfg(test)]

@@ -22,6 +22,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// A secret read from the environment: never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// Every setting of the service. Field docs are the README's configuration table.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -72,6 +82,15 @@ pub struct Settings {
     /// Seconds a bearer token's lookup is kept in memory (0: none). Revocations through an
     /// instance apply at once there; other instances see them within this time.
     pub token_cache_seconds: u64,
+    /// The master keys (base64, comma-separated, current first): environment only, never a file
+    /// of settings.
+    #[serde(skip)]
+    pub master_key: Option<Secret>,
+    /// The file holding the master keys (default: `master.key` beside the SQLite database, or
+    /// `./data/master.key` for PostgreSQL).
+    pub master_key_file: Option<String>,
+    /// SQLite: the write-ahead log is checkpointed and truncated when it passes this size (MiB).
+    pub sqlite_wal_limit_mb: u64,
 }
 
 impl Default for Settings {
@@ -99,6 +118,9 @@ impl Default for Settings {
             take_charge_hours: 24,
             protocols_dir: None,
             token_cache_seconds: 2,
+            master_key: None,
+            master_key_file: None,
+            sqlite_wal_limit_mb: 64,
         }
     }
 }
@@ -128,6 +150,9 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_TAKE_CHARGE_HOURS",
     "VARCO_PROTOCOLS_DIR",
     "VARCO_TOKEN_CACHE_SECONDS",
+    "VARCO_MASTER_KEY",
+    "VARCO_MASTER_KEY_FILE",
+    "VARCO_SQLITE_WAL_LIMIT_MB",
 ];
 
 /// A configuration mistake, naming where it is.
@@ -273,6 +298,15 @@ impl Settings {
         if let Some(v) = get("VARCO_TOKEN_CACHE_SECONDS") {
             self.token_cache_seconds = parse("VARCO_TOKEN_CACHE_SECONDS", &v)?;
         }
+        if let Some(v) = get("VARCO_MASTER_KEY") {
+            self.master_key = Some(Secret(v));
+        }
+        if let Some(v) = get("VARCO_MASTER_KEY_FILE") {
+            self.master_key_file = Some(v);
+        }
+        if let Some(v) = get("VARCO_SQLITE_WAL_LIMIT_MB") {
+            self.sqlite_wal_limit_mb = parse("VARCO_SQLITE_WAL_LIMIT_MB", &v)?;
+        }
         self.check()
     }
 
@@ -298,7 +332,24 @@ impl Settings {
         if self.take_charge_hours <= 0 {
             return bad("VARCO_TAKE_CHARGE_HOURS", "must be positive");
         }
+        if self.sqlite_wal_limit_mb == 0 {
+            return bad("VARCO_SQLITE_WAL_LIMIT_MB", "must be at least 1");
+        }
         Ok(())
+    }
+
+    /// The SQLite database file, or `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        (!self.is_postgres()).then(|| Path::new(&self.database_url))
+    }
+
+    /// The folder Varco keeps its files in: the SQLite database's, or `./data` on PostgreSQL.
+    pub fn data_dir(&self) -> PathBuf {
+        match self.sqlite_path().and_then(Path::parent) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            Some(_) => PathBuf::from("."),
+            None => PathBuf::from("data"),
+        }
     }
 
     /// True when the database URL names PostgreSQL.

@@ -48,6 +48,10 @@ pub enum AppError {
     /// A uniqueness clash or a state that forbids the change: 409.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The record's state does not allow the action (a declined referral taken in charge): 409
+    /// naming both, as codes.
+    #[error("illegal transition: {action} in state {state}")]
+    IllegalTransition { state: &'static str, action: &'static str },
     /// The caller edited an old version: 409 with the current one.
     #[error("stale version")]
     StaleVersion { current_version: i64 },
@@ -83,6 +87,12 @@ pub struct Problem {
     /// For a stale update: the version now stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// For an illegal transition: the state the record is in (a code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'static str>,
+    /// For an illegal transition: the action refused (a code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
 }
 
 impl AppError {
@@ -126,6 +136,7 @@ impl AppError {
             AppError::NotFound => "not-found",
             AppError::MethodNotAllowed => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
+            AppError::IllegalTransition { .. } => "illegal-transition",
             AppError::StaleVersion { .. } => "stale-version",
             AppError::VersionRequired => "version-required",
             AppError::PayloadTooLarge { .. } => "payload-too-large",
@@ -147,6 +158,9 @@ impl AppError {
                     .join("; "),
             ),
             AppError::Conflict(d) => Some(d.clone()),
+            AppError::IllegalTransition { state, action } => {
+                Some(format!("the action `{action}` is not allowed in the state `{state}`"))
+            }
             AppError::StaleVersion { current_version } => Some(format!(
                 "the record changed since it was read: current version is {current_version}; reload it and apply the change again"
             )),
@@ -179,6 +193,14 @@ impl AppError {
                 AppError::StaleVersion { current_version } => Some(*current_version),
                 _ => None,
             },
+            state: match self {
+                AppError::IllegalTransition { state, .. } => Some(state),
+                _ => None,
+            },
+            action: match self {
+                AppError::IllegalTransition { action, .. } => Some(action),
+                _ => None,
+            },
         }
     }
 }
@@ -192,7 +214,9 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) | AppError::StaleVersion { .. } => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::StaleVersion { .. } | AppError::IllegalTransition { .. } => {
+                StatusCode::CONFLICT
+            }
             AppError::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

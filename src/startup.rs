@@ -46,15 +46,12 @@ impl Application {
         clock: SharedClock,
         listener: TcpListener,
     ) -> Result<Application, AppError> {
-        let protocols = crate::protocols::Protocols::load(settings.protocols_dir.as_deref().map(std::path::Path::new))
-            .map_err(|e| AppError::Unavailable(format!("protocols: {e}")))?;
         // A bad SMTP URL or sender stops the start rather than every delivery.
         let transport = Transport::from_settings(&settings)?;
-        let db = Db::connect(&settings)?;
-        db.migrate()?;
         let port = listener.local_addr().map_err(AppError::internal)?.port();
         let workers = settings.workers;
-        let state = web::Data::new(Varco::new(db, settings, clock, protocols));
+        let db = Db::connect(&settings)?;
+        let state = web::Data::new(open_app(db, settings, clock)?);
         let data = state.clone();
         let limit = state.settings.body_limit;
         let mut server = HttpServer::new(move || {
@@ -165,6 +162,45 @@ pub async fn housekeeping(state: &web::Data<AppState>) -> Result<(), AppError> {
             Ok(())
         })
         .await
+}
+
+/// The application over an open database: the protocols loaded and checked, the migrations
+/// applied, the master keys loaded and checked against what the database holds, and any
+/// personal field an earlier version stored in plain text sealed. Used by the server and by the
+/// command line.
+pub fn open_app(db: Db, settings: Settings, clock: SharedClock) -> Result<Varco, AppError> {
+    let protocols = crate::protocols::Protocols::load(settings.protocols_dir.as_deref().map(std::path::Path::new))
+        .map_err(|e| AppError::Unavailable(format!("protocols: {e}")))?;
+    db.migrate()?;
+    let now = db_now(clock.as_ref());
+    let mut conn = db.conn()?;
+    let sealed = crate::crypto::store::anything_sealed(&mut conn)?;
+    let (keys, source) =
+        crate::crypto::keyring_for(&settings, !sealed).map_err(|e| AppError::Unavailable(e.to_string()))?;
+    if let crate::crypto::KeySource::Generated(path) = &source {
+        // Once, at the first start: without this file no personal field can ever be read again.
+        tracing::warn!(
+            path = %path.display(),
+            "generated a new master key (mode 0600): back it up apart from the database"
+        );
+        eprintln!(
+            "\nVarco generated its master key in {} (mode 0600).\nBack it up apart from the database: without it no personal field can be read.\n",
+            path.display()
+        );
+    }
+    write_tx(&mut conn, |c| crate::crypto::store::check_keyring(c, &keys, now))?;
+    loop {
+        let n = write_tx(&mut conn, |c| crate::referrals::store::seal_pending(c, &keys, now, 500))?;
+        if n == 0 {
+            break;
+        }
+        tracing::info!(
+            values = n,
+            "sealed personal fields stored in plain text by an earlier version"
+        );
+    }
+    drop(conn);
+    Ok(Varco::new(db, settings, clock, protocols, keys))
 }
 
 /// When no administrator exists yet, a fresh one-time setup link (else `None`).

@@ -11,7 +11,7 @@ use super::service;
 use super::tokens::TokenView;
 use super::users::{NewUserInput, UserPatch, UserView};
 use crate::auth::Access;
-use crate::domain::{DisplayName, OrgKind, Role};
+use crate::domain::{DisplayName, OrgId, OrgKind, Role, TokenId, UserId};
 use crate::error::{AppError, Problem};
 use crate::web::json::{double_option, versioned};
 use crate::web::{expected_version, ApiJson, Ctx, PathId, RouteDef};
@@ -92,7 +92,7 @@ async fn list_orgs(ctx: Ctx) -> Result<web::Json<Vec<OrgView>>, AppError> {
     params(("id" = i64, Path)),
     responses((status = 200, body = OrgView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-async fn get_org(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn get_org(ctx: Ctx, id: PathId<OrgId>) -> Result<HttpResponse, AppError> {
     let row = service::get_org(&ctx.state, id.0).await?;
     let v = row.version;
     Ok(versioned(StatusCode::OK, &OrgView::from(row), v, None))
@@ -115,7 +115,7 @@ async fn create_org(ctx: Ctx, body: ApiJson<CreateOrg>) -> Result<HttpResponse, 
     }
     .parse()?;
     let row = service::create_org(&ctx.state, &ctx.caller(), fields).await?;
-    let (id, v) = (row.id, row.version);
+    let (id, v) = (row.id.get(), row.version);
     Ok(versioned(
         StatusCode::CREATED,
         &OrgView::from(row),
@@ -132,17 +132,17 @@ async fn create_org(ctx: Ctx, body: ApiJson<CreateOrg>) -> Result<HttpResponse, 
 async fn update_org(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<OrgId>,
     body: ApiJson<UpdateOrg>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let expected = expected_version(&req, b.version)?;
     let row = service::update_org(&ctx.state, &ctx.caller(), id.0, expected, move |cur| OrgInput {
         name: b.name.unwrap_or(cur.name),
-        kind: b.kind.map(|k| k.as_str().to_owned()).unwrap_or(cur.kind),
+        kind: b.kind.unwrap_or(cur.kind).as_str().to_owned(),
         section: b.section.unwrap_or(cur.section),
-        region: b.region.unwrap_or(cur.region),
-        province: b.province.unwrap_or(cur.province),
+        region: b.region.unwrap_or(cur.region.map(|r| r.code.to_owned())),
+        province: b.province.unwrap_or(cur.province.map(|p| p.code.to_owned())),
         email: b.email.unwrap_or(cur.email),
         active: Some(b.active.unwrap_or(cur.active)),
     })
@@ -208,7 +208,7 @@ async fn list_users(ctx: Ctx) -> Result<web::Json<Vec<UserView>>, AppError> {
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-async fn get_user(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn get_user(ctx: Ctx, id: PathId<UserId>) -> Result<HttpResponse, AppError> {
     let row = service::read_user(&ctx.state, &ctx.caller(), id.0).await?;
     let v = row.version;
     Ok(versioned(StatusCode::OK, &UserView::new(row, ctx.now), v, None))
@@ -225,13 +225,13 @@ async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse
         display_name: b.display_name,
         email: b.email,
         role: b.role.as_str().into(),
-        org_id: b.org_id,
+        org_id: b.org_id.map(OrgId),
         password: b.password,
         languages: b.languages.map(|l| l.join(",")),
     }
     .parse()?;
     let row = service::create_user(&ctx.state, &ctx.caller(), new).await?;
-    let (id, v) = (row.id, row.version);
+    let (id, v) = (row.id.get(), row.version);
     Ok(versioned(
         StatusCode::CREATED,
         &UserView::new(row, ctx.now),
@@ -248,7 +248,7 @@ async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse
 async fn update_user(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<UserId>,
     body: ApiJson<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
@@ -266,14 +266,14 @@ async fn update_user(
     };
     let languages = b
         .languages
-        .map(|l| crate::domain::parse_languages(&l.join(",")).map(|v| v.join(",")))
+        .map(|l| crate::domain::parse_languages(&l.join(",")))
         .transpose()
         .map_err(|m| AppError::invalid("languages", m))?;
     let patch = UserPatch {
         display_name,
         email,
         role: b.role,
-        org_id: b.org_id,
+        org_id: b.org_id.map(|o| o.map(OrgId)),
         disabled: b.disabled,
         password_hash: None,
         unlock: b.unlock.unwrap_or(false),
@@ -322,7 +322,7 @@ async fn list_tokens(ctx: Ctx) -> Result<web::Json<Vec<TokenView>>, AppError> {
     security(("bearer" = []), ("session" = [])))]
 async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpResponse, AppError> {
     let b = body.0;
-    let (row, org, secret) = service::create_token(&ctx.state, &ctx.caller(), b.org_id, b.role, b.label).await?;
+    let (row, org, secret) = service::create_token(&ctx.state, &ctx.caller(), OrgId(b.org_id), b.role, b.label).await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         token: TokenView::new(row, org),
         secret,
@@ -333,7 +333,7 @@ async fn create_token(ctx: Ctx, body: ApiJson<CreateToken>) -> Result<HttpRespon
 #[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "tokens", params(("id" = i64, Path)),
     responses((status = 200, body = TokenView), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-async fn revoke_token(ctx: Ctx, id: PathId) -> Result<web::Json<TokenView>, AppError> {
+async fn revoke_token(ctx: Ctx, id: PathId<TokenId>) -> Result<web::Json<TokenView>, AppError> {
     let (row, org) = service::revoke_token(&ctx.state, &ctx.caller(), id.0).await?;
     Ok(web::Json(TokenView::new(row, org)))
 }

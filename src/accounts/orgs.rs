@@ -1,44 +1,40 @@
 //! Organisations: referring and partner bodies (seed 004), with kind, region and province.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::clock::rome_rfc3339;
-use crate::db::schema::organisations;
+use crate::clock::rome;
+use crate::db::schema::{organisations, users};
 use crate::db::DbConn;
-use crate::domain::{OrgKind, Province, Region};
+use crate::domain::{OrgId, OrgKind, Province, Region, Role, Version};
 use crate::error::{AppError, FieldError};
 
 /// An organisation as stored.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 pub struct OrgRow {
-    pub id: i64,
+    pub id: OrgId,
     pub name: String,
-    pub kind: String,
+    pub kind: OrgKind,
     pub section: Option<String>,
-    pub region: Option<String>,
-    pub province: Option<String>,
+    pub region: Option<Region>,
+    pub province: Option<Province>,
     pub email: Option<String>,
     pub active: bool,
-    pub version: i64,
+    pub version: Version,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 impl OrgRow {
-    pub fn kind(&self) -> OrgKind {
-        OrgKind::parse(&self.kind).unwrap_or(OrgKind::Other)
-    }
-
     pub fn region_name(&self) -> Option<&'static str> {
-        self.region.as_deref().and_then(Region::by_code).map(|r| r.name)
+        self.region.map(|r| r.name)
     }
 
     pub fn province_name(&self) -> Option<&'static str> {
-        self.province.as_deref().and_then(Province::by_code).map(|p| p.name)
+        self.province.map(|p| p.name)
     }
 }
 
@@ -57,24 +53,24 @@ pub struct OrgView {
     pub email: Option<String>,
     pub active: bool,
     pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
 }
 
 impl From<OrgRow> for OrgView {
     fn from(r: OrgRow) -> Self {
         OrgView {
-            kind: r.kind(),
-            id: r.id,
+            kind: r.kind,
+            id: r.id.get(),
             name: r.name,
             section: r.section,
-            region: r.region,
-            province: r.province,
+            region: r.region.map(|r| r.code.to_owned()),
+            province: r.province.map(|p| p.code.to_owned()),
             email: r.email,
             active: r.active,
-            version: r.version,
-            created_at: rome_rfc3339(r.created_at),
-            updated_at: rome_rfc3339(r.updated_at),
+            version: r.version.get(),
+            created_at: rome(r.created_at),
+            updated_at: rome(r.updated_at),
         }
     }
 }
@@ -92,13 +88,14 @@ pub struct OrgInput {
 }
 
 /// Checked organisation fields.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = organisations, treat_none_as_null = true)]
 pub struct OrgFields {
     pub name: String,
     pub kind: OrgKind,
     pub section: Option<String>,
-    pub region: Option<String>,
-    pub province: Option<String>,
+    pub region: Option<Region>,
+    pub province: Option<Province>,
     pub email: Option<String>,
     pub active: bool,
 }
@@ -175,8 +172,8 @@ impl OrgInput {
                 name,
                 kind,
                 section,
-                region: region.map(|r| r.code.to_owned()),
-                province: province.map(|p| p.code.to_owned()),
+                region,
+                province,
                 email,
                 active: self.active.unwrap_or(true),
             }),
@@ -192,58 +189,40 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<OrgRow>, AppError> {
         .load(conn)?)
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> Result<OrgRow, AppError> {
+pub fn get(conn: &mut DbConn, id: OrgId) -> Result<OrgRow, AppError> {
     Ok(organisations::table.find(id).select(OrgRow::as_select()).first(conn)?)
 }
 
-/// An organisation by id, or by exact name (for the command line).
-pub fn find_by_id_or_name(conn: &mut DbConn, key: &str) -> Result<OrgRow, AppError> {
-    if let Ok(id) = key.trim().parse::<i64>() {
-        return get(conn, id);
-    }
-    Ok(organisations::table
-        .filter(organisations::name.eq(key.trim()))
-        .select(OrgRow::as_select())
-        .first(conn)?)
-}
-
 pub fn insert(conn: &mut DbConn, f: &OrgFields, now: NaiveDateTime) -> Result<OrgRow, AppError> {
-    let id: i64 = diesel::insert_into(organisations::table)
+    Ok(diesel::insert_into(organisations::table)
         .values((
-            organisations::name.eq(&f.name),
-            organisations::kind.eq(f.kind.as_str()),
-            organisations::section.eq(&f.section),
-            organisations::region.eq(&f.region),
-            organisations::province.eq(&f.province),
-            organisations::email.eq(&f.email),
-            organisations::active.eq(f.active),
-            organisations::version.eq(1i64),
+            f,
+            organisations::version.eq(Version::FIRST),
             organisations::created_at.eq(now),
             organisations::updated_at.eq(now),
         ))
-        .returning(organisations::id)
-        .get_result(conn)?;
-    get(conn, id)
+        .returning(crate::db::columns::<OrgRow>())
+        .get_result::<OrgRow>(conn)?)
 }
 
 /// Replaces an organisation's fields if it is still at `expected_version`.
 pub fn update(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
+    id: OrgId,
+    expected_version: Version,
     f: &OrgFields,
     now: NaiveDateTime,
 ) -> Result<OrgRow, AppError> {
     let current = get(conn, id)?;
     if current.version != expected_version {
         return Err(AppError::StaleVersion {
-            current_version: current.version,
+            current_version: current.version.get(),
         });
     }
-    if current.kind() == OrgKind::TerritorialCommission && f.kind != OrgKind::TerritorialCommission {
-        let commission_users: i64 = crate::db::schema::users::table
-            .filter(crate::db::schema::users::org_id.eq(id))
-            .filter(crate::db::schema::users::role.eq("commission"))
+    if current.kind == OrgKind::TerritorialCommission && f.kind != OrgKind::TerritorialCommission {
+        let commission_users: i64 = users::table
+            .filter(users::org_id.eq(id))
+            .filter(users::role.eq(Role::Commission))
             .count()
             .get_result(conn)?;
         if commission_users > 0 {
@@ -253,26 +232,23 @@ pub fn update(
             ));
         }
     }
-    let changed = diesel::update(
+    let updated: Option<OrgRow> = diesel::update(
         organisations::table
             .filter(organisations::id.eq(id))
             .filter(organisations::version.eq(expected_version)),
     )
     .set((
-        organisations::name.eq(&f.name),
-        organisations::kind.eq(f.kind.as_str()),
-        organisations::section.eq(&f.section),
-        organisations::region.eq(&f.region),
-        organisations::province.eq(&f.province),
-        organisations::email.eq(&f.email),
-        organisations::active.eq(f.active),
-        organisations::version.eq(expected_version + 1),
+        f,
+        organisations::version.eq(expected_version.next()),
         organisations::updated_at.eq(now),
     ))
-    .execute(conn)?;
-    if changed == 0 {
-        let v = get(conn, id)?.version;
-        return Err(AppError::StaleVersion { current_version: v });
+    .returning(crate::db::columns::<OrgRow>())
+    .get_result::<OrgRow>(conn)
+    .optional()?;
+    match updated {
+        Some(row) => Ok(row),
+        None => Err(AppError::StaleVersion {
+            current_version: get(conn, id)?.version.get(),
+        }),
     }
-    get(conn, id)
 }

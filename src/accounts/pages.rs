@@ -10,7 +10,7 @@ use super::tokens::TokenView;
 use super::users::{NewUserInput, UserPatch, UserRow};
 use crate::auth::Access;
 use crate::domain::territory::{Province, Region, PROVINCES, REGIONS};
-use crate::domain::{DisplayName, OrgKind, Password, Role};
+use crate::domain::{DisplayName, OrgId, OrgKind, Password, Role, TokenId, UserId, Version};
 use crate::error::AppError;
 use crate::web::i18n::message;
 use crate::web::page::{field, pairs, redirect_with_flash, render, render_status, Form, Page};
@@ -73,7 +73,7 @@ struct UserFormPage {
     page: Page,
     form: Form,
     /// `None` for a new user.
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     locked: bool,
     roles: &'static [Role],
     orgs: Vec<OrgRow>,
@@ -82,7 +82,7 @@ struct UserFormPage {
 async fn user_form(
     ctx: &Ctx,
     form: Form,
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     locked: bool,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -104,11 +104,11 @@ async fn user_new(ctx: Ctx) -> Result<HttpResponse, AppError> {
     user_form(&ctx, form, None, false, StatusCode::OK).await
 }
 
-fn org_id_field(form: &Form) -> Result<Option<i64>, AppError> {
+fn org_id_field(form: &Form) -> Result<Option<OrgId>, AppError> {
     match form.v("org_id").trim() {
         "" => Ok(None),
         s => s
-            .parse::<i64>()
+            .parse::<OrgId>()
             .map(Some)
             .map_err(|_| AppError::invalid("org_id", "no such organisation")),
     }
@@ -165,9 +165,9 @@ fn form_of_user(u: &UserRow) -> Form {
     f.set("username", u.username.clone());
     f.set("display_name", u.display_name.clone());
     f.set("email", u.email.clone().unwrap_or_default());
-    f.set("role", u.role.clone());
+    f.set("role", u.role.as_str());
     f.set("org_id", u.org_id.map(|i| i.to_string()).unwrap_or_default());
-    f.set("languages", u.language_list().join(", "));
+    f.set("languages", u.languages.join(", "));
     if u.disabled {
         f.set("disabled", "on");
     }
@@ -175,21 +175,21 @@ fn form_of_user(u: &UserRow) -> Form {
     f
 }
 
-async fn user_edit(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn user_edit(ctx: Ctx, id: PathId<UserId>) -> Result<HttpResponse, AppError> {
     let (now, id) = (ctx.now, id.0);
     let user = service::read_user(&ctx.state, &ctx.caller(), id).await?;
     let locked = user.is_locked(now);
     user_form(&ctx, form_of_user(&user), Some(id), locked, StatusCode::OK).await
 }
 
-async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn user_update(ctx: Ctx, id: PathId<UserId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let id = id.0;
     let pairs = pairs(&body)?;
     let mut form = Form::from_pairs(&pairs);
     let current = service::read_user(&ctx.state, &ctx.caller(), id).await?;
     form.set("username", current.username.clone());
     let locked = current.is_locked(ctx.now);
-    let version = form.v("version").trim().parse::<i64>().ok();
+    let version = form.v("version").trim().parse::<Version>().ok();
     let Some(version) = version else {
         form.general = Some(message(ctx.lang, "the form is missing its version: reload the page"));
         return user_form(&ctx, form, Some(id), locked, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -206,7 +206,6 @@ async fn user_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     }
     let org_id = org_id_field(&form).map_err(|e| form.absorb(&e, ctx.lang)).ok();
     let languages = crate::domain::parse_languages(form.v("languages"))
-        .map(|v| v.join(","))
         .map_err(|m| form.add_error("languages", message(ctx.lang, m)))
         .ok();
     let new_password = field(&pairs, "password").unwrap_or("").to_owned();
@@ -272,13 +271,13 @@ async fn orgs_list(ctx: Ctx) -> Result<HttpResponse, AppError> {
 struct OrgFormPage {
     page: Page,
     form: Form,
-    org_id: Option<i64>,
+    org_id: Option<OrgId>,
     kinds: &'static [OrgKind],
     regions: &'static [Region],
     provinces: &'static [Province],
 }
 
-fn org_form(ctx: &Ctx, form: Form, org_id: Option<i64>, status: StatusCode) -> Result<HttpResponse, AppError> {
+fn org_form(ctx: &Ctx, form: Form, org_id: Option<OrgId>, status: StatusCode) -> Result<HttpResponse, AppError> {
     let tpl = OrgFormPage {
         page: Page::new(ctx, if org_id.is_some() { "orgs.edit" } else { "orgs.new" }),
         form,
@@ -329,15 +328,15 @@ async fn org_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError
     }
 }
 
-async fn org_edit(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn org_edit(ctx: Ctx, id: PathId<OrgId>) -> Result<HttpResponse, AppError> {
     let id = id.0;
     let o = service::get_org(&ctx.state, id).await?;
     let mut f = Form::default();
     f.set("name", o.name);
-    f.set("kind", o.kind);
+    f.set("kind", o.kind.as_str());
     f.set("section", o.section.unwrap_or_default());
-    f.set("region", o.region.unwrap_or_default());
-    f.set("province", o.province.unwrap_or_default());
+    f.set("region", o.region.map(|r| r.code).unwrap_or_default());
+    f.set("province", o.province.map(|p| p.code).unwrap_or_default());
     f.set("email", o.email.unwrap_or_default());
     if o.active {
         f.set("active", "on");
@@ -346,10 +345,10 @@ async fn org_edit(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
     org_form(&ctx, f, Some(id), StatusCode::OK)
 }
 
-async fn org_update(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn org_update(ctx: Ctx, id: PathId<OrgId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let id = id.0;
     let mut form = Form::from_pairs(&pairs(&body)?);
-    let Some(version) = form.v("version").trim().parse::<i64>().ok() else {
+    let Some(version) = form.v("version").trim().parse::<Version>().ok() else {
         form.general = Some(message(ctx.lang, "the form is missing its version: reload the page"));
         return org_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
     };
@@ -432,7 +431,7 @@ struct TokenCreatedPage {
 
 async fn token_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let mut form = Form::from_pairs(&pairs(&body)?);
-    let org_id = form.v("org_id").trim().parse::<i64>().ok();
+    let org_id = form.v("org_id").trim().parse::<OrgId>().ok();
     let role = Role::parse(form.v("role"));
     if org_id.is_none() {
         form.add_error("org_id", message(ctx.lang, "is required"));
@@ -461,7 +460,7 @@ async fn token_create(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
     }
 }
 
-async fn token_revoke(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn token_revoke(ctx: Ctx, id: PathId<TokenId>) -> Result<HttpResponse, AppError> {
     let result = service::revoke_token(&ctx.state, &ctx.caller(), id.0).await.map(|_| ());
     match result {
         Ok(()) | Err(AppError::Conflict(_)) => Ok(redirect_with_flash("/admin/tokens", "flash.token_revoked")),

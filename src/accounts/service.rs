@@ -12,7 +12,7 @@ use crate::app::{App, Cache};
 use crate::audit::{self, Event, Outcome};
 use crate::auth::session::{self, NewSession};
 use crate::auth::{password, setup};
-use crate::domain::{Actor, Caller, Password, Role};
+use crate::domain::{Actor, Caller, OrgId, Password, Role, TokenId, UserId, Version};
 use crate::error::AppError;
 
 /// Users with their organisation's name (an audited read).
@@ -26,7 +26,7 @@ pub async fn list_users(app: &App, caller: &Caller) -> Result<Vec<(UserRow, Opti
 }
 
 /// One user (an audited read).
-pub async fn read_user(app: &App, caller: &Caller, id: i64) -> Result<UserRow, AppError> {
+pub async fn read_user(app: &App, caller: &Caller, id: UserId) -> Result<UserRow, AppError> {
     audit::read(app, caller, move |conn| {
         Ok((users::get(conn, id)?, Event::new("user.read").entity("user", id)))
     })
@@ -53,8 +53,8 @@ pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> Result<Use
 pub async fn update_user(
     app: &App,
     caller: &Caller,
-    id: i64,
-    expected_version: i64,
+    id: UserId,
+    expected_version: Version,
     mut patch: UserPatch,
     new_password: Option<String>,
 ) -> Result<UserRow, AppError> {
@@ -128,7 +128,7 @@ pub async fn list_orgs(app: &App) -> Result<Vec<OrgRow>, AppError> {
     app.db.read(orgs::list).await
 }
 
-pub async fn get_org(app: &App, id: i64) -> Result<OrgRow, AppError> {
+pub async fn get_org(app: &App, id: OrgId) -> Result<OrgRow, AppError> {
     app.db.read(move |c| orgs::get(c, id)).await
 }
 
@@ -147,8 +147,8 @@ pub async fn create_org(app: &App, caller: &Caller, fields: OrgFields) -> Result
 pub async fn update_org<F>(
     app: &App,
     caller: &Caller,
-    id: i64,
-    expected_version: i64,
+    id: OrgId,
+    expected_version: Version,
     input: F,
 ) -> Result<OrgRow, AppError>
 where
@@ -172,7 +172,7 @@ pub async fn list_tokens(app: &App) -> Result<Vec<(TokenRow, String)>, AppError>
 pub async fn create_token(
     app: &App,
     caller: &Caller,
-    org_id: i64,
+    org_id: OrgId,
     role: Role,
     label: String,
 ) -> Result<(TokenRow, String, String), AppError> {
@@ -187,7 +187,7 @@ pub async fn create_token(
 }
 
 /// Revokes a token: refused from the next call on, not when a cache entry ages.
-pub async fn revoke_token(app: &App, caller: &Caller, id: i64) -> Result<(TokenRow, String), AppError> {
+pub async fn revoke_token(app: &App, caller: &Caller, id: TokenId) -> Result<(TokenRow, String), AppError> {
     audit::write(app, caller, &[Cache::Tokens], move |tx| {
         let row = tokens::revoke(tx.conn, id, tx.caller().now)?;
         let org = orgs::get(tx.conn, row.org_id)?.name;
@@ -277,8 +277,8 @@ pub async fn own_account(app: &App, caller: &Caller) -> Result<(UserRow, Option<
 /// The caller's organisation, for `/api/v1/me` (an audited read of the caller themselves).
 pub async fn me(app: &App, caller: &Caller) -> Result<Option<OrgRow>, AppError> {
     let (entity, id) = match &caller.actor {
-        Actor::User { id, .. } => ("user", *id),
-        Actor::Token { id, .. } => ("token", *id),
+        Actor::User { id, .. } => ("user", id.get()),
+        Actor::Token { id, .. } => ("token", id.get()),
         _ => return Err(AppError::Unauthenticated),
     };
     let org_id = caller.org_id;

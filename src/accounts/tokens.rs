@@ -1,7 +1,7 @@
 //! Organisations' bearer tokens: creation (the secret shown once), revocation, the list. How a
 //! presented token is recognised is `auth::token`.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -9,22 +9,22 @@ use utoipa::ToSchema;
 use super::orgs;
 use crate::auth::token::PREFIX;
 use crate::auth::{hash_secret, random_secret};
-use crate::clock::rome_rfc3339;
+use crate::clock::rome;
 use crate::db::schema::{api_tokens, organisations};
 use crate::db::DbConn;
-use crate::domain::{OrgKind, Role};
+use crate::domain::{OrgId, OrgKind, Role, TokenId, UserId};
 use crate::error::AppError;
 
 /// A token as stored (never with its secret).
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = api_tokens)]
 pub struct TokenRow {
-    pub id: i64,
+    pub id: TokenId,
     pub prefix: String,
     pub label: String,
-    pub org_id: i64,
-    pub role: String,
-    pub created_by: Option<i64>,
+    pub org_id: OrgId,
+    pub role: Role,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -33,10 +33,10 @@ pub struct TokenRow {
 /// Creates a token; returns its row and the secret, which is never shown again.
 pub fn create(
     conn: &mut DbConn,
-    org_id: i64,
+    org_id: OrgId,
     role: Role,
     label: &str,
-    created_by: Option<i64>,
+    created_by: Option<UserId>,
     now: NaiveDateTime,
 ) -> Result<(TokenRow, String), AppError> {
     if !Role::TOKEN_ROLES.contains(&role) {
@@ -52,7 +52,7 @@ pub fn create(
     if !org.active {
         return Err(AppError::invalid("org_id", "the organisation is not active"));
     }
-    if role == Role::Commission && org.kind() != OrgKind::TerritorialCommission {
+    if role == Role::Commission && org.kind != OrgKind::TerritorialCommission {
         return Err(AppError::invalid(
             "org_id",
             "a commission token belongs to a territorial commission",
@@ -63,34 +63,38 @@ pub fn create(
         return Err(AppError::invalid("label", "must be between 1 and 100 characters long"));
     }
     let secret = format!("{PREFIX}{}", random_secret());
-    let id: i64 = diesel::insert_into(api_tokens::table)
+    let row = diesel::insert_into(api_tokens::table)
         .values((
             api_tokens::token_hash.eq(hash_secret(&secret)),
             api_tokens::prefix.eq(&secret[..PREFIX.len() + 6]),
             api_tokens::label.eq(&label),
             api_tokens::org_id.eq(org_id),
-            api_tokens::role.eq(role.as_str()),
+            api_tokens::role.eq(role),
             api_tokens::created_by.eq(created_by),
             api_tokens::created_at.eq(now),
         ))
-        .returning(api_tokens::id)
-        .get_result(conn)?;
-    Ok((get(conn, id)?, secret))
+        .returning(crate::db::columns::<TokenRow>())
+        .get_result::<TokenRow>(conn)?;
+    Ok((row, secret))
 }
 
 /// Revokes a token at once; revoking twice is refused.
-pub fn revoke(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<TokenRow, AppError> {
-    let row = get(conn, id)?;
-    if row.revoked_at.is_some() {
-        return Err(AppError::Conflict("the token is already revoked".into()));
-    }
-    diesel::update(api_tokens::table.find(id))
+pub fn revoke(conn: &mut DbConn, id: TokenId, now: NaiveDateTime) -> Result<TokenRow, AppError> {
+    let revoked = diesel::update(api_tokens::table.find(id).filter(api_tokens::revoked_at.is_null()))
         .set(api_tokens::revoked_at.eq(now))
-        .execute(conn)?;
-    get(conn, id)
+        .returning(crate::db::columns::<TokenRow>())
+        .get_result::<TokenRow>(conn)
+        .optional()?;
+    match revoked {
+        Some(row) => Ok(row),
+        None => {
+            get(conn, id)?;
+            Err(AppError::Conflict("the token is already revoked".into()))
+        }
+    }
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> Result<TokenRow, AppError> {
+pub fn get(conn: &mut DbConn, id: TokenId) -> Result<TokenRow, AppError> {
     Ok(api_tokens::table.find(id).select(TokenRow::as_select()).first(conn)?)
 }
 
@@ -113,23 +117,23 @@ pub struct TokenView {
     pub org_id: i64,
     pub org_name: String,
     pub role: Role,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub last_used_at: Option<DateTime<FixedOffset>>,
+    pub revoked_at: Option<DateTime<FixedOffset>>,
 }
 
 impl TokenView {
     pub fn new(t: TokenRow, org_name: String) -> TokenView {
         TokenView {
-            role: Role::parse(&t.role).unwrap_or(Role::Analyst),
-            id: t.id,
+            role: t.role,
+            id: t.id.get(),
             prefix: t.prefix,
             label: t.label,
-            org_id: t.org_id,
+            org_id: t.org_id.get(),
             org_name,
-            created_at: rome_rfc3339(t.created_at),
-            last_used_at: t.last_used_at.map(rome_rfc3339),
-            revoked_at: t.revoked_at.map(rome_rfc3339),
+            created_at: rome(t.created_at),
+            last_used_at: t.last_used_at.map(rome),
+            revoked_at: t.revoked_at.map(rome),
         }
     }
 }

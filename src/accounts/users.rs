@@ -1,55 +1,132 @@
 //! User accounts: a role, an optional organisation, an argon2id password.
 
-use chrono::NaiveDateTime;
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::accounts::orgs;
-use crate::clock::rome_rfc3339;
-use crate::db::schema::{organisations, sessions, users};
+use crate::clock::rome;
+use crate::db::schema::{organisations, sessions, user_languages, users};
 use crate::db::DbConn;
-use crate::domain::{parse_email, parse_languages, DisplayName, OrgKind, Password, Role, Username};
+use crate::domain::{
+    parse_email, parse_languages, DisplayName, OrgId, OrgKind, Password, Role, UserId, Username, Version,
+};
 use crate::error::{AppError, FieldError};
 
-/// A user as stored, without the password hash.
+/// A user's columns, without the password hash.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: i64,
+pub struct UserCols {
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
-    pub role: String,
-    pub org_id: Option<i64>,
+    pub role: Role,
+    pub org_id: Option<OrgId>,
     pub disabled: bool,
     pub failed_logins: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub last_login_at: Option<NaiveDateTime>,
-    pub version: i64,
+    pub version: Version,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// Languages spoken (ISO 639 codes, comma-separated): how mediators are matched.
-    pub languages: String,
+}
+
+/// A user as stored, with the languages they speak (rows of `user_languages`).
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub org_id: Option<OrgId>,
+    pub disabled: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_login_at: Option<NaiveDateTime>,
+    pub version: Version,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    /// Languages spoken (ISO 639 codes, alphabetical): how mediators are matched.
+    pub languages: Vec<String>,
 }
 
 impl UserRow {
-    pub fn language_list(&self) -> Vec<String> {
-        self.languages
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    }
-
-    pub fn role(&self) -> Role {
-        // Stored roles come from `Role::as_str`; an unknown one grants the least.
-        Role::parse(&self.role).unwrap_or(Role::Analyst)
+    fn from_cols(c: UserCols, languages: Vec<String>) -> UserRow {
+        UserRow {
+            id: c.id,
+            username: c.username,
+            display_name: c.display_name,
+            email: c.email,
+            role: c.role,
+            org_id: c.org_id,
+            disabled: c.disabled,
+            failed_logins: c.failed_logins,
+            locked_until: c.locked_until,
+            last_login_at: c.last_login_at,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            languages,
+        }
     }
 
     pub fn is_locked(&self, now: NaiveDateTime) -> bool {
         self.locked_until.is_some_and(|t| t > now)
     }
+
+    /// The display name with the languages spoken, as colleagues see a mediator or operator.
+    pub fn name_with_languages(&self) -> String {
+        if self.languages.is_empty() {
+            self.display_name.clone()
+        } else {
+            format!("{} ({})", self.display_name, self.languages.join(", "))
+        }
+    }
+}
+
+/// The languages of these users, by user (one query).
+pub fn languages_of(conn: &mut DbConn, ids: &[UserId]) -> Result<HashMap<UserId, Vec<String>>, AppError> {
+    let mut out: HashMap<UserId, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(UserId, String)> = user_languages::table
+        .filter(user_languages::user_id.eq_any(ids))
+        .select((user_languages::user_id, user_languages::language))
+        .order((user_languages::user_id.asc(), user_languages::language.asc()))
+        .load(conn)?;
+    for (id, language) in rows {
+        out.entry(id).or_default().push(language);
+    }
+    Ok(out)
+}
+
+/// Completes loaded user columns with their languages (one more query for all of them).
+pub fn with_languages(conn: &mut DbConn, cols: Vec<UserCols>) -> Result<Vec<UserRow>, AppError> {
+    let ids: Vec<UserId> = cols.iter().map(|c| c.id).collect();
+    let mut languages = languages_of(conn, &ids)?;
+    Ok(cols
+        .into_iter()
+        .map(|c| {
+            let l = languages.remove(&c.id).unwrap_or_default();
+            UserRow::from_cols(c, l)
+        })
+        .collect())
+}
+
+fn set_languages(conn: &mut DbConn, id: UserId, languages: &[String]) -> Result<(), AppError> {
+    diesel::delete(user_languages::table.filter(user_languages::user_id.eq(id))).execute(conn)?;
+    for l in languages {
+        diesel::insert_into(user_languages::table)
+            .values((user_languages::user_id.eq(id), user_languages::language.eq(l)))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// A user as the API shows it.
@@ -64,30 +141,30 @@ pub struct UserView {
     pub disabled: bool,
     /// True while the account is locked after repeated failed logins.
     pub locked: bool,
-    pub last_login_at: Option<String>,
+    pub last_login_at: Option<DateTime<FixedOffset>>,
     /// Languages spoken (ISO 639 codes).
     pub languages: Vec<String>,
     pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
 }
 
 impl UserView {
     pub fn new(r: UserRow, now: NaiveDateTime) -> Self {
         UserView {
-            languages: r.language_list(),
-            role: r.role(),
             locked: r.is_locked(now),
-            id: r.id,
+            role: r.role,
+            id: r.id.get(),
             username: r.username,
             display_name: r.display_name,
             email: r.email,
-            org_id: r.org_id,
+            org_id: r.org_id.map(OrgId::get),
             disabled: r.disabled,
-            last_login_at: r.last_login_at.map(rome_rfc3339),
-            version: r.version,
-            created_at: rome_rfc3339(r.created_at),
-            updated_at: rome_rfc3339(r.updated_at),
+            last_login_at: r.last_login_at.map(rome),
+            languages: r.languages,
+            version: r.version.get(),
+            created_at: rome(r.created_at),
+            updated_at: rome(r.updated_at),
         }
     }
 }
@@ -98,10 +175,10 @@ pub struct NewUser {
     pub display_name: DisplayName,
     pub email: Option<String>,
     pub role: Role,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub password: Password,
-    /// Normalised, comma-separated language codes.
-    pub languages: String,
+    /// Normalised language codes.
+    pub languages: Vec<String>,
 }
 
 /// Raw input for a new user, from a form, JSON or the command line.
@@ -111,8 +188,9 @@ pub struct NewUserInput {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub role: String,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub password: String,
+    /// Language codes separated by commas, spaces or semicolons.
     pub languages: Option<String>,
 }
 
@@ -139,8 +217,7 @@ impl NewUserInput {
             .ok();
         let languages = parse_languages(self.languages.as_deref().unwrap_or(""))
             .map_err(|m| errors.push(FieldError::new("languages", m)))
-            .unwrap_or_default()
-            .join(",");
+            .unwrap_or_default();
         match (username, display_name, role, password) {
             (Some(username), Some(display_name), Some(role), Some(password)) if errors.is_empty() => Ok(NewUser {
                 username,
@@ -162,19 +239,19 @@ pub struct UserPatch {
     pub display_name: Option<DisplayName>,
     pub email: Option<Option<String>>,
     pub role: Option<Role>,
-    pub org_id: Option<Option<i64>>,
+    pub org_id: Option<Option<OrgId>>,
     pub disabled: Option<bool>,
     /// A new argon2id hash (already computed off the transaction).
     pub password_hash: Option<String>,
     /// Clears a lockout.
     pub unlock: bool,
     /// Normalised language codes.
-    pub languages: Option<String>,
+    pub languages: Option<Vec<String>>,
 }
 
 /// Role and organisation must fit: referrers and commission staff act for an organisation, and a
 /// commission account belongs to a territorial commission.
-fn check_org(conn: &mut DbConn, role: Role, org_id: Option<i64>) -> Result<(), AppError> {
+fn check_org(conn: &mut DbConn, role: Role, org_id: Option<OrgId>) -> Result<(), AppError> {
     match org_id {
         None if role.needs_org() => Err(AppError::invalid(
             "org_id",
@@ -189,7 +266,7 @@ fn check_org(conn: &mut DbConn, role: Role, org_id: Option<i64>) -> Result<(), A
             if !org.active {
                 return Err(AppError::invalid("org_id", "the organisation is not active"));
             }
-            if role == Role::Commission && org.kind() != OrgKind::TerritorialCommission {
+            if role == Role::Commission && org.kind != OrgKind::TerritorialCommission {
                 return Err(AppError::invalid(
                     "org_id",
                     "commission accounts belong to a territorial commission",
@@ -210,65 +287,83 @@ pub fn insert(conn: &mut DbConn, u: &NewUser, password_hash: &str, now: NaiveDat
     if taken > 0 {
         return Err(AppError::Conflict("username: already taken".into()));
     }
-    let id: i64 = diesel::insert_into(users::table)
+    let cols: UserCols = diesel::insert_into(users::table)
         .values((
             users::username.eq(u.username.as_str()),
             users::display_name.eq(u.display_name.as_str()),
             users::email.eq(&u.email),
-            users::role.eq(u.role.as_str()),
+            users::role.eq(u.role),
             users::org_id.eq(u.org_id),
             users::password_hash.eq(password_hash),
             users::disabled.eq(false),
             users::failed_logins.eq(0),
             users::password_changed_at.eq(now),
-            users::languages.eq(&u.languages),
-            users::version.eq(1i64),
+            users::version.eq(Version::FIRST),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
-        .returning(users::id)
-        .get_result(conn)?;
-    get(conn, id)
+        .returning(crate::db::columns::<UserCols>())
+        .get_result::<UserCols>(conn)?;
+    set_languages(conn, cols.id, &u.languages)?;
+    Ok(UserRow::from_cols(cols, u.languages.clone()))
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> Result<UserRow, AppError> {
-    Ok(users::table.find(id).select(UserRow::as_select()).first(conn)?)
+pub fn get(conn: &mut DbConn, id: UserId) -> Result<UserRow, AppError> {
+    let cols = users::table.find(id).select(UserCols::as_select()).first(conn)?;
+    Ok(with_languages(conn, vec![cols])?.remove(0))
 }
 
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<UserRow>, AppError> {
-    Ok(users::table
+    let cols = users::table
         .filter(users::username.eq(username.trim().to_lowercase()))
-        .select(UserRow::as_select())
+        .select(UserCols::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(match cols {
+        Some(c) => Some(with_languages(conn, vec![c])?.remove(0)),
+        None => None,
+    })
 }
 
 /// Users with their organisation's name, ordered by user name.
 pub fn list(conn: &mut DbConn) -> Result<Vec<(UserRow, Option<String>)>, AppError> {
-    Ok(users::table
+    let rows: Vec<(UserCols, Option<String>)> = users::table
         .left_join(organisations::table)
-        .select((UserRow::as_select(), organisations::name.nullable()))
+        .select((UserCols::as_select(), organisations::name.nullable()))
         .order(users::username.asc())
-        .load(conn)?)
+        .load(conn)?;
+    let (cols, names): (Vec<UserCols>, Vec<Option<String>>) = rows.into_iter().unzip();
+    Ok(with_languages(conn, cols)?.into_iter().zip(names).collect())
+}
+
+/// Enabled coordinators (an alert must reach someone even when the roster has nobody).
+pub fn enabled_coordinators(conn: &mut DbConn) -> Result<Vec<UserRow>, AppError> {
+    let cols = users::table
+        .filter(users::role.eq(Role::Coordinator))
+        .filter(users::disabled.eq(false))
+        .select(UserCols::as_select())
+        .order(users::id.asc())
+        .load(conn)?;
+    with_languages(conn, cols)
 }
 
 /// Display names of the users with these ids (one query).
-pub fn display_names(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, AppError> {
+pub fn display_names(conn: &mut DbConn, ids: &[UserId]) -> Result<HashMap<UserId, String>, AppError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     Ok(users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::display_name))
-        .load::<(i64, String)>(conn)?
+        .load::<(UserId, String)>(conn)?
         .into_iter()
         .collect())
 }
 
 /// Active administrators other than `except`.
-fn other_active_admins(conn: &mut DbConn, except: i64) -> Result<i64, AppError> {
+fn other_active_admins(conn: &mut DbConn, except: UserId) -> Result<i64, AppError> {
     Ok(users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::role.eq(Role::Admin))
         .filter(users::disabled.eq(false))
         .filter(users::id.ne(except))
         .count()
@@ -278,33 +373,33 @@ fn other_active_admins(conn: &mut DbConn, except: i64) -> Result<i64, AppError> 
 /// True when at least one enabled administrator exists.
 pub fn admin_exists(conn: &mut DbConn) -> Result<bool, AppError> {
     let n: i64 = users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::role.eq(Role::Admin))
         .filter(users::disabled.eq(false))
         .count()
         .get_result(conn)?;
     Ok(n > 0)
 }
 
-/// Applies `patch` if the user is still at `expected_version`. Disabling a user or changing the
-/// password ends their sessions at once.
+/// Applies `patch` if the user is still at `expected_version`. Disabling a user, changing their
+/// role or their password ends their sessions at once.
 pub fn update(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
+    id: UserId,
+    expected_version: Version,
     patch: UserPatch,
     now: NaiveDateTime,
 ) -> Result<UserRow, AppError> {
     let current = get(conn, id)?;
     if current.version != expected_version {
         return Err(AppError::StaleVersion {
-            current_version: current.version,
+            current_version: current.version.get(),
         });
     }
-    let role = patch.role.unwrap_or(current.role());
+    let role = patch.role.unwrap_or(current.role);
     let org_id = patch.org_id.unwrap_or(current.org_id);
     let disabled = patch.disabled.unwrap_or(current.disabled);
     if (role != Role::Admin || disabled)
-        && current.role() == Role::Admin
+        && current.role == Role::Admin
         && !current.disabled
         && other_active_admins(conn, id)? == 0
     {
@@ -327,16 +422,18 @@ pub fn update(
             .map(|d| d.as_str().to_owned())
             .unwrap_or(current.display_name.clone())),
         users::email.eq(patch.email.clone().unwrap_or(current.email.clone())),
-        users::role.eq(role.as_str()),
+        users::role.eq(role),
         users::org_id.eq(org_id),
         users::disabled.eq(disabled),
-        users::version.eq(expected_version + 1),
+        users::version.eq(expected_version.next()),
         users::updated_at.eq(now),
     ))
     .execute(conn)?;
     if changed == 0 {
         let v = get(conn, id)?.version;
-        return Err(AppError::StaleVersion { current_version: v });
+        return Err(AppError::StaleVersion {
+            current_version: v.get(),
+        });
     }
     if let Some(hash) = &patch.password_hash {
         diesel::update(users::table.find(id))
@@ -351,13 +448,16 @@ pub fn update(
             ))
             .execute(conn)?;
     }
-    if disabled || patch.password_hash.is_some() || role != current.role() {
+    if let Some(languages) = &patch.languages {
+        set_languages(conn, id, languages)?;
+    }
+    if disabled || patch.password_hash.is_some() || role != current.role {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
     }
     get(conn, id)
 }
 
 /// The stored hash, for the password check.
-pub fn password_hash(conn: &mut DbConn, id: i64) -> Result<String, AppError> {
+pub fn password_hash(conn: &mut DbConn, id: UserId) -> Result<String, AppError> {
     Ok(users::table.find(id).select(users::password_hash).first(conn)?)
 }

@@ -10,39 +10,31 @@ pub mod store;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::app::{App, Cache};
 use crate::db::schema::audit_log;
 use crate::db::DbConn;
-use crate::domain::{Actor, Caller};
+use crate::domain::{Actor, Caller, OrgId, Role, TokenId, UserId};
 use crate::error::AppError;
 
-/// How an audited action ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Success,
-    /// Refused by a permission or a rule (wrong role, locked account, bad CSRF token).
-    Denied,
-    /// Attempted and failed (wrong password, invalid input).
-    Failure,
+crate::vocabulary! {
+    /// How an audited action ended.
+    Outcome ("outcome") {
+        Success = "success" => ("riuscito", "success"),
+        /// Refused by a permission or a rule (wrong role, locked account, bad CSRF token).
+        Denied = "denied" => ("negato", "denied"),
+        /// Attempted and failed (wrong password, invalid input).
+        Failure = "failure" => ("fallito", "failure"),
+    }
 }
 
-impl Outcome {
-    pub const ALL: &'static [Outcome] = &[Outcome::Success, Outcome::Denied, Outcome::Failure];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Denied => "denied",
-            Outcome::Failure => "failure",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.iter().copied().find(|o| o.as_str() == s)
+crate::vocabulary! {
+    /// Who acted: a person, an organisation's system, the service itself, or nobody signed in.
+    ActorKind ("actor_kind") {
+        User = "user" => ("Utente", "User"),
+        Token = "token" => ("Sistema di un'organizzazione (token)", "Organisation's system (token)"),
+        System = "system" => ("Servizio", "Service"),
+        Anonymous = "anonymous" => ("Anonimo", "Anonymous"),
     }
 }
 
@@ -89,18 +81,18 @@ impl Event {
 #[diesel(table_name = audit_log)]
 struct NewEntry<'a> {
     at: NaiveDateTime,
-    actor_kind: &'a str,
-    actor_user_id: Option<i64>,
-    actor_token_id: Option<i64>,
+    actor_kind: ActorKind,
+    actor_user_id: Option<UserId>,
+    actor_token_id: Option<TokenId>,
     actor_label: Option<&'a str>,
-    actor_role: Option<&'a str>,
-    org_id: Option<i64>,
+    actor_role: Option<Role>,
+    org_id: Option<OrgId>,
     ip: Option<&'a str>,
     request_id: Option<&'a str>,
     action: &'a str,
     entity_type: Option<&'a str>,
     entity_id: Option<&'a str>,
-    outcome: &'a str,
+    outcome: Outcome,
     detail: Option<&'a str>,
 }
 
@@ -108,10 +100,10 @@ struct NewEntry<'a> {
 /// change it records.
 pub fn record(conn: &mut DbConn, caller: &Caller, event: Event) -> Result<(), AppError> {
     let (actor_kind, user_id, token_id, label) = match &caller.actor {
-        Actor::User { id, username, .. } => ("user", Some(*id), None, Some(username.as_str())),
-        Actor::Token { id, label } => ("token", None, Some(*id), Some(label.as_str())),
-        Actor::System { label } => ("system", None, None, Some(*label)),
-        Actor::Anonymous => ("anonymous", None, None, None),
+        Actor::User { id, username, .. } => (ActorKind::User, Some(*id), None, Some(username.as_str())),
+        Actor::Token { id, label } => (ActorKind::Token, None, Some(*id), Some(label.as_str())),
+        Actor::System { label } => (ActorKind::System, None, None, Some(*label)),
+        Actor::Anonymous => (ActorKind::Anonymous, None, None, None),
     };
     diesel::insert_into(audit_log::table)
         .values(NewEntry {
@@ -120,14 +112,14 @@ pub fn record(conn: &mut DbConn, caller: &Caller, event: Event) -> Result<(), Ap
             actor_user_id: user_id,
             actor_token_id: token_id,
             actor_label: label,
-            actor_role: caller.role.map(|r| r.as_str()),
+            actor_role: caller.role,
             org_id: caller.org_id,
             ip: caller.ip.as_deref(),
             request_id: caller.request_id.as_deref(),
             action: event.action,
             entity_type: event.entity_type,
             entity_id: event.entity_id.as_deref(),
-            outcome: event.outcome.as_str(),
+            outcome: event.outcome,
             detail: event.detail.as_deref(),
         })
         .execute(conn)?;

@@ -21,6 +21,7 @@ struct AuditPage {
     form: Form,
     entries: Vec<EntryView>,
     next_href: Option<String>,
+    outcomes: &'static [super::Outcome],
 }
 
 async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
@@ -55,6 +56,7 @@ async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
         form,
         entries: result.entries,
         next_href,
+        outcomes: super::Outcome::ALL,
     };
     render(&tpl.page, &tpl)
 }

@@ -1,14 +1,16 @@
 //! Reading the audit log: filtered, newest first, paged by id.
 
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Outcome;
-use crate::clock::{rome_rfc3339, ROME};
+use super::{ActorKind, Outcome};
+use crate::clock::rome;
 use crate::db::schema::audit_log;
 use crate::db::{DbBackend, DbConn};
+use crate::domain::time::{next_day, rome_day_start, OUT_OF_RANGE};
+use crate::domain::{OrgId, Role, TokenId, UserId};
 use crate::error::AppError;
 
 /// An entry as stored.
@@ -17,18 +19,18 @@ use crate::error::AppError;
 pub struct EntryRow {
     pub id: i64,
     pub at: NaiveDateTime,
-    pub actor_kind: String,
-    pub actor_user_id: Option<i64>,
-    pub actor_token_id: Option<i64>,
+    pub actor_kind: ActorKind,
+    pub actor_user_id: Option<UserId>,
+    pub actor_token_id: Option<TokenId>,
     pub actor_label: Option<String>,
-    pub actor_role: Option<String>,
-    pub org_id: Option<i64>,
+    pub actor_role: Option<Role>,
+    pub org_id: Option<OrgId>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
     pub action: String,
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: Option<String>,
 }
 
@@ -37,21 +39,20 @@ pub struct EntryRow {
 pub struct EntryView {
     pub id: i64,
     /// Europe/Rome, RFC 3339.
-    pub at: String,
-    /// `user`, `token`, `system` or `anonymous`.
-    pub actor_kind: String,
+    pub at: DateTime<FixedOffset>,
+    pub actor_kind: ActorKind,
     pub actor_user_id: Option<i64>,
     pub actor_token_id: Option<i64>,
     /// User name or token label at the time.
     pub actor_label: Option<String>,
-    pub actor_role: Option<String>,
+    pub actor_role: Option<Role>,
     pub org_id: Option<i64>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
     pub action: String,
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: Option<String>,
 }
 
@@ -59,13 +60,13 @@ impl From<EntryRow> for EntryView {
     fn from(r: EntryRow) -> Self {
         EntryView {
             id: r.id,
-            at: rome_rfc3339(r.at),
+            at: rome(r.at),
             actor_kind: r.actor_kind,
-            actor_user_id: r.actor_user_id,
-            actor_token_id: r.actor_token_id,
+            actor_user_id: r.actor_user_id.map(UserId::get),
+            actor_token_id: r.actor_token_id.map(TokenId::get),
             actor_label: r.actor_label,
             actor_role: r.actor_role,
-            org_id: r.org_id,
+            org_id: r.org_id.map(OrgId::get),
             ip: r.ip,
             request_id: r.request_id,
             action: r.action,
@@ -92,8 +93,7 @@ pub struct Filter {
     pub action: Option<String>,
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    /// `success`, `denied` or `failure`.
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// Only entries older than this id (the `next_before` of the previous page).
     pub before: Option<i64>,
     /// Entries per page (1–500, default 100).
@@ -106,14 +106,6 @@ pub struct EntryPage {
     pub entries: Vec<EntryView>,
     /// Pass as `before` for older entries; absent on the last page.
     pub next_before: Option<i64>,
-}
-
-fn rome_day_start(d: NaiveDate) -> NaiveDateTime {
-    let local = d.and_time(NaiveTime::MIN);
-    ROME.from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.naive_utc())
-        .unwrap_or(local)
 }
 
 fn like_prefix(s: &str) -> String {
@@ -131,11 +123,7 @@ fn like_prefix(s: &str) -> String {
 impl Filter {
     /// Checks the values that serde cannot (400 naming the parameter).
     pub fn check(&self) -> Result<(), AppError> {
-        if let Some(o) = &self.outcome {
-            if !o.is_empty() && Outcome::parse(o).is_none() {
-                return Err(AppError::bad_request("outcome", "must be success, denied or failure"));
-            }
-        }
+        self.bounds()?;
         if let Some(l) = self.limit {
             if !(1..=500).contains(&l) {
                 return Err(AppError::bad_request("limit", "must be between 1 and 500"));
@@ -150,16 +138,35 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The instants `from` and `to` stand for (Europe/Rome days, `to` included); 400 for days
+    /// out of the accepted range.
+    fn bounds(&self) -> Result<(Option<NaiveDateTime>, Option<NaiveDateTime>), AppError> {
+        let start =
+            |d: NaiveDate, field: &str| rome_day_start(d).ok_or_else(|| AppError::bad_request(field, OUT_OF_RANGE));
+        let from = self.from.map(|d| start(d, "from")).transpose()?;
+        let to = match self.to {
+            None => None,
+            Some(d) => Some(start(
+                next_day(d).ok_or_else(|| AppError::bad_request("to", OUT_OF_RANGE))?,
+                "to",
+            )?),
+        };
+        Ok((from, to))
+    }
+}
+
 /// Entries matching `f`, newest first.
 pub fn search(conn: &mut DbConn, f: &Filter) -> Result<EntryPage, AppError> {
     f.check()?;
     let limit = f.limit.unwrap_or(100);
+    let (from, to) = f.bounds()?;
     let mut q = audit_log::table.into_boxed::<DbBackend>();
-    if let Some(d) = f.from {
-        q = q.filter(audit_log::at.ge(rome_day_start(d)));
+    if let Some(t) = from {
+        q = q.filter(audit_log::at.ge(t));
     }
-    if let Some(d) = f.to {
-        q = q.filter(audit_log::at.lt(rome_day_start(d + Days::new(1))));
+    if let Some(t) = to {
+        q = q.filter(audit_log::at.lt(t));
     }
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     if let Some(a) = text(&f.actor) {
@@ -174,7 +181,7 @@ pub fn search(conn: &mut DbConn, f: &Filter) -> Result<EntryPage, AppError> {
     if let Some(i) = text(&f.entity_id) {
         q = q.filter(audit_log::entity_id.eq(i));
     }
-    if let Some(o) = text(&f.outcome) {
+    if let Some(o) = f.outcome {
         q = q.filter(audit_log::outcome.eq(o));
     }
     if let Some(b) = f.before {

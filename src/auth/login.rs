@@ -13,14 +13,14 @@ use crate::app::App;
 use crate::audit::{self, Event, Outcome};
 use crate::config::Settings;
 use crate::db::schema::{login_failures, users};
-use crate::domain::{Actor, Caller, Role};
+use crate::domain::{Actor, Caller, OrgId, Role, UserId};
 use crate::error::AppError;
 
 /// How a login attempt ended.
 pub enum LoginResult {
     Success {
         session: NewSession,
-        user_id: i64,
+        user_id: UserId,
     },
     /// Wrong user name or password (the two are not told apart), or a disabled account.
     Invalid,
@@ -35,13 +35,13 @@ pub enum LoginResult {
 }
 
 struct Candidate {
-    id: i64,
+    id: UserId,
     username: String,
     hash: String,
     disabled: bool,
     locked_until: Option<NaiveDateTime>,
-    role: String,
-    org_id: Option<i64>,
+    role: Role,
+    org_id: Option<OrgId>,
 }
 
 /// Checks a user name and password and, when they match, opens a session.
@@ -76,7 +76,7 @@ pub async fn login(
                     users::role,
                     users::org_id,
                 ))
-                .first::<(i64, String, String, bool, Option<NaiveDateTime>, String, Option<i64>)>(conn)
+                .first::<(UserId, String, String, bool, Option<NaiveDateTime>, Role, Option<OrgId>)>(conn)
                 .optional()?
                 .map(|(id, username, hash, disabled, locked_until, role, org_id)| Candidate {
                     id,
@@ -153,7 +153,7 @@ pub async fn login(
                     username: c.username,
                     display_name: String::new(),
                 },
-                role: Role::parse(&c.role),
+                role: Some(c.role),
                 org_id: c.org_id,
                 ..who
             };

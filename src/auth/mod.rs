@@ -12,14 +12,14 @@ use sha2::{Digest, Sha256};
 
 use chrono::NaiveDateTime;
 
-use crate::domain::{Caller, Role};
+use crate::domain::{Caller, OrgId, Role, UserId};
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub actor: Actor,
     pub role: Role,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     /// The kind of the caller's organisation (read with the caller, to spare a query later).
     pub org_kind: Option<crate::domain::OrgKind>,
     /// Present when the caller came with a session cookie (browser).
@@ -38,7 +38,7 @@ pub struct SessionRef {
 }
 
 impl Principal {
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<UserId> {
         match self.actor {
             Actor::User { id, .. } => Some(id),
             _ => None,

@@ -11,7 +11,7 @@ use super::{hash_secret, random_secret, Actor, Principal, SessionRef};
 use crate::config::Settings;
 use crate::db::schema::{organisations, sessions, users};
 use crate::db::DbConn;
-use crate::domain::Role;
+use crate::domain::{OrgId, OrgKind, Role, UserId};
 use crate::error::AppError;
 
 pub const COOKIE: &str = "varco_session";
@@ -25,7 +25,7 @@ pub struct NewSession {
 /// Opens a session for a user.
 pub fn create(
     conn: &mut DbConn,
-    user_id: i64,
+    user_id: UserId,
     now: NaiveDateTime,
     settings: &Settings,
 ) -> Result<NewSession, AppError> {
@@ -57,16 +57,16 @@ pub enum Lookup {
 
 type Row = (
     String,
-    i64,
+    UserId,
     String,
     NaiveDateTime,
     NaiveDateTime,
     String,
     String,
-    String,
-    Option<i64>,
+    Role,
+    Option<OrgId>,
     bool,
-    Option<String>,
+    Option<OrgKind>,
 );
 
 /// Resolves a cookie to its user, ending the session if it has expired and refreshing its
@@ -113,9 +113,6 @@ pub fn resolve(
         return Ok(Lookup::Unknown);
     };
     let idle_limit = last_seen + Duration::minutes(settings.session_idle_minutes);
-    let Some(role) = Role::parse(&role) else {
-        return Ok(Lookup::Unknown);
-    };
     if disabled || now >= expires_at || now >= idle_limit {
         diesel::delete(sessions::table.filter(sessions::id_hash.eq(&id_hash))).execute(conn)?;
         return Ok(Lookup::Expired);
@@ -133,7 +130,7 @@ pub fn resolve(
         },
         role,
         org_id,
-        org_kind: org_kind.as_deref().and_then(crate::domain::OrgKind::parse),
+        org_kind,
         session: Some(SessionRef { id_hash, csrf_token }),
     }))
 }

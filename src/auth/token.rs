@@ -15,7 +15,7 @@ use super::{hash_secret, Actor, Principal};
 use crate::app::{App, Cache};
 use crate::db::schema::{api_tokens, organisations};
 use crate::db::DbConn;
-use crate::domain::{OrgKind, Role};
+use crate::domain::{OrgId, OrgKind, Role, TokenId};
 use crate::error::AppError;
 
 pub const PREFIX: &str = "vrc_";
@@ -74,14 +74,14 @@ pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Op
         return Ok(None);
     }
     type Found = (
-        i64,
+        TokenId,
         String,
-        i64,
-        String,
+        OrgId,
+        Role,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         bool,
-        String,
+        OrgKind,
     );
     let row: Option<Found> = api_tokens::table
         .inner_join(organisations::table)
@@ -101,9 +101,6 @@ pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Op
     let Some((id, label, org_id, role, last_used_at, revoked_at, org_active, org_kind)) = row else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&role) else {
-        return Ok(None);
-    };
     if revoked_at.is_some() || !org_active {
         return Ok(None);
     }
@@ -117,7 +114,7 @@ pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Op
         actor: Actor::Token { id, label },
         role,
         org_id: Some(org_id),
-        org_kind: OrgKind::parse(&org_kind),
+        org_kind: Some(org_kind),
         session: None,
     }))
 }

@@ -102,6 +102,13 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 /// The backend type of [`DbConn`], for boxed queries.
 pub type DbBackend = <DbConn as Connection>::Backend;
 
+/// The columns of a row type, for `RETURNING`: `.returning(columns::<Row>()).get_result::<Row>(…)`.
+/// (`Row::as_returning()` does not go through the two-backend connection: its expression is
+/// tied to the combined backend, while the plain column tuple works on both.)
+pub fn columns<T: diesel::Selectable<DbBackend>>() -> T::SelectExpression {
+    T::construct_selection()
+}
+
 /// The database handle given to handlers: a pool and its backend.
 #[derive(Clone)]
 pub struct Db {
@@ -255,10 +262,29 @@ impl Db {
 pub fn run_migrations(conn: &mut DbConn) -> Result<usize, AppError> {
     let fail = |e: Box<dyn std::error::Error + Send + Sync>| AppError::Unavailable(format!("migrations: {e}"));
     match conn {
-        DbConn::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len())
-            .map_err(fail),
+        DbConn::Sqlite(c) => {
+            if !c.has_pending_migration(SQLITE_MIGRATIONS).map_err(fail)? {
+                return Ok(0);
+            }
+            // Migrations that rebuild a table (SQLite cannot add a constraint to one) drop and
+            // rename tables others refer to: foreign keys are off meanwhile (they cannot change
+            // inside the migrations' transactions) and checked whole afterwards.
+            c.batch_execute("PRAGMA foreign_keys = OFF")?;
+            let done = c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(fail);
+            c.batch_execute("PRAGMA foreign_keys = ON")?;
+            let broken: Vec<ForeignKeyProblem> = diesel::sql_query("PRAGMA foreign_key_check").load(c)?;
+            if let Some(p) = broken.first() {
+                return Err(AppError::Unavailable(format!(
+                    "migrations left {} row(s) with a broken reference (first in table {})",
+                    broken.len(),
+                    p.table
+                )));
+            }
+            done
+        }
         DbConn::Pg(c) => {
             c.batch_execute("SELECT pg_advisory_lock(7221530)")?;
             let done = c
@@ -269,6 +295,13 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, AppError> {
             done
         }
     }
+}
+
+/// A row of `PRAGMA foreign_key_check`.
+#[derive(diesel::QueryableByName)]
+struct ForeignKeyProblem {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table: String,
 }
 
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction

@@ -33,7 +33,13 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        languages -> Text,
+    }
+}
+
+diesel::table! {
+    user_languages (user_id, language) {
+        user_id -> BigInt,
+        language -> Text,
     }
 }
 
@@ -102,6 +108,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    master_keys (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    data_keys (id) {
+        id -> BigInt,
+        wrapped -> Nullable<Binary>,
+        master_key_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        destroyed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     referrals (id) {
         id -> BigInt,
         reference -> Text,
@@ -117,21 +141,12 @@ diesel::table! {
         hosted_org_id -> Nullable<BigInt>,
         emergence_province -> Nullable<Text>,
         emergence_context -> Nullable<Text>,
-        exploitation_types -> Text,
-        indicators -> Text,
         indicators_version -> Nullable<Text>,
         interview_joint -> Nullable<Bool>,
-        assigned_operator_id -> Nullable<BigInt>,
-        proposed_mediator_id -> Nullable<BigInt>,
-        acknowledged_at -> Nullable<Timestamp>,
-        escalated_at -> Nullable<Timestamp>,
-        decided_at -> Nullable<Timestamp>,
-        decided_by -> Nullable<BigInt>,
-        decline_reason -> Nullable<Text>,
-        duplicate_of -> Nullable<BigInt>,
         submitter_org_id -> Nullable<BigInt>,
         created_by_user_id -> Nullable<BigInt>,
         created_by_token_id -> Nullable<BigInt>,
+        data_key_id -> Nullable<BigInt>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -139,16 +154,56 @@ diesel::table! {
 }
 
 diesel::table! {
+    referral_routing (referral_id) {
+        referral_id -> BigInt,
+        assigned_operator_id -> Nullable<BigInt>,
+        proposed_mediator_id -> Nullable<BigInt>,
+        acknowledged_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    referral_decisions (referral_id) {
+        referral_id -> BigInt,
+        decided_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decline_reason -> Nullable<Text>,
+        duplicate_of -> Nullable<BigInt>,
+        note -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    referral_exploitation (referral_id, exploitation) {
+        referral_id -> BigInt,
+        exploitation -> Text,
+    }
+}
+
+diesel::table! {
+    referral_indicators (referral_id, indicator) {
+        referral_id -> BigInt,
+        indicator -> Text,
+    }
+}
+
+diesel::table! {
+    referral_languages (referral_id, language) {
+        referral_id -> BigInt,
+        language -> Text,
+    }
+}
+
+diesel::table! {
     referral_people (referral_id) {
         referral_id -> BigInt,
-        alias -> Nullable<Text>,
-        age -> Nullable<Integer>,
-        nationality -> Nullable<Text>,
-        languages -> Text,
-        referrer_contact -> Nullable<Text>,
-        notes -> Nullable<Text>,
-        decision_note -> Nullable<Text>,
-        source_file -> Nullable<Text>,
+        alias -> Nullable<Binary>,
+        age -> Nullable<Binary>,
+        nationality -> Nullable<Binary>,
+        referrer_contact -> Nullable<Binary>,
+        notes -> Nullable<Binary>,
+        source_file -> Nullable<Binary>,
     }
 }
 
@@ -158,10 +213,10 @@ diesel::table! {
         audition_date -> Date,
         commission_org_id -> BigInt,
         section -> Nullable<Text>,
-        collected_by -> Nullable<Text>,
+        collected_by -> Nullable<Binary>,
         scope -> Text,
         contact_route -> Text,
-        contact_detail -> Nullable<Text>,
+        contact_detail -> Nullable<Binary>,
         withdrawn_at -> Nullable<Timestamp>,
     }
 }
@@ -174,6 +229,7 @@ diesel::table! {
         actor_user_id -> Nullable<BigInt>,
         actor_label -> Nullable<Text>,
         kind -> Text,
+        subject_user_id -> Nullable<BigInt>,
         detail -> Nullable<Text>,
     }
 }
@@ -184,7 +240,17 @@ diesel::table! {
         referral_id -> BigInt,
         at -> Timestamp,
         author_user_id -> Nullable<BigInt>,
-        body -> Text,
+        body -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    pending_seal (id) {
+        id -> BigInt,
+        referral_id -> BigInt,
+        target -> Text,
+        row_id -> Nullable<BigInt>,
+        value -> Text,
     }
 }
 
@@ -248,10 +314,17 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(user_languages -> users (user_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(referral_people -> referrals (referral_id));
 diesel::joinable!(referral_consents -> referrals (referral_id));
 diesel::joinable!(referral_feedback -> referrals (referral_id));
+diesel::joinable!(referral_routing -> referrals (referral_id));
+diesel::joinable!(referral_decisions -> referrals (referral_id));
+diesel::joinable!(referral_exploitation -> referrals (referral_id));
+diesel::joinable!(referral_indicators -> referrals (referral_id));
+diesel::joinable!(referral_languages -> referrals (referral_id));
+diesel::joinable!(referrals -> data_keys (data_key_id));
 diesel::joinable!(shifts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> organisations (org_id));
@@ -259,13 +332,22 @@ diesel::joinable!(api_tokens -> organisations (org_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
+    user_languages,
     sessions,
     api_tokens,
     audit_log,
     setup_tokens,
     login_failures,
+    master_keys,
+    data_keys,
     referrals,
+    referral_routing,
+    referral_decisions,
+    referral_exploitation,
+    referral_indicators,
+    referral_languages,
     referral_people,
+    pending_seal,
     referral_consents,
     referral_events,
     referral_feedback,

@@ -4,19 +4,19 @@
 
 use chrono::NaiveDateTime;
 
-use super::{OrgKind, Role};
+use super::{OrgId, OrgKind, Role, TokenId, UserId};
 
 /// A person (through a session), an organisation's system (through a bearer token), the service
 /// itself or nobody yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     User {
-        id: i64,
+        id: UserId,
         username: String,
         display_name: String,
     },
     Token {
-        id: i64,
+        id: TokenId,
         label: String,
     },
     /// The command line or a background job, named by its label (`cli`, `escalation`).
@@ -32,7 +32,7 @@ pub struct Caller {
     pub actor: Actor,
     /// `None` for the system and for anonymous callers.
     pub role: Option<Role>,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     /// The kind of the caller's organisation (read with the caller, to spare a query later).
     pub org_kind: Option<OrgKind>,
     pub ip: Option<String>,
@@ -73,14 +73,14 @@ impl Caller {
         }
     }
 
-    pub fn user_id(&self) -> Option<i64> {
+    pub fn user_id(&self) -> Option<UserId> {
         match self.actor {
             Actor::User { id, .. } => Some(id),
             _ => None,
         }
     }
 
-    pub fn token_id(&self) -> Option<i64> {
+    pub fn token_id(&self) -> Option<TokenId> {
         match self.actor {
             Actor::Token { id, .. } => Some(id),
             _ => None,

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod caller;
 pub mod email;
+pub mod ids;
 pub mod lang;
 pub mod language;
 pub mod org_kind;
@@ -16,6 +17,7 @@ pub mod vocab;
 pub use account::{DisplayName, Password, Username};
 pub use caller::{Actor, Caller};
 pub use email::parse_email;
+pub use ids::{CallId, DataKeyId, MessageId, OrgId, ReferralId, ShiftId, TokenId, UserId, Version};
 pub use lang::Lang;
 pub use language::{parse_language, parse_languages};
 pub use org_kind::OrgKind;

@@ -1,67 +1,34 @@
 //! The roles a person or an organisation's system can hold.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use crate::vocabulary;
 
-/// What a principal may do. The permission check is per route (see `web::routes`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Administers accounts, organisations, tokens; reads the audit log.
-    Admin,
-    /// Crisis-unit lead (*coordinatore dell'unità di crisi*).
-    Coordinator,
-    /// Crisis-unit staff (*operatore*).
-    Operator,
-    /// Cultural mediator (*mediatore linguistico-culturale*).
-    Mediator,
-    /// Staff of a referring organisation (*soggetto segnalante*).
-    Referrer,
-    /// Territorial-commission staff (*Commissione Territoriale*).
-    Commission,
-    /// Observatory analyst: aggregates only, never a personal field.
-    Analyst,
+vocabulary! {
+    /// What a principal may do. The permission check is per route (see `web::routes`).
+    Role ("role") {
+        /// Administers accounts, organisations, tokens; reads the audit log.
+        Admin = "admin" => ("Amministratore", "Administrator"),
+        /// Crisis-unit lead (*coordinatore dell'unità di crisi*).
+        Coordinator = "coordinator" => ("Coordinatore unità di crisi", "Crisis-unit coordinator"),
+        /// Crisis-unit staff (*operatore*).
+        Operator = "operator" => ("Operatore unità di crisi", "Crisis-unit operator"),
+        /// Cultural mediator (*mediatore linguistico-culturale*).
+        Mediator = "mediator" => ("Mediatore linguistico-culturale", "Cultural mediator"),
+        /// Staff of a referring organisation (*soggetto segnalante*).
+        Referrer = "referrer" => ("Soggetto segnalante", "Referrer"),
+        /// Territorial-commission staff (*Commissione Territoriale*).
+        Commission = "commission" => ("Commissione Territoriale", "Territorial commission"),
+        /// Observatory analyst: aggregates only, never a personal field.
+        Analyst = "analyst" => ("Osservatorio (analista)", "Observatory analyst"),
+    }
 }
 
 impl Role {
-    pub const ALL: &'static [Role] = &[
-        Role::Admin,
-        Role::Coordinator,
-        Role::Operator,
-        Role::Mediator,
-        Role::Referrer,
-        Role::Commission,
-        Role::Analyst,
-    ];
-
     /// Roles an organisation's bearer token may carry: never a crisis-unit or admin role.
     pub const TOKEN_ROLES: &'static [Role] = &[Role::Referrer, Role::Commission, Role::Analyst];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Coordinator => "coordinator",
-            Role::Operator => "operator",
-            Role::Mediator => "mediator",
-            Role::Referrer => "referrer",
-            Role::Commission => "commission",
-            Role::Analyst => "analyst",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.iter().copied().find(|r| r.as_str() == s.trim())
-    }
 
     /// Roles that act on behalf of an organisation and so must belong to one.
     pub fn needs_org(self) -> bool {
         matches!(self, Role::Referrer | Role::Commission)
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

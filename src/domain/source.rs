@@ -7,33 +7,33 @@ use crate::vocabulary;
 vocabulary! {
     /// Who activated the call (*soggetto attivatore*).
     SourceKind ("source_kind") {
-        CasOperator = "cas_operator",
-        Prefecture = "prefecture",
-        TerritorialCommission = "territorial_commission",
-        SaiOperator = "sai_operator",
-        Police = "police",
+        CasOperator = "cas_operator" => ("Operatore CAS", "CAS operator"),
+        Prefecture = "prefecture" => ("Prefettura", "Prefecture"),
+        TerritorialCommission = "territorial_commission" => ("Commissione Territoriale", "Territorial commission"),
+        SaiOperator = "sai_operator" => ("Operatore SPRAR/SAI", "SPRAR/SAI operator"),
+        Police = "police" => ("Forze dell'ordine", "Police"),
         /// Labour inspectorate, Spisal, unions.
-        Labour = "labour",
-        SocialHealthService = "social_health_service",
-        StreetUnit = "street_unit",
-        PrivateCitizen = "private_citizen",
+        Labour = "labour" => ("Ispettorato del lavoro / Spisal / sindacati", "Labour inspectorate / Spisal / unions"),
+        SocialHealthService = "social_health_service" => ("Servizio sociale o sanitario", "Social or health service"),
+        StreetUnit = "street_unit" => ("Unità di strada", "Street unit"),
+        PrivateCitizen = "private_citizen" => ("Privato cittadino", "Private citizen"),
         /// The person herself or himself.
-        SelfReferral = "self",
+        SelfReferral = "self" => ("La persona stessa", "The person herself or himself"),
     }
 }
 
 vocabulary! {
     /// The languages of the central station (seed 004), plus Italian.
     StationLanguage ("language") {
-        Italian = "it",
-        English = "en",
-        Chinese = "zh",
-        Russian = "ru",
-        Romanian = "ro",
-        Ukrainian = "uk",
-        Spanish = "es",
-        Albanian = "sq",
-        Moldovan = "mo",
+        Italian = "it" => ("Italiano", "Italian"),
+        English = "en" => ("Inglese", "English"),
+        Chinese = "zh" => ("Cinese", "Chinese"),
+        Russian = "ru" => ("Russo", "Russian"),
+        Romanian = "ro" => ("Romeno", "Romanian"),
+        Ukrainian = "uk" => ("Ucraino", "Ukrainian"),
+        Spanish = "es" => ("Spagnolo", "Spanish"),
+        Albanian = "sq" => ("Albanese", "Albanian"),
+        Moldovan = "mo" => ("Moldavo", "Moldovan"),
     }
 }
 

@@ -5,15 +5,22 @@
 
 use serde::Serialize;
 
-/// A region: ISTAT code and name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// A region: ISTAT code and name. Stored by its code; an unknown stored code is an error.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Region {
     pub code: &'static str,
     pub name: &'static str,
 }
 
-/// A province: ISTAT code, vehicle-plate abbreviation (*sigla*), name and region code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// A province: ISTAT code, vehicle-plate abbreviation (*sigla*), name and region code. Stored by
+/// its code; an unknown stored code is an error.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Province {
     pub code: &'static str,
     pub sigla: &'static str,
@@ -260,6 +267,36 @@ impl Province {
         Region::by_code(self.region).unwrap_or(REGIONS[0])
     }
 }
+
+/// Text mapping by ISTAT code, for `Region` and `Province`.
+macro_rules! by_code {
+    ($t:ident, $what:literal) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self.code, out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let code = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+                $t::by_code(&code)
+                    .ok_or_else(|| format!("unknown {} code {:?} stored in the database", $what, code).into())
+            }
+        }
+    };
+}
+
+by_code!(Region, "region");
+by_code!(Province, "province");
 
 #[cfg(test)]
 mod tests {

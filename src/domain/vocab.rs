@@ -1,19 +1,54 @@
-//! Closed vocabularies: each is an enum with a stable code (stored, sent in JSON) and labels in
-//! `locales/*.toml` under `<vocabulary>.<code>`.
+//! Closed vocabularies: each is an enum with a stable code (stored, sent in JSON), its Italian and
+//! English labels, and its database mapping, declared once with [`vocabulary!`].
+//!
+//! A stored code the enum does not know is an error when read, never a default: a corrupt
+//! status must not turn a restricted (consent-withdrawn) referral into a new one that can be
+//! acted on again. Both migration sets back each stored vocabulary with a `CHECK` constraint; a
+//! test compares those constraints with the codes declared here.
 
-/// Declares a closed vocabulary: variants with their codes, `ALL`, `as_str`, `parse`, serde.
+/// A value with a label for people: every vocabulary (see [`vocabulary!`]).
+pub trait Labelled {
+    fn label_in(&self, lang: crate::domain::Lang) -> &'static str;
+}
+
+impl<T: Labelled + ?Sized> Labelled for &T {
+    fn label_in(&self, lang: crate::domain::Lang) -> &'static str {
+        (**self).label_in(lang)
+    }
+}
+
+/// Declares a closed vocabulary: variants with their codes and labels; `ALL`, `CODES`, `as_str`,
+/// `parse`, `label`; serde, OpenAPI and diesel (`Text` on both backends).
+///
+/// ```ignore
+/// vocabulary! {
+///     /// What a shift covers.
+///     Duty ("duty") {
+///         Operator = "operator" => ("Operatore", "Operator"),
+///     }
+/// }
+/// ```
 #[macro_export]
 macro_rules! vocabulary {
-    ($(#[$m:meta])* $name:ident ($key:literal) { $($(#[$vm:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident ($key:literal) {
+        $($(#[$vm:meta])* $variant:ident = $code:literal => ($it:literal, $en:literal)),+ $(,)?
+    }) => {
         $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {
             $($(#[$vm])* #[serde(rename = $code)] $variant),+
         }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// The i18n prefix of the labels.
+            /// The codes, as stored and sent.
+            pub const CODES: &'static [&'static str] = &[$($code),+];
+            /// The vocabulary's name (error messages, the constraint check).
             pub const KEY: &'static str = $key;
 
             pub fn as_str(self) -> &'static str {
@@ -22,16 +57,33 @@ macro_rules! vocabulary {
                 }
             }
 
+            /// The value of a code typed or sent (surrounding blanks ignored).
             pub fn parse(s: &str) -> Option<$name> {
-                match s.trim() {
+                Self::from_code(s.trim())
+            }
+
+            /// The value of a stored code, exactly.
+            pub fn from_code(s: &str) -> Option<$name> {
+                match s {
                     $($code => Some($name::$variant),)+
                     _ => None,
                 }
             }
 
-            /// The label key, e.g. `urgency.emergency`.
-            pub fn label_key(self) -> String {
-                format!("{}.{}", $key, self.as_str())
+            /// The label shown to people.
+            pub fn label(self, lang: $crate::domain::Lang) -> &'static str {
+                match (self, lang) {
+                    $(
+                        ($name::$variant, $crate::domain::Lang::It) => $it,
+                        ($name::$variant, $crate::domain::Lang::En) => $en,
+                    )+
+                }
+            }
+        }
+
+        impl $crate::domain::vocab::Labelled for $name {
+            fn label_in(&self, lang: $crate::domain::Lang) -> &'static str {
+                self.label(lang)
             }
         }
 
@@ -40,15 +92,76 @@ macro_rules! vocabulary {
                 f.write_str(self.as_str())
             }
         }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let code = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
+                // Codes are not personal data: naming the bad one helps whoever repairs the row.
+                Self::from_code(&code).ok_or_else(|| {
+                    format!("unknown {} code {:?} stored in the database", $key, code).into()
+                })
+            }
+        }
     };
 }
 
-/// Codes of a list of vocabulary values, comma-separated (how multi-valued fields are stored).
-pub fn join<T: Copy>(values: &[T], code: impl Fn(T) -> &'static str) -> String {
-    values.iter().map(|v| code(*v)).collect::<Vec<_>>().join(",")
-}
+#[cfg(test)]
+mod tests {
+    use crate::domain::Lang;
 
-/// Parses a stored comma-separated list, skipping unknown codes (never fails on old data).
-pub fn split<T>(stored: &str, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
-    stored.split(',').filter(|s| !s.is_empty()).filter_map(parse).collect()
+    vocabulary! {
+        /// A test vocabulary.
+        Colour ("colour") {
+            Red = "red" => ("Rosso", "Red"),
+            DarkBlue = "dark_blue" => ("Blu scuro", "Dark blue"),
+        }
+    }
+
+    #[test]
+    fn codes_labels_and_serde_agree() {
+        assert_eq!(Colour::CODES, &["red", "dark_blue"]);
+        assert_eq!(Colour::parse(" dark_blue "), Some(Colour::DarkBlue));
+        assert_eq!(Colour::from_code(" dark_blue "), None);
+        assert_eq!(Colour::DarkBlue.label(Lang::It), "Blu scuro");
+        assert_eq!(Colour::DarkBlue.label(Lang::En), "Dark blue");
+        for c in Colour::ALL {
+            assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{}\"", c.as_str()));
+        }
+        assert!(serde_json::from_str::<Colour>("\"green\"").is_err());
+    }
+
+    #[test]
+    fn an_unknown_stored_code_is_an_error_not_a_default() {
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+        #[derive(QueryableByName, Debug)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: Colour,
+        }
+        let mut c = diesel::SqliteConnection::establish(":memory:").unwrap();
+        c.batch_execute("CREATE TABLE t (v TEXT NOT NULL); INSERT INTO t VALUES ('red');")
+            .unwrap();
+        let ok: Vec<Row> = diesel::sql_query("SELECT v FROM t").load(&mut c).unwrap();
+        assert_eq!(ok[0].v, Colour::Red);
+        c.batch_execute("INSERT INTO t VALUES ('green');").unwrap();
+        let err = diesel::sql_query("SELECT v FROM t")
+            .load::<Row>(&mut c)
+            .expect_err("green is not a colour");
+        assert!(err.to_string().contains("unknown colour code \"green\""), "{err}");
+    }
 }

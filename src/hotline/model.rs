@@ -1,13 +1,13 @@
 //! A call and its rules (no personal data: the call log is statistics and routing).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::store::CallRow;
-use crate::clock::rome_rfc3339;
-use crate::domain::{parse_instant, Province, Region, StationLanguage};
+use crate::clock::rome;
+use crate::domain::{parse_instant, Province, ReferralId, Region, StationLanguage};
 use crate::error::{AppError, FieldError};
 use crate::protocols::Protocols;
 use crate::vocabulary;
@@ -15,24 +15,24 @@ use crate::vocabulary;
 vocabulary! {
     /// Who called the hotline.
     CallerKind ("caller_kind") {
-        PotentialVictim = "potential_victim",
-        RelativeOrFriend = "relative_or_friend",
-        PrivateCitizen = "private_citizen",
+        PotentialVictim = "potential_victim" => ("Potenziale vittima", "Potential victim"),
+        RelativeOrFriend = "relative_or_friend" => ("Familiare o amico", "Relative or friend"),
+        PrivateCitizen = "private_citizen" => ("Privato cittadino", "Private citizen"),
         /// Operator of a service (CAS, SAI, social or health).
-        ServiceOperator = "service_operator",
-        Police = "police",
-        Other = "other",
+        ServiceOperator = "service_operator" => ("Operatore di un servizio", "Service operator"),
+        Police = "police" => ("Forze dell'ordine", "Police"),
+        Other = "other" => ("Altro", "Other"),
     }
 }
 
 vocabulary! {
     /// How a hotline call ended.
     CallOutcome ("call_outcome") {
-        Information = "information",
+        Information = "information" => ("Informazioni fornite", "Information given"),
         /// Diverted to the caller's regional Art. 18 project.
-        Diverted = "diverted",
-        ReferralOpened = "referral_opened",
-        EmergencyActivation = "emergency_activation",
+        Diverted = "diverted" => ("Deviata al progetto Art. 18 regionale", "Diverted to the regional Art. 18 project"),
+        ReferralOpened = "referral_opened" => ("Segnalazione aperta", "Referral opened"),
+        EmergencyActivation = "emergency_activation" => ("Attivazione in emergenza", "Emergency activation"),
     }
 }
 
@@ -55,18 +55,21 @@ pub struct CallInput {
     /// With outcome `diverted`: the project diverted to; defaults to the caller's region's project.
     pub diverted_project: Option<String>,
     /// With outcome `referral_opened` or `emergency_activation`: the referral filed.
-    pub referral_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub referral_id: Option<ReferralId>,
 }
 
 /// A call as shown.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CallView {
     pub id: i64,
-    pub started_at: String,
+    pub started_at: DateTime<FixedOffset>,
     pub duration_secs: i32,
     pub language: StationLanguage,
     pub caller_kind: CallerKind,
+    /// ISTAT region code.
     pub region: Option<String>,
+    /// ISTAT province code.
     pub province: Option<String>,
     pub outcome: CallOutcome,
     /// Id of the regional Art. 18 project the call was diverted to.
@@ -78,17 +81,17 @@ pub struct CallView {
 impl From<&CallRow> for CallView {
     fn from(r: &CallRow) -> Self {
         CallView {
-            id: r.id,
-            started_at: rome_rfc3339(r.started_at),
+            id: r.id.get(),
+            started_at: rome(r.started_at),
             duration_secs: r.duration_secs,
-            language: StationLanguage::parse(&r.language).unwrap_or(StationLanguage::Italian),
-            caller_kind: CallerKind::parse(&r.caller_kind).unwrap_or(CallerKind::Other),
-            region: r.region.clone(),
-            province: r.province.clone(),
-            outcome: CallOutcome::parse(&r.outcome).unwrap_or(CallOutcome::Information),
+            language: r.language,
+            caller_kind: r.caller_kind,
+            region: r.region.map(|r| r.code.to_owned()),
+            province: r.province.map(|p| p.code.to_owned()),
+            outcome: r.outcome,
             diverted_project: r.diverted_project.clone(),
-            referral_id: r.referral_id,
-            operator_id: r.operator_id,
+            referral_id: r.referral_id.map(ReferralId::get),
+            operator_id: r.operator_id.map(|u| u.get()),
         }
     }
 }
@@ -99,11 +102,11 @@ pub struct NewCall {
     pub duration_secs: i32,
     pub language: StationLanguage,
     pub caller_kind: CallerKind,
-    pub region: Option<String>,
-    pub province: Option<String>,
+    pub region: Option<Region>,
+    pub province: Option<Province>,
     pub outcome: CallOutcome,
     pub diverted_project: Option<String>,
-    pub referral_id: Option<i64>,
+    pub referral_id: Option<ReferralId>,
 }
 
 impl CallInput {
@@ -188,8 +191,8 @@ impl CallInput {
                 duration_secs: self.duration_secs.unwrap_or(0),
                 language,
                 caller_kind,
-                region: region.map(|r| r.code.to_owned()),
-                province: province.map(|p| p.code.to_owned()),
+                region,
+                province,
                 outcome,
                 diverted_project,
                 referral_id: self.referral_id,

@@ -3,54 +3,57 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{CallFilter, NewCall};
+use super::model::{CallFilter, CallOutcome, CallerKind, NewCall};
 use crate::db::schema::hotline_calls;
 use crate::db::{DbBackend, DbConn};
+use crate::domain::{CallId, Province, ReferralId, Region, StationLanguage, UserId};
 use crate::error::AppError;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = hotline_calls)]
 pub struct CallRow {
-    pub id: i64,
+    pub id: CallId,
     pub started_at: NaiveDateTime,
     pub duration_secs: i32,
-    pub language: String,
-    pub caller_kind: String,
-    pub region: Option<String>,
-    pub province: Option<String>,
-    pub outcome: String,
+    pub language: StationLanguage,
+    pub caller_kind: CallerKind,
+    pub region: Option<Region>,
+    pub province: Option<Province>,
+    pub outcome: CallOutcome,
     pub diverted_project: Option<String>,
-    pub referral_id: Option<i64>,
-    pub operator_id: Option<i64>,
+    pub referral_id: Option<ReferralId>,
+    pub operator_id: Option<UserId>,
     pub created_at: NaiveDateTime,
 }
 
 pub fn insert(
     conn: &mut DbConn,
     c: &NewCall,
-    operator_id: Option<i64>,
+    operator_id: Option<UserId>,
     now: NaiveDateTime,
 ) -> Result<CallRow, AppError> {
     if let Some(r) = c.referral_id {
-        crate::referrals::store::get(conn, r).map_err(|_| AppError::invalid("referral_id", "no such referral"))?;
+        // Only a missing referral is the caller's mistake; a failing database is not.
+        if !crate::referrals::store::exists(conn, r)? {
+            return Err(AppError::invalid("referral_id", "no such referral"));
+        }
     }
-    let id: i64 = diesel::insert_into(hotline_calls::table)
+    Ok(diesel::insert_into(hotline_calls::table)
         .values((
             hotline_calls::started_at.eq(c.started_at),
             hotline_calls::duration_secs.eq(c.duration_secs),
-            hotline_calls::language.eq(c.language.as_str()),
-            hotline_calls::caller_kind.eq(c.caller_kind.as_str()),
-            hotline_calls::region.eq(&c.region),
-            hotline_calls::province.eq(&c.province),
-            hotline_calls::outcome.eq(c.outcome.as_str()),
+            hotline_calls::language.eq(c.language),
+            hotline_calls::caller_kind.eq(c.caller_kind),
+            hotline_calls::region.eq(c.region),
+            hotline_calls::province.eq(c.province),
+            hotline_calls::outcome.eq(c.outcome),
             hotline_calls::diverted_project.eq(&c.diverted_project),
             hotline_calls::referral_id.eq(c.referral_id),
             hotline_calls::operator_id.eq(operator_id),
             hotline_calls::created_at.eq(now),
         ))
-        .returning(hotline_calls::id)
-        .get_result(conn)?;
-    Ok(hotline_calls::table.find(id).select(CallRow::as_select()).first(conn)?)
+        .returning(crate::db::columns::<CallRow>())
+        .get_result::<CallRow>(conn)?)
 }
 
 pub fn list(conn: &mut DbConn, f: &CallFilter) -> Result<Vec<CallRow>, AppError> {
@@ -60,13 +63,13 @@ pub fn list(conn: &mut DbConn, f: &CallFilter) -> Result<Vec<CallRow>, AppError>
     }
     let mut q = hotline_calls::table.into_boxed::<DbBackend>();
     if let Some(o) = f.outcome {
-        q = q.filter(hotline_calls::outcome.eq(o.as_str()));
+        q = q.filter(hotline_calls::outcome.eq(o));
     }
     if let Some(l) = f.language {
-        q = q.filter(hotline_calls::language.eq(l.as_str()));
+        q = q.filter(hotline_calls::language.eq(l));
     }
     if let Some(b) = f.before {
-        q = q.filter(hotline_calls::id.lt(b));
+        q = q.filter(hotline_calls::id.lt(CallId(b)));
     }
     Ok(q.select(CallRow::as_select())
         .order(hotline_calls::id.desc())

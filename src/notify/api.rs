@@ -5,9 +5,11 @@ use actix_web::web;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{OutboxEntry, OutboxFilter};
+use chrono::{DateTime, FixedOffset};
+
+use super::{OutboxEntry, OutboxFilter, Status, Template};
 use crate::auth::Access;
-use crate::clock::rome_rfc3339;
+use crate::clock::rome;
 use crate::domain::Role;
 use crate::error::{AppError, Problem};
 use crate::web::{ApiQuery, Ctx, RouteDef};
@@ -24,36 +26,33 @@ pub fn routes() -> Vec<RouteDef> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxView {
     pub id: i64,
-    /// `new_referral`, `emergency`, `escalation`, `overdue`, `decision`, `feedback`,
-    /// `consent_withdrawn`.
-    pub kind: String,
+    pub kind: Template,
     /// The referral's reference, when about one.
     pub reference: Option<String>,
     pub recipient: String,
-    /// `pending`, `sent` or `failed`.
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     /// Europe/Rome, RFC 3339.
-    pub next_attempt_at: String,
+    pub next_attempt_at: DateTime<FixedOffset>,
     /// A short technical reason of the last failed attempt.
     pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub sent_at: Option<DateTime<FixedOffset>>,
 }
 
 impl From<OutboxEntry> for OutboxView {
     fn from(e: OutboxEntry) -> Self {
         OutboxView {
-            id: e.id,
+            id: e.id.get(),
             kind: e.kind,
             reference: e.reference,
             recipient: e.recipient,
             status: e.status,
             attempts: e.attempts,
-            next_attempt_at: rome_rfc3339(e.next_attempt_at),
+            next_attempt_at: rome(e.next_attempt_at),
             last_error: e.last_error,
-            created_at: rome_rfc3339(e.created_at),
-            sent_at: e.sent_at.map(rome_rfc3339),
+            created_at: rome(e.created_at),
+            sent_at: e.sent_at.map(rome),
         }
     }
 }

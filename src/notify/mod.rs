@@ -28,7 +28,7 @@ use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
 use crate::db::schema::outbox;
 use crate::db::{Db, DbConn};
-use crate::domain::Caller;
+use crate::domain::{Caller, MessageId};
 use crate::error::AppError;
 
 pub use templates::{render, Template};
@@ -45,29 +45,14 @@ const MAX_BATCHES: usize = 50;
 /// Longest wait between two attempts.
 const MAX_BACKOFF_MINUTES: i64 = 60;
 
-/// Where a message is in its delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Waiting for its first or next attempt.
-    Pending,
-    Sent,
-    /// Given up after [`MAX_ATTEMPTS`].
-    Failed,
-}
-
-impl Status {
-    pub const ALL: &'static [Status] = &[Status::Pending, Status::Sent, Status::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Sent => "sent",
-            Status::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.iter().copied().find(|st| st.as_str() == s)
+crate::vocabulary! {
+    /// Where a message is in its delivery.
+    Status ("outbox_status") {
+        /// Waiting for its first or next attempt.
+        Pending = "pending" => ("In attesa", "Pending"),
+        Sent = "sent" => ("Inviato", "Sent"),
+        /// Given up after [`MAX_ATTEMPTS`].
+        Failed = "failed" => ("Non recapitato", "Failed"),
     }
 }
 
@@ -77,8 +62,7 @@ pub struct NewMessage {
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
-    /// The [`Template`] code (`new_referral`, `escalation`, …).
-    pub kind: &'static str,
+    pub kind: Template,
     /// The referral's reference (`R-7K2M9QXH`), when the message is about one.
     pub reference: Option<String>,
 }
@@ -91,7 +75,7 @@ impl NewMessage {
             recipient: recipient.to_owned(),
             subject,
             body_text,
-            kind: kind.code(),
+            kind,
             reference: Some(reference.to_owned()),
         }
     }
@@ -111,13 +95,13 @@ pub fn portal_link(settings: &Settings, referral_id: i64) -> String {
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
-    pub id: i64,
+    pub id: MessageId,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
-    pub kind: String,
+    pub kind: Template,
     pub reference: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -130,11 +114,11 @@ pub struct OutboxRow {
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxEntry {
-    pub id: i64,
+    pub id: MessageId,
     pub recipient: String,
-    pub kind: String,
+    pub kind: Template,
     pub reference: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
@@ -148,16 +132,16 @@ struct NewRow<'a> {
     recipient: &'a str,
     subject: &'a str,
     body_text: &'a str,
-    kind: &'a str,
+    kind: Template,
     reference: Option<&'a str>,
-    status: &'a str,
+    status: Status,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
 }
 
 /// Queues a message, due at once. Call it inside the transaction of the change it announces.
-pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Result<i64, AppError> {
+pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Result<MessageId, AppError> {
     let recipient = msg.recipient.trim();
     // Both checks: the form rule used everywhere else, and what the mailer will accept, so that
     // a queued message can always be built.
@@ -176,7 +160,7 @@ pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Resul
             body_text: &msg.body_text,
             kind: msg.kind,
             reference: msg.reference.as_deref(),
-            status: Status::Pending.as_str(),
+            status: Status::Pending,
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
@@ -215,8 +199,8 @@ pub fn claim_due(
 /// Ids of the messages due at `now` and not leased, oldest first, at most `batch`, locked until
 /// the transaction ends so that dispatchers of several instances claiming at once take disjoint
 /// messages instead of waiting for each other (see [`crate::load_skip_locked`]).
-fn lock_due(conn: &mut DbConn, now: NaiveDateTime, batch: i64) -> Result<Vec<i64>, AppError> {
-    let pending = Status::Pending.as_str();
+fn lock_due(conn: &mut DbConn, now: NaiveDateTime, batch: i64) -> Result<Vec<MessageId>, AppError> {
+    let pending = Status::Pending;
     Ok(crate::load_skip_locked!(
         conn,
         outbox::table
@@ -232,7 +216,7 @@ fn lock_due(conn: &mut DbConn, now: NaiveDateTime, batch: i64) -> Result<Vec<i64
 /// True when some message is due (a plain read: the dispatcher takes the write lock only then).
 pub fn any_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool, AppError> {
     let first: Option<i64> = outbox::table
-        .filter(outbox::status.eq(Status::Pending.as_str()))
+        .filter(outbox::status.eq(Status::Pending))
         .filter(outbox::next_attempt_at.le(now))
         .filter(outbox::locked_until.is_null().or(outbox::locked_until.le(now)))
         .select(outbox::id)
@@ -268,12 +252,12 @@ pub fn record_attempt(
     // Only a message still pending: a result recorded twice (an expired lease) changes nothing.
     let target = outbox::table
         .filter(outbox::id.eq(row.id))
-        .filter(outbox::status.eq(Status::Pending.as_str()));
+        .filter(outbox::status.eq(Status::Pending));
     match result {
         Ok(()) => {
             diesel::update(target)
                 .set((
-                    outbox::status.eq(Status::Sent.as_str()),
+                    outbox::status.eq(Status::Sent),
                     outbox::attempts.eq(attempts),
                     outbox::sent_at.eq(Some(now)),
                     outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -288,7 +272,7 @@ pub fn record_attempt(
             let status = if gave_up { Status::Failed } else { Status::Pending };
             diesel::update(target)
                 .set((
-                    outbox::status.eq(status.as_str()),
+                    outbox::status.eq(status),
                     outbox::attempts.eq(attempts),
                     outbox::next_attempt_at.eq(now + backoff(attempts)),
                     outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -301,11 +285,11 @@ pub fn record_attempt(
 }
 
 /// Frees the lease of claimed messages not attempted.
-fn release(conn: &mut DbConn, ids: &[i64]) -> Result<(), AppError> {
+fn release(conn: &mut DbConn, ids: &[MessageId]) -> Result<(), AppError> {
     diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(ids))
-            .filter(outbox::status.eq(Status::Pending.as_str())),
+            .filter(outbox::status.eq(Status::Pending)),
     )
     .set(outbox::locked_until.eq(None::<NaiveDateTime>))
     .execute(conn)?;
@@ -354,7 +338,7 @@ pub async fn dispatch_due(
         let mut rows = rows.into_iter();
         while let Some(row) = rows.next() {
             if started.elapsed() > budget {
-                let ids: Vec<i64> = std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
+                let ids: Vec<MessageId> = std::iter::once(row.id).chain(rows.map(|r| r.id)).collect();
                 db.write(move |c| release(c, &ids)).await?;
                 return Ok(report);
             }
@@ -430,7 +414,7 @@ impl OutboxFilter {
 pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> Result<Vec<OutboxEntry>, AppError> {
     let mut q = outbox::table.into_boxed::<crate::db::DbBackend>();
     if let Some(s) = filter.status()? {
-        q = q.filter(outbox::status.eq(s.as_str()));
+        q = q.filter(outbox::status.eq(s));
     }
     Ok(q.select(OutboxEntry::as_select())
         .order(outbox::id.desc())
@@ -439,7 +423,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> Result<Vec<OutboxEntry>
 }
 
 /// One message, whole.
-pub fn get(conn: &mut DbConn, id: i64) -> Result<OutboxRow, AppError> {
+pub fn get(conn: &mut DbConn, id: MessageId) -> Result<OutboxRow, AppError> {
     Ok(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?)
 }
 

@@ -22,12 +22,6 @@ struct OutboxPage {
     messages: Vec<OutboxEntry>,
 }
 
-impl OutboxPage {
-    fn status_label(&self, status: &str) -> String {
-        self.page.t(&format!("outbox.status_{status}")).to_owned()
-    }
-}
-
 async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let mut form = Form::from_pairs(&pairs);

@@ -6,51 +6,23 @@
 
 use crate::domain::Lang;
 
-/// What a notification is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Template {
-    /// A new referral: to the operator on duty.
-    NewReferral,
-    /// An emergency referral: to the operator on duty, to acknowledge at once.
-    Emergency,
-    /// An emergency not acknowledged in time: to the coordinator.
-    Escalation,
-    /// An ordinary referral not taken in charge in time: to the coordinator.
-    Overdue,
-    /// The crisis unit decided on a referral (taken in charge or declined): to the referrer.
-    Decision,
-    /// Written feedback on a referral is available: to the referrer.
-    Feedback,
-    /// The person withdrew their consent: to the territorial commission.
-    ConsentWithdrawn,
-}
-
-impl Template {
-    pub const ALL: &'static [Template] = &[
-        Template::NewReferral,
-        Template::Emergency,
-        Template::Escalation,
-        Template::Overdue,
-        Template::Decision,
-        Template::Feedback,
-        Template::ConsentWithdrawn,
-    ];
-
-    /// The stable code stored in the outbox's `kind` column.
-    pub fn code(self) -> &'static str {
-        match self {
-            Template::NewReferral => "new_referral",
-            Template::Emergency => "emergency",
-            Template::Escalation => "escalation",
-            Template::Overdue => "overdue",
-            Template::Decision => "decision",
-            Template::Feedback => "feedback",
-            Template::ConsentWithdrawn => "consent_withdrawn",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Template> {
-        Template::ALL.iter().copied().find(|t| t.code() == code)
+crate::vocabulary! {
+    /// What a notification is about.
+    Template ("template") {
+        /// A new referral: to the operator on duty.
+        NewReferral = "new_referral" => ("Nuova segnalazione", "New referral"),
+        /// An emergency referral: to the operator on duty, to acknowledge at once.
+        Emergency = "emergency" => ("Emergenza", "Emergency"),
+        /// An emergency not acknowledged in time: to the coordinator.
+        Escalation = "escalation" => ("Emergenza non presa in visione", "Emergency not acknowledged"),
+        /// An ordinary referral not taken in charge in time: to the coordinator.
+        Overdue = "overdue" => ("Segnalazione non presa in carico nei tempi", "Referral overdue"),
+        /// The crisis unit decided on a referral (taken in charge or declined): to the referrer.
+        Decision = "decision" => ("Decisione sulla segnalazione", "Decision on a referral"),
+        /// Written feedback on a referral is available: to the referrer.
+        Feedback = "feedback" => ("Restituzione scritta", "Written feedback"),
+        /// The person withdrew their consent: to the territorial commission.
+        ConsentWithdrawn = "consent_withdrawn" => ("Consenso revocato", "Consent withdrawn"),
     }
 }
 
@@ -148,7 +120,7 @@ mod tests {
                 pos_it.is_some() && pos_en.is_some() && pos_it < pos_en,
                 "{kind:?}: Italian first"
             );
-            assert_eq!(Template::parse(kind.code()), Some(*kind));
+            assert_eq!(Template::parse(kind.as_str()), Some(*kind));
         }
         let (subject, body) = render(Template::Emergency, "R-7K2M9QXH", "/x", Lang::En);
         assert!(subject.starts_with("URGENT"));

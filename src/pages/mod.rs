@@ -285,7 +285,7 @@ async fn account_page(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpR
     let (user, org) = service::own_account(&ctx.state, &ctx.caller()).await?;
     let tpl = AccountPage {
         page: Page::new(ctx, "account.title"),
-        role: user.role(),
+        role: user.role,
         username: user.username,
         display_name: user.display_name,
         org_name: org,
@@ -370,15 +370,15 @@ async fn me(ctx: Ctx) -> Result<web::Json<Me>, AppError> {
     };
     Ok(web::Json(Me {
         via,
-        user_id,
+        user_id: user_id.map(|u| u.get()),
         username,
         display_name,
-        token_id,
+        token_id: token_id.map(|t| t.get()),
         token_label,
         role: p.role,
         org: org.map(|o| OrgBrief {
-            kind: o.kind(),
-            id: o.id,
+            kind: o.kind,
+            id: o.id.get(),
             name: o.name,
         }),
         csrf_token: p.session.map(|s| s.csrf_token),

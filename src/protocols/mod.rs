@@ -62,32 +62,12 @@ pub struct IndicatorSet {
     pub items: Vec<Indicator>,
 }
 
-/// The three kinds of observation seed 004 names for CAS referrals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IndicatorCategory {
-    TraffickingIndicator,
-    DangerSignal,
-    RequestForHelp,
-}
-
-impl IndicatorCategory {
-    pub const ALL: &'static [IndicatorCategory] = &[
-        IndicatorCategory::TraffickingIndicator,
-        IndicatorCategory::DangerSignal,
-        IndicatorCategory::RequestForHelp,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IndicatorCategory::TraffickingIndicator => "trafficking_indicator",
-            IndicatorCategory::DangerSignal => "danger_signal",
-            IndicatorCategory::RequestForHelp => "request_for_help",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<IndicatorCategory> {
-        Self::ALL.iter().copied().find(|c| c.as_str() == s)
+crate::vocabulary! {
+    /// The three kinds of observation seed 004 names for CAS referrals.
+    IndicatorCategory ("indicator_category") {
+        TraffickingIndicator = "trafficking_indicator" => ("Indicatore di tratta", "Trafficking indicator"),
+        DangerSignal = "danger_signal" => ("Segnale di pericolo", "Danger signal"),
+        RequestForHelp = "request_for_help" => ("Richiesta di aiuto", "Request for help"),
     }
 }
 

@@ -3,20 +3,22 @@
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::model::ReferralInput;
 use super::service::{self, Action, CaseFile};
-use super::store::{self, ReferralRow};
+use super::store::{self, Referral};
 use super::vocab::{
-    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, ExploitationType, Gender, Status, Urgency,
+    AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
+    Status, Urgency,
 };
 use crate::auth::Access;
-use crate::clock::rome_rfc3339;
+use crate::clock::rome;
 use crate::config::Settings;
-use crate::domain::{Role, SourceKind};
+use crate::domain::{OrgId, ReferralId, Role, SourceKind, UserId};
 use crate::error::{AppError, Problem};
 use crate::web::json::versioned;
 use crate::web::{expected_version, ApiJson, ApiQuery, Ctx, PathId, RouteDef};
@@ -76,28 +78,34 @@ pub struct PersonView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ConsentView {
-    pub audition_date: String,
+    pub audition_date: NaiveDate,
     pub commission: Option<Named>,
     pub section: Option<String>,
     pub collected_by: Option<String>,
-    pub scope: String,
-    pub contact_route: Option<ContactRoute>,
+    pub scope: ConsentScope,
+    pub contact_route: ContactRoute,
     pub contact_detail: Option<String>,
-    pub withdrawn_at: Option<String>,
+    pub withdrawn_at: Option<DateTime<FixedOffset>>,
 }
 
+/// An entry of the referral's history.
 #[derive(Serialize, ToSchema)]
 pub struct EventView {
-    pub at: String,
+    pub at: DateTime<FixedOffset>,
+    /// Who acted (user name, token label, or the service: `routing`, `escalation`).
     pub actor: Option<String>,
-    pub kind: String,
+    pub kind: EventKind,
+    /// The person the entry is about (operator assigned, mediator proposed).
+    pub about: Option<Named>,
+    /// A code or a count (never a personal value).
     pub detail: Option<String>,
 }
 
+/// Written feedback; `body` is absent once erased (consent withdrawn).
 #[derive(Serialize, ToSchema)]
 pub struct FeedbackView {
-    pub at: String,
-    pub body: String,
+    pub at: DateTime<FixedOffset>,
+    pub body: Option<String>,
 }
 
 /// A referral as the crisis unit sees it.
@@ -111,7 +119,7 @@ pub struct ReferralView {
     pub source_kind: SourceKind,
     pub referring_org: Option<Named>,
     pub referrer_contact: Option<String>,
-    pub received_at: String,
+    pub received_at: DateTime<FixedOffset>,
     pub urgency: Urgency,
     pub person: PersonView,
     /// ISTAT province code.
@@ -125,109 +133,113 @@ pub struct ReferralView {
     pub consent: Option<ConsentView>,
     pub assigned_operator: Option<Named>,
     pub proposed_mediator: Option<Named>,
-    pub acknowledged_at: Option<String>,
-    pub escalated_at: Option<String>,
+    pub acknowledged_at: Option<DateTime<FixedOffset>>,
+    pub escalated_at: Option<DateTime<FixedOffset>>,
     /// When the unit must act (acknowledge an emergency, take an ordinary referral in charge).
-    pub deadline: String,
+    pub deadline: DateTime<FixedOffset>,
     pub overdue: bool,
-    pub decided_at: Option<String>,
+    pub decided_at: Option<DateTime<FixedOffset>>,
     pub decline_reason: Option<DeclineReason>,
     /// For the unit only: never shown to the referrer.
     pub decision_note: Option<String>,
     pub duplicate_of: Option<i64>,
+    /// True once the personal fields were erased (consent withdrawn).
+    pub erased: bool,
     pub history: Vec<EventView>,
     pub feedback: Vec<FeedbackView>,
     pub version: i64,
 }
 
-fn named(file: &CaseFile, kind: char, id: Option<i64>) -> Option<Named> {
+fn org(file: &CaseFile, id: Option<OrgId>) -> Option<Named> {
     id.map(|id| Named {
-        id,
-        name: file.names.get(&(kind, id)).cloned().unwrap_or_default(),
+        id: id.get(),
+        name: file.org_names.get(&id).cloned().unwrap_or_default(),
     })
+}
+
+fn user(file: &CaseFile, id: Option<UserId>) -> Option<Named> {
+    id.map(|id| Named {
+        id: id.get(),
+        name: file.user_names.get(&id).cloned().unwrap_or_default(),
+    })
+}
+
+fn feedback_views(feedback: &[store::Feedback]) -> Vec<FeedbackView> {
+    feedback
+        .iter()
+        .map(|f| FeedbackView {
+            at: rome(f.at),
+            body: f.body.clone(),
+        })
+        .collect()
 }
 
 impl ReferralView {
     pub fn new(file: &CaseFile, settings: &Settings, now: chrono::NaiveDateTime) -> ReferralView {
-        let r = &file.referral;
-        let p = &file.person;
+        let referral = &file.referral;
+        let (r, routing) = (&referral.row, &referral.routing);
+        let p = &file.sensitive.person;
         ReferralView {
-            id: r.id,
+            id: r.id.get(),
             reference: r.reference.clone(),
-            status: r.status(),
-            channel: Channel::parse(&r.channel).unwrap_or(Channel::Hotline),
-            source_kind: r.source(),
-            referring_org: named(file, 'o', r.referring_org_id),
+            status: r.status,
+            channel: r.channel,
+            source_kind: r.source_kind,
+            referring_org: org(file, r.referring_org_id),
             referrer_contact: p.referrer_contact.clone(),
-            received_at: rome_rfc3339(r.received_at),
-            urgency: r.urgency(),
+            received_at: rome(r.received_at),
+            urgency: r.urgency,
             person: PersonView {
                 alias: p.alias.clone(),
-                gender: Gender::parse(&r.person_gender).unwrap_or(Gender::Unknown),
+                gender: r.person_gender,
                 age: p.age,
-                age_band: r.person_age_band.as_deref().and_then(AgeBand::parse),
+                age_band: r.person_age_band,
                 nationality: p.nationality.clone(),
                 minor: r.person_minor,
-                languages: p
-                    .languages
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                hosted_by: named(file, 'o', r.hosted_org_id),
+                languages: file.facts.languages.clone(),
+                hosted_by: org(file, r.hosted_org_id),
             },
-            emergence_province: r.emergence_province.clone(),
-            emergence_context: r.emergence_context.as_deref().and_then(EmergenceContext::parse),
-            exploitation_types: r.exploitation(),
-            indicators: r.indicator_ids(),
+            emergence_province: r.emergence_province.map(|p| p.code.to_owned()),
+            emergence_context: r.emergence_context,
+            exploitation_types: file.facts.exploitation.clone(),
+            indicators: file.facts.indicators.clone(),
             indicators_version: r.indicators_version.clone(),
             notes: p.notes.clone(),
             interview_joint: r.interview_joint,
-            consent: file.consent.as_ref().map(|c| ConsentView {
-                audition_date: c.audition_date.to_string(),
-                commission: named(file, 'o', Some(c.commission_org_id)),
+            consent: file.sensitive.consent.as_ref().map(|c| ConsentView {
+                audition_date: c.audition_date,
+                commission: org(file, Some(c.commission_org_id)),
                 section: c.section.clone(),
                 collected_by: c.collected_by.clone(),
-                scope: c.scope.clone(),
-                contact_route: ContactRoute::parse(&c.contact_route),
+                scope: c.scope,
+                contact_route: c.contact_route,
                 contact_detail: c.contact_detail.clone(),
-                withdrawn_at: c.withdrawn_at.map(rome_rfc3339),
+                withdrawn_at: c.withdrawn_at.map(rome),
             }),
-            assigned_operator: named(file, 'u', r.assigned_operator_id),
-            proposed_mediator: named(file, 'u', r.proposed_mediator_id),
-            acknowledged_at: r.acknowledged_at.map(rome_rfc3339),
-            escalated_at: r.escalated_at.map(rome_rfc3339),
-            deadline: rome_rfc3339(r.deadline(settings)),
-            overdue: r.is_overdue(now, settings),
-            decided_at: r.decided_at.map(rome_rfc3339),
-            decline_reason: r.decline_reason.as_deref().and_then(DeclineReason::parse),
-            decision_note: p.decision_note.clone(),
-            duplicate_of: r.duplicate_of,
+            assigned_operator: user(file, routing.assigned_operator_id),
+            proposed_mediator: user(file, routing.proposed_mediator_id),
+            acknowledged_at: routing.acknowledged_at.map(rome),
+            escalated_at: routing.escalated_at.map(rome),
+            deadline: rome(referral.deadline(settings)),
+            overdue: referral.is_overdue(now, settings),
+            decided_at: referral.decided_at().map(rome),
+            decline_reason: referral.decline_reason(),
+            decision_note: file.sensitive.decision_note.clone(),
+            duplicate_of: referral.decision.as_ref().and_then(|d| d.duplicate_of).map(|d| d.get()),
+            erased: file.sensitive.erased,
             history: file
                 .events
                 .iter()
                 .map(|e| EventView {
-                    at: rome_rfc3339(e.at),
+                    at: rome(e.at),
                     actor: e.actor_label.clone(),
-                    kind: e.kind.clone(),
-                    // Routing records people by id; the unit reads their names.
-                    detail: e.detail.as_deref().map(|d| {
-                        d.strip_prefix("user ")
-                            .and_then(|id| id.parse::<i64>().ok())
-                            .and_then(|id| file.names.get(&('u', id)).cloned())
-                            .unwrap_or_else(|| d.to_owned())
-                    }),
+                    kind: e.kind,
+                    about: user(file, e.subject_user_id),
+                    detail: e.detail.clone(),
                 })
                 .collect(),
-            feedback: file
-                .feedback
-                .iter()
-                .map(|f| FeedbackView {
-                    at: rome_rfc3339(f.at),
-                    body: f.body.clone(),
-                })
-                .collect(),
-            version: r.version,
+            feedback: feedback_views(&file.sensitive.feedback),
+            version: r.version.get(),
         }
     }
 }
@@ -239,8 +251,8 @@ pub struct OutsideView {
     pub id: i64,
     pub reference: String,
     pub status: Status,
-    pub received_at: String,
-    pub decided_at: Option<String>,
+    pub received_at: DateTime<FixedOffset>,
+    pub decided_at: Option<DateTime<FixedOffset>>,
     pub decline_reason: Option<DeclineReason>,
     pub consent_withdrawn: bool,
     pub feedback: Vec<FeedbackView>,
@@ -248,23 +260,17 @@ pub struct OutsideView {
 }
 
 impl OutsideView {
-    pub fn new(r: &ReferralRow, feedback: &[store::FeedbackRow]) -> OutsideView {
+    pub fn new(r: &Referral, feedback: &[store::Feedback]) -> OutsideView {
         OutsideView {
-            id: r.id,
-            reference: r.reference.clone(),
+            id: r.id().get(),
+            reference: r.row.reference.clone(),
             status: r.status(),
-            received_at: rome_rfc3339(r.received_at),
-            decided_at: r.decided_at.map(rome_rfc3339),
-            decline_reason: r.decline_reason.as_deref().and_then(DeclineReason::parse),
+            received_at: rome(r.row.received_at),
+            decided_at: r.decided_at().map(rome),
+            decline_reason: r.decline_reason(),
             consent_withdrawn: r.status() == Status::Restricted,
-            feedback: feedback
-                .iter()
-                .map(|f| FeedbackView {
-                    at: rome_rfc3339(f.at),
-                    body: f.body.clone(),
-                })
-                .collect(),
-            version: r.version,
+            feedback: feedback_views(feedback),
+            version: r.version().get(),
         }
     }
 }
@@ -277,7 +283,7 @@ pub struct ReferralSummary {
     pub status: Status,
     pub urgency: Urgency,
     pub source_kind: SourceKind,
-    pub received_at: String,
+    pub received_at: DateTime<FixedOffset>,
     pub assigned_operator_id: Option<i64>,
     pub acknowledged: bool,
     pub overdue: bool,
@@ -286,19 +292,19 @@ pub struct ReferralSummary {
 }
 
 impl ReferralSummary {
-    pub fn new(r: &ReferralRow, settings: &Settings, now: chrono::NaiveDateTime) -> ReferralSummary {
+    pub fn new(r: &Referral, settings: &Settings, now: chrono::NaiveDateTime) -> ReferralSummary {
         ReferralSummary {
-            id: r.id,
-            reference: r.reference.clone(),
+            id: r.id().get(),
+            reference: r.row.reference.clone(),
             status: r.status(),
-            urgency: r.urgency(),
-            source_kind: r.source(),
-            received_at: rome_rfc3339(r.received_at),
-            assigned_operator_id: r.assigned_operator_id,
-            acknowledged: r.acknowledged_at.is_some(),
+            urgency: r.row.urgency,
+            source_kind: r.row.source_kind,
+            received_at: rome(r.row.received_at),
+            assigned_operator_id: r.routing.assigned_operator_id.map(|u| u.get()),
+            acknowledged: r.routing.acknowledged_at.is_some(),
             overdue: r.is_overdue(now, settings),
-            decline_reason: r.decline_reason.as_deref().and_then(DeclineReason::parse),
-            version: r.version,
+            decline_reason: r.decline_reason(),
+            version: r.version().get(),
         }
     }
 }
@@ -330,14 +336,14 @@ pub(crate) async fn create(ctx: Ctx, req: HttpRequest, body: ApiJson<ReferralInp
     } else {
         StatusCode::CREATED
     };
-    let location = Some(format!("/api/v1/referrals/{}", r.id));
+    let location = Some(format!("/api/v1/referrals/{}", r.id()));
     if is_outsider(&ctx) {
-        return Ok(versioned(status, &OutsideView::new(&r, &[]), r.version, location));
+        return Ok(versioned(status, &OutsideView::new(&r, &[]), r.version(), location));
     }
     Ok(versioned(
         status,
         &ReferralSummary::new(&r, &ctx.state.settings, ctx.now),
-        r.version,
+        r.version(),
         location,
     ))
 }
@@ -350,7 +356,8 @@ pub struct ListQuery {
     pub status: Option<Status>,
     pub urgency: Option<Urgency>,
     /// Only referrals older than this id (paging).
-    pub before: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub before: Option<ReferralId>,
     /// 1–500, default 100.
     pub limit: Option<i64>,
 }
@@ -388,13 +395,13 @@ pub(crate) async fn list(ctx: Ctx, q: ApiQuery<ListQuery>) -> Result<HttpRespons
 #[utoipa::path(get, path = "/api/v1/referrals/{id}", tag = "referrals", params(("id" = i64, Path)),
     responses((status = 200, body = ReferralView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn get(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+pub(crate) async fn get(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
-    let v = file.referral.version;
-    if is_outsider(&ctx) {
+    let v = file.referral.version();
+    if super::policy::is_outside(file.standing) {
         return Ok(versioned(
             StatusCode::OK,
-            &OutsideView::new(&file.referral, &file.feedback),
+            &OutsideView::new(&file.referral, &file.sensitive.feedback),
             v,
             None,
         ));
@@ -424,7 +431,8 @@ pub struct DeclineInput {
     #[validate(length(max = 4000))]
     pub note: Option<String>,
     /// With reason `duplicate`: the referral this one duplicates.
-    pub duplicate_of: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub duplicate_of: Option<ReferralId>,
 }
 
 /// Written feedback for the referrer or commission.
@@ -439,7 +447,7 @@ pub struct FeedbackInput {
 async fn respond_action(
     ctx: &Ctx,
     req: &HttpRequest,
-    id: i64,
+    id: ReferralId,
     version: Option<i64>,
     action: Action,
 ) -> Result<HttpResponse, AppError> {
@@ -451,7 +459,7 @@ async fn respond_action(
         serde_json::to_value(ReferralSummary::new(&row, &ctx.state.settings, ctx.now))
     }
     .map_err(AppError::internal)?;
-    Ok(versioned(StatusCode::OK, &body, row.version, None))
+    Ok(versioned(StatusCode::OK, &body, row.version(), None))
 }
 
 /// The operator on duty has seen the emergency: the escalation clock stops.
@@ -461,7 +469,7 @@ async fn respond_action(
 pub(crate) async fn acknowledge(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<ReferralId>,
     body: ApiJson<VersionOnly>,
 ) -> Result<HttpResponse, AppError> {
     respond_action(&ctx, &req, id.0, body.0.version, Action::Acknowledge).await
@@ -474,7 +482,7 @@ pub(crate) async fn acknowledge(
 pub(crate) async fn take_charge(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<ReferralId>,
     body: ApiJson<VersionOnly>,
 ) -> Result<HttpResponse, AppError> {
     respond_action(&ctx, &req, id.0, body.0.version, Action::TakeCharge).await
@@ -487,7 +495,7 @@ pub(crate) async fn take_charge(
 pub(crate) async fn decline(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<ReferralId>,
     body: ApiJson<DeclineInput>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
@@ -506,7 +514,7 @@ pub(crate) async fn decline(
 pub(crate) async fn feedback(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<ReferralId>,
     body: ApiJson<FeedbackInput>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
@@ -520,7 +528,7 @@ pub(crate) async fn feedback(
 pub(crate) async fn withdraw_consent(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<ReferralId>,
     body: ApiJson<VersionOnly>,
 ) -> Result<HttpResponse, AppError> {
     respond_action(&ctx, &req, id.0, body.0.version, Action::WithdrawConsent).await
@@ -565,7 +573,7 @@ pub(crate) async fn import_draft(
         Some(Ok((id, reference))) => Ok(HttpResponse::Created()
             .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/referrals/{id}")))
             .json(DraftCreated {
-                id,
+                id: id.get(),
                 reference,
                 status: Status::Draft,
             })),
@@ -583,7 +591,7 @@ pub(crate) async fn import_draft(
 pub(crate) async fn confirm(
     ctx: Ctx,
     req: HttpRequest,
-    id: PathId,
+    id: PathId<ReferralId>,
     body: ApiJson<ReferralInput>,
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, None)?;
@@ -591,7 +599,7 @@ pub(crate) async fn confirm(
     Ok(versioned(
         StatusCode::OK,
         &ReferralSummary::new(&row, &ctx.state.settings, ctx.now),
-        row.version,
+        row.version(),
         None,
     ))
 }

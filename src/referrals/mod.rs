@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod import;
+pub mod lifecycle;
 pub mod model;
 pub mod pages;
 pub mod policy;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, Urgency};
-use crate::domain::{parse_instant, parse_language, source_of, OrgKind, Province, SourceKind};
+use crate::domain::{parse_instant, parse_language, source_of, OrgId, OrgKind, Province, SourceKind};
 use crate::error::{AppError, FieldError};
 use crate::protocols::Protocols;
 
@@ -31,7 +31,8 @@ pub struct PersonInput {
     /// Languages spoken, ISO 639 codes (`en`, `pcm`, `edo`).
     pub languages: Option<Vec<String>>,
     /// The CAS or SAI project hosting the person, if any.
-    pub hosted_org_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub hosted_org_id: Option<OrgId>,
 }
 
 /// The consent a territorial commission collected at the audition (mandatory for its reports).
@@ -63,7 +64,8 @@ pub struct ReferralInput {
     /// Who activated the call; taken from the organisation's kind when omitted.
     pub source_kind: Option<SourceKind>,
     /// The referring organisation (a referrer's or commission's own, always).
-    pub referring_org_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub referring_org_id: Option<OrgId>,
     /// The referring operator's work contact (name, phone or email at work).
     #[validate(length(max = 200))]
     pub referrer_contact: Option<String>,
@@ -93,14 +95,14 @@ pub enum Submitter {
     /// Crisis-unit staff logging what came by phone, email or in person.
     Unit,
     /// A referring organisation (its staff or its system).
-    Referrer { org_id: i64, org_kind: OrgKind },
+    Referrer { org_id: OrgId, org_kind: OrgKind },
     /// A territorial commission.
-    Commission { org_id: i64 },
+    Commission { org_id: OrgId },
 }
 
 impl Submitter {
     /// The organisation submitting, for referrers and commissions.
-    pub fn org_id(self) -> Option<i64> {
+    pub fn org_id(self) -> Option<OrgId> {
         match self {
             Submitter::Unit => None,
             Submitter::Referrer { org_id, .. } | Submitter::Commission { org_id } => Some(org_id),
@@ -113,7 +115,7 @@ impl Submitter {
 pub struct NewReferral {
     pub channel: Channel,
     pub source_kind: SourceKind,
-    pub referring_org_id: Option<i64>,
+    pub referring_org_id: Option<OrgId>,
     pub referrer_contact: Option<String>,
     pub received_at: NaiveDateTime,
     pub urgency: Urgency,
@@ -124,8 +126,8 @@ pub struct NewReferral {
     pub nationality: Option<String>,
     pub minor: bool,
     pub languages: Vec<String>,
-    pub hosted_org_id: Option<i64>,
-    pub emergence_province: Option<String>,
+    pub hosted_org_id: Option<OrgId>,
+    pub emergence_province: Option<Province>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Vec<ExploitationType>,
     pub indicators: Vec<String>,
@@ -133,14 +135,14 @@ pub struct NewReferral {
     pub notes: Option<String>,
     pub interview_joint: Option<bool>,
     pub consent: Option<Consent>,
-    pub submitter_org_id: Option<i64>,
+    pub submitter_org_id: Option<OrgId>,
 }
 
 /// A checked consent record.
 #[derive(Clone, Debug)]
 pub struct Consent {
     pub audition_date: NaiveDate,
-    pub commission_org_id: i64,
+    pub commission_org_id: OrgId,
     pub section: Option<String>,
     pub collected_by: Option<String>,
     pub contact_route: ContactRoute,
@@ -244,7 +246,7 @@ impl ReferralInput {
         let emergence_province = match text(&self.emergence_province) {
             None => None,
             Some(p) => match Province::parse(&p) {
-                Some(p) => Some(p.code.to_owned()),
+                Some(p) => Some(p),
                 None => {
                     err("emergence_province", "is not an Italian province (ISTAT code or sigla)");
                     None
@@ -292,6 +294,8 @@ impl ReferralInput {
                         }
                         if c.audition_date.is_some_and(|d| d > now.date()) {
                             err("consent.audition_date", "must not be in the future");
+                        } else if c.audition_date.is_some_and(|d| !crate::domain::time::date_in_range(d)) {
+                            err("consent.audition_date", crate::domain::time::OUT_OF_RANGE);
                         }
                         if c.wants_information != Some(true) {
                             err(
@@ -337,7 +341,7 @@ impl ReferralInput {
                 );
             }
         }
-        if hosted_org_id == Some(0) {
+        if hosted_org_id == Some(OrgId(0)) {
             hosted_org_id = None;
         }
 

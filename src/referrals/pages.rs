@@ -10,15 +10,15 @@ use askama::Template;
 use super::api::ReferralView;
 use super::model::{ConsentInput, PersonInput, ReferralInput, Submitter};
 use super::service::{self, Action};
-use super::store::{self, ListFilter, ReferralRow};
+use super::store::{self, ListFilter, Referral};
 use super::vocab::{
-    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, ExploitationType, Gender, Status, Urgency,
+    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender, Status,
+    Urgency,
 };
 use crate::accounts::orgs;
 use crate::auth::Access;
 use crate::domain::territory::{Province, PROVINCES};
-use crate::domain::SourceKind;
-use crate::domain::{OrgKind, Role};
+use crate::domain::{OrgKind, ReferralId, Role, SourceKind, UserId, Version};
 use crate::error::{AppError, FieldError};
 use crate::protocols::Indicator;
 use crate::web::i18n::message;
@@ -60,7 +60,7 @@ pub fn routes() -> Vec<RouteDef> {
 
 /// A referral line in a list, with the names the unit needs.
 pub struct Line {
-    pub r: ReferralRow,
+    pub r: Referral,
     pub operator: Option<String>,
     pub overdue: bool,
     pub deadline: String,
@@ -78,11 +78,11 @@ struct QueuePage {
     can_file: bool,
 }
 
-fn lines(rows: Vec<ReferralRow>, names: &HashMap<i64, String>, ctx: &Ctx) -> Vec<Line> {
+fn lines(rows: Vec<Referral>, names: &HashMap<UserId, String>, ctx: &Ctx) -> Vec<Line> {
     let settings = &ctx.state.settings;
     rows.into_iter()
         .map(|r| Line {
-            operator: r.assigned_operator_id.and_then(|id| names.get(&id).cloned()),
+            operator: r.routing.assigned_operator_id.and_then(|id| names.get(&id).cloned()),
             overdue: r.is_overdue(ctx.now, settings),
             deadline: crate::clock::rome_display(r.deadline(settings)),
             r,
@@ -100,7 +100,7 @@ async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let open = lines(open_rows, &names, &ctx);
     let (emergencies, rest): (Vec<Line>, Vec<Line>) = open
         .into_iter()
-        .partition(|l| l.r.urgency() == Urgency::Emergency && l.r.acknowledged_at.is_none());
+        .partition(|l| l.r.row.urgency == Urgency::Emergency && l.r.routing.acknowledged_at.is_none());
     let (overdue, waiting): (Vec<Line>, Vec<Line>) = rest.into_iter().partition(|l| l.overdue);
     let tpl = QueuePage {
         page: Page::new(&ctx, "referrals.title"),
@@ -157,7 +157,7 @@ async fn intake_page(
     let all = crate::accounts::service::list_orgs(&ctx.state).await?;
     let hosts = all
         .iter()
-        .filter(|o| o.active && matches!(o.kind(), OrgKind::Cas | OrgKind::Sai))
+        .filter(|o| o.active && matches!(o.kind, OrgKind::Cas | OrgKind::Sai))
         .cloned()
         .collect();
     let tpl = IntakePage {
@@ -313,7 +313,7 @@ async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<
         .map(str::to_owned)
         .filter(|k| !k.is_empty());
     match service::create(&ctx.state, &ctx.caller(), input, key).await {
-        Ok(c) => Ok(Ok(c.referral.id)),
+        Ok(c) => Ok(Ok(c.referral.id().get())),
         Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
             absorb_referral_error(&mut form, &e, ctx);
             Ok(Err(intake_page(
@@ -356,7 +356,7 @@ struct DetailPage {
     province: Option<String>,
 }
 
-async fn detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn detail_page(ctx: &Ctx, id: ReferralId, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id).await?;
     render_detail(ctx, file, form, status)
 }
@@ -365,14 +365,14 @@ async fn detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Resu
 fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
     let view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
     let protocols = &ctx.state.protocols;
-    let procedure = protocols.procedure(file.referral.source());
+    let procedure = protocols.procedure(file.referral.row.source_kind);
     let steps = match ctx.lang {
         crate::domain::Lang::It => procedure.steps_it.clone(),
         crate::domain::Lang::En => procedure.steps_en.clone(),
     };
     let indicators = file
-        .referral
-        .indicator_ids()
+        .facts
+        .indicators
         .iter()
         .filter_map(|i| protocols.indicator(i).cloned())
         .collect();
@@ -382,12 +382,7 @@ fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusC
         can_act: matches!(role, Role::Coordinator | Role::Operator),
         is_new: file.referral.status() == Status::New,
         restricted: file.referral.status() == Status::Restricted,
-        province: file
-            .referral
-            .emergence_province
-            .as_deref()
-            .and_then(Province::by_code)
-            .map(|p| p.name.to_owned()),
+        province: file.referral.row.emergence_province.map(|p| p.name.to_owned()),
         c: view,
         form,
         indicators,
@@ -397,7 +392,7 @@ fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusC
     render_status(&tpl.page, status, &tpl)
 }
 
-async fn detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn detail(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
     if file.referral.status() == Status::Draft {
         return draft_page(&ctx, &file, None, StatusCode::OK).await;
@@ -415,40 +410,38 @@ async fn draft_page(
     let r = &file.referral;
     let form = form.unwrap_or_else(|| {
         let mut f = Form::default();
-        f.set("channel", r.channel.clone());
-        f.set("source_kind", r.source_kind.clone());
+        f.set("channel", r.row.channel.as_str());
+        f.set("source_kind", r.row.source_kind.as_str());
         f.set(
             "referring_org_id",
-            r.referring_org_id.map(|i| i.to_string()).unwrap_or_default(),
+            r.row.referring_org_id.map(|i| i.to_string()).unwrap_or_default(),
         );
-        f.set(
-            "referrer_contact",
-            file.person.referrer_contact.clone().unwrap_or_default(),
-        );
-        f.set("received_at", crate::clock::rome_local_input(r.received_at));
-        f.set("urgency", r.urgency.clone());
-        f.set("gender", r.person_gender.clone());
-        f.set("notes", file.person.notes.clone().unwrap_or_default());
+        let person = &file.sensitive.person;
+        f.set("referrer_contact", person.referrer_contact.clone().unwrap_or_default());
+        f.set("received_at", crate::clock::rome_local_input(r.row.received_at));
+        f.set("urgency", r.row.urgency.as_str());
+        f.set("gender", r.row.person_gender.as_str());
+        f.set("notes", person.notes.clone().unwrap_or_default());
         f
     });
     let mut form = form;
-    form.set("version", r.version.to_string());
+    form.set("version", r.version().to_string());
     intake_page(
         ctx,
         form,
         status,
-        format!("/referrals/{}/confirm", r.id),
+        format!("/referrals/{}/confirm", r.id()),
         Submitter::Unit,
     )
     .await
 }
 
-async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn confirm_submit(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let pairs = pairs(&body)?;
     let mut form = Form::from_pairs(&pairs);
     let with_consent = form.v("source_kind") == "territorial_commission";
     let (input, errors) = referral_from_form(&form, &pairs, with_consent);
-    let version = form.v("version").trim().parse::<i64>().ok();
+    let version = form.v("version").trim().parse::<Version>().ok();
     let result = match (errors.is_empty(), version) {
         (false, _) => Err(AppError::Invalid(errors)),
         (true, None) => Err(AppError::VersionRequired),
@@ -456,7 +449,7 @@ async fn confirm_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRe
     };
     match result {
         Ok(row) => Ok(redirect_with_flash(
-            &format!("/referrals/{}", row.id),
+            &format!("/referrals/{}", row.id()),
             "flash.draft_confirmed",
         )),
         Err(
@@ -542,7 +535,7 @@ async fn import_submit(ctx: Ctx, mut payload: actix_multipart::Multipart) -> Res
 /// Runs an action from a form of the case file; errors come back on the page.
 async fn act_from_form(
     ctx: &Ctx,
-    id: i64,
+    id: ReferralId,
     body: &[u8],
     make: impl FnOnce(&Form) -> Result<Action, AppError>,
     flash: &str,
@@ -550,7 +543,7 @@ async fn act_from_form(
 ) -> Result<HttpResponse, AppError> {
     let pairs = pairs(body)?;
     let mut form = Form::from_pairs(&pairs);
-    let Some(version) = form.v("version").trim().parse::<i64>().ok() else {
+    let Some(version) = form.v("version").trim().parse::<Version>().ok() else {
         form.general = Some(message(ctx.lang, "the form is missing its version: reload the page"));
         return detail_page(ctx, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
@@ -561,12 +554,17 @@ async fn act_from_form(
     match result {
         Ok(_) => Ok(redirect_with_flash(back, flash)),
         Err(
-            e
-            @ (AppError::Invalid(_) | AppError::BadRequest(_) | AppError::Conflict(_) | AppError::StaleVersion { .. }),
+            e @ (AppError::Invalid(_)
+            | AppError::BadRequest(_)
+            | AppError::Conflict(_)
+            | AppError::StaleVersion { .. }
+            | AppError::IllegalTransition { .. }),
         ) => {
             form.absorb(&e, ctx.lang);
             let status = match e {
-                AppError::Conflict(_) | AppError::StaleVersion { .. } => StatusCode::CONFLICT,
+                AppError::Conflict(_) | AppError::StaleVersion { .. } | AppError::IllegalTransition { .. } => {
+                    StatusCode::CONFLICT
+                }
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             if back.starts_with("/portal") {
@@ -578,7 +576,7 @@ async fn act_from_form(
     }
 }
 
-async fn acknowledge(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn acknowledge(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/referrals/{}", id.0);
     act_from_form(
         &ctx,
@@ -591,7 +589,7 @@ async fn acknowledge(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     .await
 }
 
-async fn take_charge(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn take_charge(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/referrals/{}", id.0);
     act_from_form(
         &ctx,
@@ -604,14 +602,14 @@ async fn take_charge(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRespo
     .await
 }
 
-async fn decline(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn decline(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/referrals/{}", id.0);
     let make = |f: &Form| {
         let reason = DeclineReason::parse(f.v("reason")).ok_or_else(|| AppError::invalid("reason", "is required"))?;
         let duplicate_of = match f.v("duplicate_of").trim() {
             "" => None,
             s => Some(
-                s.parse::<i64>()
+                s.parse::<ReferralId>()
                     .map_err(|_| AppError::invalid("duplicate_of", "must be a number"))?,
             ),
         };
@@ -624,7 +622,7 @@ async fn decline(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse,
     act_from_form(&ctx, id.0, &body, make, "flash.declined", &back).await
 }
 
-async fn feedback(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn feedback(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/referrals/{}", id.0);
     act_from_form(
         &ctx,
@@ -637,7 +635,7 @@ async fn feedback(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse
     .await
 }
 
-async fn withdraw(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn withdraw(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/referrals/{}", id.0);
     act_from_form(
         &ctx,
@@ -656,7 +654,7 @@ async fn withdraw(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse
 #[template(path = "referrals/portal.html")]
 struct PortalPage {
     page: Page,
-    rows: Vec<ReferralRow>,
+    rows: Vec<Referral>,
 }
 
 async fn portal(ctx: Ctx) -> Result<HttpResponse, AppError> {
@@ -697,28 +695,33 @@ async fn portal_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppEr
 struct PortalDetailPage {
     page: Page,
     form: Form,
-    r: ReferralRow,
-    feedback: Vec<store::FeedbackRow>,
+    r: Referral,
+    feedback: Vec<store::Feedback>,
     commission: bool,
 }
 
-async fn portal_detail_page(ctx: &Ctx, id: i64, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn portal_detail_page(
+    ctx: &Ctx,
+    id: ReferralId,
+    form: Form,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id).await?;
     let tpl = PortalDetailPage {
         page: Page::new(ctx, "portal.title"),
         form,
         commission: ctx.user()?.role == Role::Commission,
         r: file.referral,
-        feedback: file.feedback,
+        feedback: file.sensitive.feedback,
     };
     render_status(&tpl.page, status, &tpl)
 }
 
-async fn portal_detail(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn portal_detail(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppError> {
     portal_detail_page(&ctx, id.0, Form::default(), StatusCode::OK).await
 }
 
-async fn portal_withdraw(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn portal_withdraw(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/portal/{}", id.0);
     act_from_form(
         &ctx,

@@ -8,8 +8,8 @@
 //!   revealed.
 
 use super::model::Submitter;
-use super::store::ReferralRow;
-use crate::domain::{Caller, Role};
+use super::store::{ReferralRow, RoutingRow};
+use crate::domain::{Caller, Role, UserId};
 use crate::error::AppError;
 
 /// How a caller stands towards referrals.
@@ -18,7 +18,7 @@ pub enum Standing {
     /// Coordinators and operators.
     Unit,
     /// A cultural mediator: the referrals proposed to them.
-    Mediator { user_id: i64 },
+    Mediator { user_id: UserId },
     /// A referring organisation or a commission: its own reports, in the outside view.
     Outside(Submitter),
 }
@@ -52,10 +52,10 @@ pub fn submitter(caller: &Caller) -> Result<Submitter, AppError> {
 
 /// True when `standing` may see `row` (the case file for the unit and a mediator, the outside
 /// view for its organisation).
-pub fn can_see(row: &ReferralRow, standing: Standing) -> bool {
+pub fn can_see(row: &ReferralRow, routing: &RoutingRow, standing: Standing) -> bool {
     match standing {
         Standing::Unit => true,
-        Standing::Mediator { user_id } => row.proposed_mediator_id == Some(user_id),
+        Standing::Mediator { user_id } => routing.proposed_mediator_id == Some(user_id),
         Standing::Outside(Submitter::Referrer { org_id, .. } | Submitter::Commission { org_id }) => {
             row.submitter_org_id == Some(org_id)
         }
@@ -89,22 +89,22 @@ pub fn is_outside(standing: Standing) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::OrgKind;
+    use crate::domain::{OrgId, OrgKind};
 
     #[test]
     fn only_commissions_among_outsiders_hold_a_power() {
         assert_eq!(power(Standing::Unit), Power::Decide);
         assert_eq!(
-            power(Standing::Outside(Submitter::Commission { org_id: 1 })),
+            power(Standing::Outside(Submitter::Commission { org_id: OrgId(1) })),
             Power::WithdrawConsent
         );
         assert_eq!(
             power(Standing::Outside(Submitter::Referrer {
-                org_id: 1,
+                org_id: OrgId(1),
                 org_kind: OrgKind::Cas
             })),
             Power::None
         );
-        assert_eq!(power(Standing::Mediator { user_id: 3 }), Power::None);
+        assert_eq!(power(Standing::Mediator { user_id: UserId(3) }), Power::None);
     }
 }

@@ -3,21 +3,16 @@
 //! history. Worked out before the write transaction, so that SQLite's single writer spends its
 //! turn on writes, from the roster's directory when it can answer exactly.
 
-use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
-use diesel::prelude::*;
-
 use super::model::NewReferral;
-use super::vocab::Status;
 use crate::accounts::orgs;
 use crate::accounts::users::UserRow;
 use crate::app::{App, Cache};
-use crate::db::schema::referrals;
 use crate::db::DbConn;
-use crate::domain::OrgKind;
+use crate::domain::{OrgId, OrgKind, UserId};
 use crate::error::AppError;
 use crate::roster::directory::{Directory, Snapshot};
 use crate::roster::{store as roster, Duty, ShiftMode};
+use chrono::NaiveDateTime;
 
 /// The routing of one referral.
 #[derive(Clone, Debug, Default)]
@@ -71,12 +66,12 @@ pub fn prepare(conn: &mut DbConn, new: &NewReferral, now: NaiveDateTime) -> Resu
     })
 }
 
-fn require_org(conn: &mut DbConn, field: &str, id: i64, kinds: &[OrgKind]) -> Result<orgs::OrgRow, AppError> {
+fn require_org(conn: &mut DbConn, field: &str, id: OrgId, kinds: &[OrgKind]) -> Result<orgs::OrgRow, AppError> {
     let org = orgs::get(conn, id).map_err(|e| match e {
         AppError::NotFound => AppError::invalid(field, "no such organisation"),
         other => other,
     })?;
-    if !kinds.is_empty() && !kinds.contains(&org.kind()) {
+    if !kinds.is_empty() && !kinds.contains(&org.kind) {
         return Err(wrong_kind(field));
     }
     Ok(org)
@@ -85,7 +80,7 @@ fn require_org(conn: &mut DbConn, field: &str, id: i64, kinds: &[OrgKind]) -> Re
 /// The routing as a snapshot of the directory has it, or `None` when only the database can say
 /// (an organisation it does not know, several operators on duty to balance).
 pub fn from_snapshot(s: &Snapshot, new: &NewReferral, now: NaiveDateTime) -> Option<Result<Routing, AppError>> {
-    let org = |field: &str, id: i64, kinds: &[OrgKind]| -> Option<Result<String, AppError>> {
+    let org = |field: &str, id: OrgId, kinds: &[OrgKind]| -> Option<Result<String, AppError>> {
         let (kind, name) = s.org(id)?;
         if !kinds.is_empty() && !kinds.contains(&kind) {
             return Some(Err(wrong_kind(field)));
@@ -128,16 +123,10 @@ pub fn pick_operator(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<User
     if candidates.len() <= 1 {
         return Ok(candidates.into_iter().next().map(|(_, u)| u));
     }
-    let ids: Vec<i64> = candidates.iter().map(|(_, u)| u.id).collect();
-    let waiting: Vec<(Option<i64>, i64)> = referrals::table
-        .filter(referrals::assigned_operator_id.eq_any(&ids))
-        .filter(referrals::status.eq(Status::New.as_str()))
-        .group_by(referrals::assigned_operator_id)
-        .select((referrals::assigned_operator_id, count_star()))
-        .load(conn)?;
-    let open = |id: i64| waiting.iter().find(|(u, _)| *u == Some(id)).map_or(0, |(_, n)| *n);
+    let ids: Vec<UserId> = candidates.iter().map(|(_, u)| u.id).collect();
+    let waiting = super::store::waiting_by_operator(conn, &ids)?;
     Ok(candidates
         .into_iter()
-        .min_by_key(|(s, u)| (s.mode() != ShiftMode::OnDuty, open(u.id)))
+        .min_by_key(|(s, u)| (s.mode != ShiftMode::OnDuty, waiting.get(&u.id).copied().unwrap_or(0)))
         .map(|(_, u)| u))
 }

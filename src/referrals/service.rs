@@ -8,12 +8,12 @@ use sha2::{Digest, Sha256};
 use super::model::ReferralInput;
 use super::policy::{self, Power, Standing};
 use super::routing;
-use super::store::{self, Actor, Created, Idempotency, ListFilter, ReferralRow};
+use super::store::{self, Actor, Created, Idempotency, ListFilter, Referral};
 use super::vocab::{DeclineReason, Status};
 use crate::accounts::{orgs, users};
 use crate::app::App;
 use crate::audit::{self, Event};
-use crate::domain::Caller;
+use crate::domain::{Caller, OrgId, ReferralId, UserId, Version};
 use crate::error::AppError;
 
 /// How the caller appears in a referral's history.
@@ -69,10 +69,11 @@ pub async fn create(
     loop {
         attempts += 1;
         let (new, actor, idem, routing) = (new.clone(), actor.clone(), idempotency.clone(), routing.clone());
-        let (protocols, settings) = (app.protocols.clone(), app.settings.clone());
+        let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys.clone());
         let result = audit::write(app, caller, &[], move |tx| {
             let created = store::create(
                 tx.conn,
+                &keys,
                 &new,
                 &actor,
                 idem.as_ref().as_ref(),
@@ -81,7 +82,7 @@ pub async fn create(
                 &settings,
                 now,
             )?;
-            let mut ev = Event::new("referral.create").entity("referral", created.referral.id);
+            let mut ev = Event::new("referral.create").entity("referral", created.referral.id());
             if created.replayed {
                 ev = ev.detail("idempotent retry: nothing stored");
             }
@@ -96,86 +97,99 @@ pub async fn create(
     }
 }
 
-/// Everything the unit sees of a referral.
+/// Everything the unit sees of a referral (an outsider's reading fills only what the outside
+/// view shows: the referral and the feedback addressed to them).
 pub struct CaseFile {
-    pub referral: ReferralRow,
-    pub person: store::PersonRow,
-    pub consent: Option<store::ConsentRow>,
+    pub referral: Referral,
+    pub facts: store::Facts,
+    pub sensitive: store::Sensitive,
     pub events: Vec<store::EventRow>,
-    pub feedback: Vec<store::FeedbackRow>,
-    /// Names of the organisations and people it refers to, by id.
-    pub names: HashMap<(char, i64), String>,
+    /// Names of the organisations named, by id.
+    pub org_names: HashMap<OrgId, String>,
+    /// Names of the people named (with the languages they speak), by id.
+    pub user_names: HashMap<UserId, String>,
     /// How the reader stands towards it (which view they get).
     pub standing: Standing,
 }
 
 /// Reads a referral for the caller (an audited read). Outsiders may read only their own
-/// organisation's reports; anyone else gets 404, so existence is not revealed.
-pub async fn read(app: &App, caller: &Caller, id: i64) -> Result<CaseFile, AppError> {
+/// organisation's reports, and of those only the outside view; anyone else gets 404, so existence
+/// is not revealed.
+pub async fn read(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFile, AppError> {
     let standing = policy::standing(caller)?;
+    let keys = app.keys.clone();
     audit::read(app, caller, move |conn| {
         let referral = store::get(conn, id)?;
-        if !policy::can_see(&referral, standing) {
+        if !policy::can_see(&referral.row, &referral.routing, standing) {
             return Err(AppError::NotFound);
         }
-        let consent = store::consent(conn, id)?;
-        let mut names = HashMap::new();
+        let event = Event::new("referral.read").entity("referral", id);
+        if policy::is_outside(standing) {
+            let feedback = store::feedback(conn, &keys, &referral)?;
+            let file = CaseFile {
+                referral,
+                facts: store::Facts::default(),
+                sensitive: store::Sensitive {
+                    feedback,
+                    ..store::Sensitive::default()
+                },
+                events: Vec::new(),
+                org_names: HashMap::new(),
+                user_names: HashMap::new(),
+                standing,
+            };
+            return Ok((file, event));
+        }
+        let sensitive = store::sensitive(conn, &keys, &referral)?;
+        let r = &referral.row;
         let orgs_named = [
-            referral.referring_org_id,
-            referral.hosted_org_id,
-            referral.submitter_org_id,
-            consent.as_ref().map(|c| c.commission_org_id),
+            r.referring_org_id,
+            r.hosted_org_id,
+            r.submitter_org_id,
+            sensitive.consent.as_ref().map(|c| c.commission_org_id),
         ];
+        let mut org_names = HashMap::new();
         for org in orgs_named.into_iter().flatten() {
             if let Ok(o) = orgs::get(conn, org) {
-                names.insert(('o', org), o.name);
+                org_names.insert(org, o.name);
             }
         }
         let events = store::events(conn, id)?;
-        let people = [
-            referral.assigned_operator_id,
-            referral.proposed_mediator_id,
-            referral.decided_by,
-        ];
-        let named_in_history = events.iter().filter_map(|e| {
-            e.detail
-                .as_deref()
-                .and_then(|d| d.strip_prefix("user "))
-                .and_then(|id| id.parse::<i64>().ok())
-        });
-        for user in people.into_iter().flatten().chain(named_in_history) {
-            if names.contains_key(&('u', user)) {
+        let people: Vec<UserId> = [
+            referral.routing.assigned_operator_id,
+            referral.routing.proposed_mediator_id,
+            referral.decision.as_ref().and_then(|d| d.decided_by),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(events.iter().filter_map(|e| e.subject_user_id))
+        .collect();
+        let mut user_names = HashMap::new();
+        for user in people {
+            if user_names.contains_key(&user) {
                 continue;
             }
             if let Ok(u) = users::get(conn, user) {
-                let langs = u.language_list().join(", ");
-                names.insert(
-                    ('u', user),
-                    if langs.is_empty() {
-                        u.display_name
-                    } else {
-                        format!("{} ({langs})", u.display_name)
-                    },
-                );
+                user_names.insert(user, u.name_with_languages());
             }
         }
         let file = CaseFile {
-            person: store::person(conn, id)?,
-            consent,
+            facts: store::facts(conn, id)?,
+            sensitive,
             events,
-            feedback: store::feedback(conn, id)?,
             referral,
-            names,
+            org_names,
+            user_names,
             standing,
         };
-        Ok((file, Event::new("referral.read").entity("referral", id)))
+        Ok((file, event))
     })
     .await
 }
 
 /// Referrals the caller may list, newest first (an audited read): all for the unit, those
 /// proposed to a mediator, an organisation's own for referrers and commissions.
-pub async fn list(app: &App, caller: &Caller, mut filter: ListFilter) -> Result<Vec<ReferralRow>, AppError> {
+pub async fn list(app: &App, caller: &Caller, mut filter: ListFilter) -> Result<Vec<Referral>, AppError> {
     match policy::standing(caller)? {
         Standing::Outside(s) => filter.submitter_org_id = s.org_id(),
         Standing::Mediator { user_id } => filter.mediator_id = Some(user_id),
@@ -219,11 +233,11 @@ pub async fn queue(app: &App, caller: &Caller, recent: i64) -> Result<Queue, App
             Vec::new()
         };
         let recent = store::list(conn, &recent_filter)?;
-        let operators: Vec<i64> = open
+        let operators: Vec<UserId> = open
             .iter()
             .chain(&drafts)
             .chain(&recent)
-            .filter_map(|r| r.assigned_operator_id)
+            .filter_map(|r| r.routing.assigned_operator_id)
             .collect();
         let names = users::display_names(conn, &operators)?;
         let n = open.len() + drafts.len() + recent.len();
@@ -242,11 +256,11 @@ pub async fn queue(app: &App, caller: &Caller, recent: i64) -> Result<Queue, App
 
 /// The queue page's lists (see [`queue`]).
 pub struct Queue {
-    pub open: Vec<ReferralRow>,
-    pub drafts: Vec<ReferralRow>,
-    pub recent: Vec<ReferralRow>,
+    pub open: Vec<Referral>,
+    pub drafts: Vec<Referral>,
+    pub recent: Vec<Referral>,
     /// Display names of the operators named, by id.
-    pub names: HashMap<i64, String>,
+    pub names: HashMap<UserId, String>,
 }
 
 /// A decision or action of the unit on a referral.
@@ -256,7 +270,7 @@ pub enum Action {
     Decline {
         reason: DeclineReason,
         note: Option<String>,
-        duplicate_of: Option<i64>,
+        duplicate_of: Option<ReferralId>,
     },
     Feedback(String),
     WithdrawConsent,
@@ -278,10 +292,10 @@ impl Action {
 pub async fn act(
     app: &App,
     caller: &Caller,
-    id: i64,
-    expected_version: i64,
+    id: ReferralId,
+    expected_version: Version,
     action: Action,
-) -> Result<ReferralRow, AppError> {
+) -> Result<Referral, AppError> {
     let standing = policy::standing(caller)?;
     let allowed = match policy::power(standing) {
         Power::Decide => true,
@@ -292,35 +306,33 @@ pub async fn act(
         return Err(AppError::Forbidden);
     }
     let actor = actor_of(caller);
-    let settings = app.settings.clone();
+    let (settings, keys) = (app.settings.clone(), app.keys.clone());
     audit::write(app, caller, &[], move |tx| {
         let now = tx.caller().now;
         let current = store::get(tx.conn, id)?;
-        if !policy::can_see(&current, standing) {
+        if !policy::can_see(&current.row, &current.routing, standing) {
             return Err(AppError::NotFound);
         }
         let name = action.audit_name();
         let conn = &mut *tx.conn;
+        let v = expected_version;
         let row = match action {
-            Action::Acknowledge => store::acknowledge(conn, id, expected_version, &actor, now)?,
-            Action::TakeCharge => store::take_charge(conn, id, expected_version, &actor, &settings, now)?,
+            Action::Acknowledge => store::acknowledge(conn, &current, v, &actor, now)?,
+            Action::TakeCharge => store::take_charge(conn, &current, v, &actor, &settings, now)?,
             Action::Decline {
                 reason,
                 note,
                 duplicate_of,
-            } => store::decline(
-                conn,
-                id,
-                expected_version,
-                reason,
-                note,
-                duplicate_of,
-                &actor,
-                &settings,
-                now,
-            )?,
-            Action::Feedback(body) => store::add_feedback(conn, id, expected_version, &body, &actor, &settings, now)?,
-            Action::WithdrawConsent => store::withdraw_consent(conn, id, expected_version, &actor, &settings, now)?,
+            } => {
+                let d = store::Decline {
+                    reason,
+                    note,
+                    duplicate_of,
+                };
+                store::decline(conn, &keys, &current, v, &d, &actor, &settings, now)?
+            }
+            Action::Feedback(body) => store::add_feedback(conn, &keys, &current, v, &body, &actor, &settings, now)?,
+            Action::WithdrawConsent => store::withdraw_consent(conn, &current, v, &actor, &settings, now)?,
         };
         tx.audit(Event::new(name).entity("referral", id))?;
         Ok(row)
@@ -332,7 +344,7 @@ pub async fn act(
 pub struct ImportOutcome {
     pub file: String,
     /// The draft created (id, reference), or why the file was skipped.
-    pub result: Result<(i64, String), String>,
+    pub result: Result<(ReferralId, String), String>,
 }
 
 /// Imports saved mailbox messages (`.eml`, PEC envelopes) as drafts. A malformed file is reported
@@ -350,15 +362,15 @@ pub async fn import_files(
         let result = match super::import::parse_eml(&bytes) {
             Err(e) => Err(e.to_string()),
             Ok(msg) => {
-                let (actor, name) = (actor_of(caller), file.clone());
+                let (actor, name, keys) = (actor_of(caller), file.clone(), app.keys.clone());
                 let row = audit::write(app, caller, &[], move |tx| {
-                    let row = store::create_draft(tx.conn, &msg, &name, &actor, tx.caller().now)?;
-                    tx.audit(Event::new("referral.import").entity("referral", row.id))?;
+                    let row = store::create_draft(tx.conn, &keys, &msg, &name, &actor, tx.caller().now)?;
+                    tx.audit(Event::new("referral.import").entity("referral", row.id()))?;
                     Ok(row)
                 })
                 .await;
                 match row {
-                    Ok(row) => Ok((row.id, row.reference)),
+                    Ok(row) => Ok((row.id(), row.row.reference)),
                     // A file the rules refuse is reported and skipped; a failing database stops.
                     Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_) | AppError::Conflict(_))) => {
                         Err(describe(&e))
@@ -388,19 +400,30 @@ fn describe(e: &AppError) -> String {
 pub async fn confirm(
     app: &App,
     caller: &Caller,
-    id: i64,
-    expected_version: i64,
+    id: ReferralId,
+    expected_version: Version,
     input: ReferralInput,
-) -> Result<ReferralRow, AppError> {
+) -> Result<Referral, AppError> {
     if policy::standing(caller)? != Standing::Unit {
         return Err(AppError::Forbidden);
     }
     let now = caller.now;
     let new = input.check(super::model::Submitter::Unit, &app.protocols, now)?;
     let actor = actor_of(caller);
-    let (protocols, settings) = (app.protocols.clone(), app.settings.clone());
+    let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys.clone());
     audit::write(app, caller, &[], move |tx| {
-        let row = store::confirm_draft(tx.conn, id, expected_version, &new, &actor, &protocols, &settings, now)?;
+        let current = store::get(tx.conn, id)?;
+        let row = store::confirm_draft(
+            tx.conn,
+            &keys,
+            &current,
+            expected_version,
+            &new,
+            &actor,
+            &protocols,
+            &settings,
+            now,
+        )?;
         tx.audit(Event::new("referral.confirm").entity("referral", id))?;
         Ok(row)
     })

@@ -1,161 +1,210 @@
 //! Referral storage: intake with routing, decisions, feedback, consent withdrawal, escalation.
 //! Every function runs inside the caller's write transaction, so a referral, its routing, its
 //! history and its notifications land together or not at all.
+//!
+//! A referral is three rows: its facts and state (`referrals`), who it went to
+//! (`referral_routing`) and, once decided, the decision (`referral_decisions`); the multi-valued
+//! facts (types of exploitation, indicators, languages) are rows of their own tables. Its
+//! personal fields (alias, age, nationality, contacts, notes, the decision note, the consent's
+//! details, the feedback texts) are sealed under the referral's own data key (`crypto`), so that
+//! destroying that key erases them.
+
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rand::Rng;
 
-use super::model::NewReferral;
+use super::lifecycle::{self, Action};
+use super::model::{Consent, NewReferral};
 use super::routing::{self, Routing};
-use super::vocab::{self, DeclineReason, Status, Urgency};
+use super::vocab::{
+    AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
+    Status, Urgency,
+};
 use crate::accounts::orgs;
 use crate::accounts::users::{self, UserRow};
 use crate::config::Settings;
+use crate::crypto::{self, DataKey, Keyring, Sealed};
 use crate::db::schema::{
-    idempotency_keys, referral_consents, referral_events, referral_feedback, referral_people, referrals,
+    idempotency_keys, organisations, pending_seal, referral_consents, referral_decisions, referral_events,
+    referral_exploitation, referral_feedback, referral_indicators, referral_languages, referral_people,
+    referral_routing, referrals,
 };
 use crate::db::{DbBackend, DbConn};
-use crate::domain::vocab::{join, split};
-use crate::domain::{Lang, SourceKind};
+use crate::domain::{DataKeyId, Lang, OrgId, Province, ReferralId, SourceKind, TokenId, UserId, Version};
 use crate::error::AppError;
 use crate::notify::{self, NewMessage, Template};
 use crate::roster::store as roster;
 
-/// A referral's workflow row.
+/// A referral's facts and state.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = referrals)]
 pub struct ReferralRow {
-    pub id: i64,
+    pub id: ReferralId,
     pub reference: String,
-    pub status: String,
-    pub channel: String,
-    pub source_kind: String,
-    pub referring_org_id: Option<i64>,
+    pub status: Status,
+    pub channel: Channel,
+    pub source_kind: SourceKind,
+    pub referring_org_id: Option<OrgId>,
     pub received_at: NaiveDateTime,
-    pub urgency: String,
-    pub person_gender: String,
-    pub person_age_band: Option<String>,
+    pub urgency: Urgency,
+    pub person_gender: Gender,
+    pub person_age_band: Option<AgeBand>,
     pub person_minor: bool,
-    pub hosted_org_id: Option<i64>,
-    pub emergence_province: Option<String>,
-    pub emergence_context: Option<String>,
-    pub exploitation_types: String,
-    pub indicators: String,
+    pub hosted_org_id: Option<OrgId>,
+    pub emergence_province: Option<Province>,
+    pub emergence_context: Option<EmergenceContext>,
     pub indicators_version: Option<String>,
     pub interview_joint: Option<bool>,
-    pub assigned_operator_id: Option<i64>,
-    pub proposed_mediator_id: Option<i64>,
-    pub acknowledged_at: Option<NaiveDateTime>,
-    pub escalated_at: Option<NaiveDateTime>,
-    pub decided_at: Option<NaiveDateTime>,
-    pub decided_by: Option<i64>,
-    pub decline_reason: Option<String>,
-    pub duplicate_of: Option<i64>,
-    pub submitter_org_id: Option<i64>,
-    pub created_by_user_id: Option<i64>,
-    pub created_by_token_id: Option<i64>,
-    pub version: i64,
+    pub submitter_org_id: Option<OrgId>,
+    pub created_by_user_id: Option<UserId>,
+    pub created_by_token_id: Option<TokenId>,
+    pub data_key_id: Option<DataKeyId>,
+    pub version: Version,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
-impl ReferralRow {
+/// Who a referral went to, and when it was acknowledged or escalated.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = referral_routing)]
+pub struct RoutingRow {
+    pub referral_id: ReferralId,
+    pub assigned_operator_id: Option<UserId>,
+    pub proposed_mediator_id: Option<UserId>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub escalated_at: Option<NaiveDateTime>,
+}
+
+/// The unit's decision (its note, sealed, is read with the case file only).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = referral_decisions)]
+pub struct DecisionRow {
+    pub referral_id: ReferralId,
+    pub decided_at: NaiveDateTime,
+    pub decided_by: Option<UserId>,
+    pub decline_reason: Option<DeclineReason>,
+    pub duplicate_of: Option<ReferralId>,
+}
+
+/// A referral: its row, its routing, its decision.
+#[derive(Clone, Debug)]
+pub struct Referral {
+    pub row: ReferralRow,
+    pub routing: RoutingRow,
+    pub decision: Option<DecisionRow>,
+}
+
+impl Referral {
+    pub fn id(&self) -> ReferralId {
+        self.row.id
+    }
+
     pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::New)
+        self.row.status
     }
 
-    pub fn urgency(&self) -> Urgency {
-        Urgency::parse(&self.urgency).unwrap_or(Urgency::Ordinary)
-    }
-
-    pub fn source(&self) -> SourceKind {
-        SourceKind::parse(&self.source_kind).unwrap_or(SourceKind::PrivateCitizen)
-    }
-
-    pub fn exploitation(&self) -> Vec<vocab::ExploitationType> {
-        split(&self.exploitation_types, vocab::ExploitationType::parse)
-    }
-
-    pub fn indicator_ids(&self) -> Vec<String> {
-        self.indicators
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+    pub fn version(&self) -> Version {
+        self.row.version
     }
 
     /// When the unit must act next: acknowledge an unacknowledged emergency, otherwise take the
     /// referral in charge.
     pub fn deadline(&self, settings: &Settings) -> NaiveDateTime {
-        match (self.urgency(), self.acknowledged_at) {
-            (Urgency::Emergency, None) => self.received_at + Duration::minutes(settings.emergency_ack_minutes),
-            _ => self.received_at + Duration::hours(settings.take_charge_hours),
+        match (self.row.urgency, self.routing.acknowledged_at) {
+            (Urgency::Emergency, None) => self.row.received_at + Duration::minutes(settings.emergency_ack_minutes),
+            _ => self.row.received_at + Duration::hours(settings.take_charge_hours),
         }
     }
 
     /// Still waiting on the unit past its deadline.
     pub fn is_overdue(&self, now: NaiveDateTime, settings: &Settings) -> bool {
-        self.status() == Status::New && now >= self.deadline(settings)
+        self.row.status == Status::New && now >= self.deadline(settings)
+    }
+
+    /// The decline reason, when declined.
+    pub fn decline_reason(&self) -> Option<DeclineReason> {
+        self.decision.as_ref().and_then(|d| d.decline_reason)
+    }
+
+    pub fn decided_at(&self) -> Option<NaiveDateTime> {
+        self.decision.as_ref().map(|d| d.decided_at)
     }
 }
 
-/// The personal fields (erased when consent is withdrawn).
-#[derive(Clone, Debug, Default, Queryable, Selectable)]
-#[diesel(table_name = referral_people)]
-pub struct PersonRow {
-    pub referral_id: i64,
+/// The multi-valued facts of a referral.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub exploitation: Vec<ExploitationType>,
+    pub indicators: Vec<String>,
+    pub languages: Vec<String>,
+}
+
+/// The personal fields of a referral, opened.
+#[derive(Clone, Debug, Default)]
+pub struct Person {
     pub alias: Option<String>,
     pub age: Option<i32>,
     pub nationality: Option<String>,
-    pub languages: String,
     pub referrer_contact: Option<String>,
     pub notes: Option<String>,
-    pub decision_note: Option<String>,
     pub source_file: Option<String>,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = referral_consents)]
-pub struct ConsentRow {
-    pub referral_id: i64,
+/// The consent a commission collected, opened.
+#[derive(Clone, Debug)]
+pub struct ConsentRecord {
     pub audition_date: NaiveDate,
-    pub commission_org_id: i64,
+    pub commission_org_id: OrgId,
     pub section: Option<String>,
     pub collected_by: Option<String>,
-    pub scope: String,
-    pub contact_route: String,
+    pub scope: ConsentScope,
+    pub contact_route: ContactRoute,
     pub contact_detail: Option<String>,
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
+/// A history entry.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = referral_events)]
 pub struct EventRow {
     pub id: i64,
-    pub referral_id: i64,
+    pub referral_id: ReferralId,
     pub at: NaiveDateTime,
-    pub actor_user_id: Option<i64>,
+    pub actor_user_id: Option<UserId>,
     pub actor_label: Option<String>,
-    pub kind: String,
+    pub kind: EventKind,
+    /// The person the entry is about (the operator assigned, the mediator proposed).
+    pub subject_user_id: Option<UserId>,
+    /// A code or a count, never a personal value.
     pub detail: Option<String>,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = referral_feedback)]
-pub struct FeedbackRow {
-    pub id: i64,
-    pub referral_id: i64,
+/// Written feedback, opened; `body` is `None` once erased.
+#[derive(Clone, Debug)]
+pub struct Feedback {
     pub at: NaiveDateTime,
-    pub author_user_id: Option<i64>,
-    pub body: String,
+    pub author_user_id: Option<UserId>,
+    pub body: Option<String>,
+}
+
+/// What only the unit reads of a referral: its personal fields, opened with its data key.
+#[derive(Clone, Debug, Default)]
+pub struct Sensitive {
+    pub person: Person,
+    pub decision_note: Option<String>,
+    pub consent: Option<ConsentRecord>,
+    pub feedback: Vec<Feedback>,
+    /// The data key was destroyed (consent withdrawn): the personal fields are gone.
+    pub erased: bool,
 }
 
 /// Who acts on a referral (for its history; the audit log has the rest).
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub user_id: Option<i64>,
-    pub token_id: Option<i64>,
+    pub user_id: Option<UserId>,
+    pub token_id: Option<TokenId>,
     pub label: String,
 }
 
@@ -168,9 +217,23 @@ pub struct Idempotency {
 
 /// The outcome of an intake.
 pub struct Created {
-    pub referral: ReferralRow,
+    pub referral: Referral,
     /// True when the same idempotency key had already created it: nothing new was stored.
     pub replayed: bool,
+}
+
+/// The field names sealed values are bound to (a value moved to another field fails to open).
+mod field {
+    pub const ALIAS: &str = "person.alias";
+    pub const AGE: &str = "person.age";
+    pub const NATIONALITY: &str = "person.nationality";
+    pub const REFERRER_CONTACT: &str = "person.referrer_contact";
+    pub const NOTES: &str = "person.notes";
+    pub const SOURCE_FILE: &str = "person.source_file";
+    pub const DECISION_NOTE: &str = "decision.note";
+    pub const COLLECTED_BY: &str = "consent.collected_by";
+    pub const CONTACT_DETAIL: &str = "consent.contact_detail";
+    pub const FEEDBACK: &str = "feedback.body";
 }
 
 const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -184,32 +247,43 @@ fn new_reference() -> String {
     format!("R-{code}")
 }
 
+// ----- history -----
+
 /// A history entry, collected while a change is worked out and written at its end.
 #[derive(Insertable)]
 #[diesel(table_name = referral_events)]
 struct NewEvent {
-    referral_id: i64,
+    referral_id: ReferralId,
     at: NaiveDateTime,
-    actor_user_id: Option<i64>,
+    actor_user_id: Option<UserId>,
     actor_label: String,
-    kind: &'static str,
+    kind: EventKind,
+    subject_user_id: Option<UserId>,
     detail: Option<String>,
 }
 
-fn pending(
-    referral_id: i64,
-    actor: &Actor,
-    kind: &'static str,
-    detail: Option<String>,
-    now: NaiveDateTime,
-) -> NewEvent {
+fn pending(referral_id: ReferralId, actor: &Actor, kind: EventKind, now: NaiveDateTime) -> NewEvent {
     NewEvent {
         referral_id,
         at: now,
         actor_user_id: actor.user_id,
         actor_label: actor.label.clone(),
         kind,
-        detail,
+        subject_user_id: None,
+        detail: None,
+    }
+}
+
+impl NewEvent {
+    fn about(mut self, user: UserId) -> NewEvent {
+        self.subject_user_id = Some(user);
+        self
+    }
+
+    /// A code or a count: never a personal value.
+    fn detail(mut self, detail: impl Into<String>) -> NewEvent {
+        self.detail = Some(detail.into());
+        self
     }
 }
 
@@ -222,26 +296,15 @@ fn write_events(conn: &mut DbConn, events: &[NewEvent]) -> Result<(), AppError> 
     Ok(())
 }
 
-pub fn event(
-    conn: &mut DbConn,
-    referral_id: i64,
-    actor: &Actor,
-    kind: &str,
-    detail: Option<String>,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::insert_into(referral_events::table)
-        .values((
-            referral_events::referral_id.eq(referral_id),
-            referral_events::at.eq(now),
-            referral_events::actor_user_id.eq(actor.user_id),
-            referral_events::actor_label.eq(&actor.label),
-            referral_events::kind.eq(kind),
-            referral_events::detail.eq(detail),
-        ))
-        .execute(conn)?;
-    Ok(())
+fn system(label: &str) -> Actor {
+    Actor {
+        user_id: None,
+        token_id: None,
+        label: label.into(),
+    }
 }
+
+// ----- notifications -----
 
 /// Enqueues a notification to a person, when they have a work email.
 fn notify_user(
@@ -274,7 +337,7 @@ fn notify_address(
             recipient,
             subject,
             body_text,
-            kind: template.code(),
+            kind: template,
             reference: Some(reference.to_owned()),
         },
         now,
@@ -289,97 +352,198 @@ fn coordinators_to_alert(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<Us
     if !on_shift.is_empty() {
         return Ok(on_shift);
     }
-    Ok(users::list(conn)?
-        .into_iter()
-        .map(|(u, _)| u)
-        .filter(|u| !u.disabled && u.role() == crate::domain::Role::Coordinator)
-        .collect())
+    users::enabled_coordinators(conn)
 }
+
+/// Where a referrer hears of decisions and feedback: the submitting person, else their
+/// organisation's address.
+fn referrer_address(conn: &mut DbConn, row: &ReferralRow) -> Result<Option<String>, AppError> {
+    if let Some(uid) = row.created_by_user_id {
+        let u = users::get(conn, uid)?;
+        if u.role.needs_org() {
+            if let Some(e) = u.email {
+                return Ok(Some(e));
+            }
+        }
+    }
+    match row.submitter_org_id {
+        Some(org) => Ok(orgs::get(conn, org)?.email),
+        None => Ok(None),
+    }
+}
+
+fn tell_referrer(
+    conn: &mut DbConn,
+    row: &ReferralRow,
+    template: Template,
+    settings: &Settings,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if let Some(to) = referrer_address(conn, row)? {
+        notify_address(
+            conn,
+            to,
+            template,
+            &row.reference,
+            &notify::portal_link(settings, row.id.get()),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+// ----- writing the facts -----
 
 /// The facts of a referral as the unit records them: the same columns whether it is filed or
 /// confirmed from an imported draft.
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = referrals, treat_none_as_null = true)]
-struct Facts<'a> {
-    channel: &'static str,
-    source_kind: &'static str,
-    referring_org_id: Option<i64>,
+struct FactColumns<'a> {
+    channel: Channel,
+    source_kind: SourceKind,
+    referring_org_id: Option<OrgId>,
     received_at: NaiveDateTime,
-    urgency: &'static str,
-    person_gender: &'static str,
-    person_age_band: Option<&'static str>,
+    urgency: Urgency,
+    person_gender: Gender,
+    person_age_band: Option<AgeBand>,
     person_minor: bool,
-    hosted_org_id: Option<i64>,
-    emergence_province: Option<&'a str>,
-    emergence_context: Option<&'static str>,
-    exploitation_types: String,
-    indicators: String,
+    hosted_org_id: Option<OrgId>,
+    emergence_province: Option<Province>,
+    emergence_context: Option<EmergenceContext>,
     indicators_version: &'a str,
     interview_joint: Option<bool>,
-    assigned_operator_id: Option<i64>,
-    proposed_mediator_id: Option<i64>,
 }
 
-fn facts<'a>(new: &'a NewReferral, routing: &Routing, received_at: NaiveDateTime) -> Facts<'a> {
-    Facts {
-        channel: new.channel.as_str(),
-        source_kind: new.source_kind.as_str(),
+fn fact_columns(new: &NewReferral, received_at: NaiveDateTime) -> FactColumns<'_> {
+    FactColumns {
+        channel: new.channel,
+        source_kind: new.source_kind,
         referring_org_id: new.referring_org_id,
         received_at,
-        urgency: new.urgency.as_str(),
-        person_gender: new.gender.as_str(),
-        person_age_band: new.age_band.map(|b| b.as_str()),
+        urgency: new.urgency,
+        person_gender: new.gender,
+        person_age_band: new.age_band,
         person_minor: new.minor,
         hosted_org_id: new.hosted_org_id,
-        emergence_province: new.emergence_province.as_deref(),
-        emergence_context: new.emergence_context.map(|c| c.as_str()),
-        exploitation_types: join(&new.exploitation_types, |e| e.as_str()),
-        indicators: new.indicators.join(","),
+        emergence_province: new.emergence_province,
+        emergence_context: new.emergence_context,
         indicators_version: &new.indicators_version,
         interview_joint: new.interview_joint,
-        assigned_operator_id: routing.operator.as_ref().map(|u| u.id),
-        proposed_mediator_id: routing.mediator.as_ref().map(|u| u.id),
     }
 }
 
-/// The personal fields of a referral, as filed or confirmed.
-#[derive(Insertable, AsChangeset)]
+/// The multi-valued facts as rows (replacing any earlier ones).
+fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace: bool) -> Result<(), AppError> {
+    if replace {
+        diesel::delete(referral_exploitation::table.filter(referral_exploitation::referral_id.eq(id))).execute(conn)?;
+        diesel::delete(referral_indicators::table.filter(referral_indicators::referral_id.eq(id))).execute(conn)?;
+        diesel::delete(referral_languages::table.filter(referral_languages::referral_id.eq(id))).execute(conn)?;
+    }
+    for e in &new.exploitation_types {
+        diesel::insert_into(referral_exploitation::table)
+            .values((
+                referral_exploitation::referral_id.eq(id),
+                referral_exploitation::exploitation.eq(e),
+            ))
+            .execute(conn)?;
+    }
+    for i in &new.indicators {
+        diesel::insert_into(referral_indicators::table)
+            .values((
+                referral_indicators::referral_id.eq(id),
+                referral_indicators::indicator.eq(i),
+            ))
+            .execute(conn)?;
+    }
+    for l in &new.languages {
+        diesel::insert_into(referral_languages::table)
+            .values((
+                referral_languages::referral_id.eq(id),
+                referral_languages::language.eq(l),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The personal fields of a referral, sealed.
+#[derive(Insertable, AsChangeset, Queryable, Selectable, Default)]
 #[diesel(table_name = referral_people, treat_none_as_null = true)]
-struct PersonFacts<'a> {
-    alias: Option<&'a str>,
-    age: Option<i32>,
-    nationality: Option<&'a str>,
-    languages: String,
-    referrer_contact: Option<&'a str>,
-    notes: Option<&'a str>,
+struct PersonSealed {
+    alias: Option<Sealed>,
+    age: Option<Sealed>,
+    nationality: Option<Sealed>,
+    referrer_contact: Option<Sealed>,
+    notes: Option<Sealed>,
+    source_file: Option<Sealed>,
 }
 
-fn person_facts(new: &NewReferral) -> PersonFacts<'_> {
-    PersonFacts {
-        alias: new.alias.as_deref(),
-        age: new.age,
-        nationality: new.nationality.as_deref(),
-        languages: new.languages.join(","),
-        referrer_contact: new.referrer_contact.as_deref(),
-        notes: new.notes.as_deref(),
+fn seal(key: &DataKey, field: &str, value: Option<&str>) -> Option<Sealed> {
+    value.map(|v| key.seal_str(field, v))
+}
+
+fn open(key: &DataKey, field: &str, value: Option<&Sealed>) -> Result<Option<String>, AppError> {
+    Ok(match value {
+        Some(s) => Some(key.open_str(field, s)?),
+        None => None,
+    })
+}
+
+fn seal_person(key: &DataKey, p: &Person) -> PersonSealed {
+    PersonSealed {
+        alias: seal(key, field::ALIAS, p.alias.as_deref()),
+        age: p.age.map(|a| key.seal_str(field::AGE, &a.to_string())),
+        nationality: seal(key, field::NATIONALITY, p.nationality.as_deref()),
+        referrer_contact: seal(key, field::REFERRER_CONTACT, p.referrer_contact.as_deref()),
+        notes: seal(key, field::NOTES, p.notes.as_deref()),
+        source_file: seal(key, field::SOURCE_FILE, p.source_file.as_deref()),
     }
 }
 
-fn insert_consent(conn: &mut DbConn, id: i64, c: &super::model::Consent) -> Result<(), AppError> {
+fn person_of(new: &NewReferral) -> Person {
+    Person {
+        alias: new.alias.clone(),
+        age: new.age,
+        nationality: new.nationality.clone(),
+        referrer_contact: new.referrer_contact.clone(),
+        notes: new.notes.clone(),
+        source_file: None,
+    }
+}
+
+fn insert_consent(conn: &mut DbConn, key: &DataKey, id: ReferralId, c: &Consent) -> Result<(), AppError> {
     diesel::insert_into(referral_consents::table)
         .values((
             referral_consents::referral_id.eq(id),
             referral_consents::audition_date.eq(c.audition_date),
             referral_consents::commission_org_id.eq(c.commission_org_id),
             referral_consents::section.eq(&c.section),
-            referral_consents::collected_by.eq(&c.collected_by),
-            referral_consents::scope.eq("social_protection_information"),
-            referral_consents::contact_route.eq(c.contact_route.as_str()),
-            referral_consents::contact_detail.eq(&c.contact_detail),
+            referral_consents::collected_by.eq(seal(key, field::COLLECTED_BY, c.collected_by.as_deref())),
+            referral_consents::scope.eq(ConsentScope::SocialProtectionInformation),
+            referral_consents::contact_route.eq(c.contact_route),
+            referral_consents::contact_detail.eq(seal(key, field::CONTACT_DETAIL, c.contact_detail.as_deref())),
         ))
         .execute(conn)?;
     Ok(())
 }
+
+/// The data key of a referral; `None` once destroyed (or for a referral that never had one).
+fn data_key(conn: &mut DbConn, keys: &Keyring, row: &ReferralRow) -> Result<Option<DataKey>, AppError> {
+    match row.data_key_id {
+        Some(id) => crypto::store::open(conn, keys, id),
+        None => Ok(None),
+    }
+}
+
+/// The data key of a referral that must have one (to seal a new value).
+fn live_key(conn: &mut DbConn, keys: &Keyring, row: &ReferralRow) -> Result<DataKey, AppError> {
+    data_key(conn, keys, row)?.ok_or_else(|| AppError::IllegalTransition {
+        state: row.status.as_str(),
+        action: "seal",
+    })
+}
+
+// ----- intake -----
 
 #[expect(
     clippy::too_many_arguments,
@@ -390,6 +554,7 @@ fn insert_consent(conn: &mut DbConn, id: i64, c: &super::model::Consent) -> Resu
 /// already used for the same request, returns the referral it created instead.
 pub fn create(
     conn: &mut DbConn,
+    keys: &Keyring,
     new: &NewReferral,
     actor: &Actor,
     idempotency: Option<&Idempotency>,
@@ -399,7 +564,7 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<Created, AppError> {
     if let Some(k) = idempotency {
-        let seen: Option<(i64, String)> = idempotency_keys::table
+        let seen: Option<(ReferralId, String)> = idempotency_keys::table
             .filter(idempotency_keys::scope.eq(&k.scope))
             .filter(idempotency_keys::key.eq(&k.key))
             .select((idempotency_keys::referral_id, idempotency_keys::request_hash))
@@ -418,27 +583,45 @@ pub fn create(
             });
         }
     }
+    let (key_id, key) = crypto::store::create(conn, keys, now)?;
     let reference = new_reference();
-    let id: i64 = diesel::insert_into(referrals::table)
+    let row: ReferralRow = diesel::insert_into(referrals::table)
         .values((
-            facts(new, routing, new.received_at),
+            fact_columns(new, new.received_at),
             referrals::reference.eq(&reference),
-            referrals::status.eq(Status::New.as_str()),
+            referrals::status.eq(Status::New),
             referrals::submitter_org_id.eq(new.submitter_org_id),
             referrals::created_by_user_id.eq(actor.user_id),
             referrals::created_by_token_id.eq(actor.token_id),
-            referrals::version.eq(1i64),
+            referrals::data_key_id.eq(Some(key_id)),
+            referrals::version.eq(Version::FIRST),
             referrals::created_at.eq(now),
             referrals::updated_at.eq(now),
         ))
-        .returning(referrals::id)
-        .get_result(conn)?;
+        .returning(crate::db::columns::<ReferralRow>())
+        .get_result::<ReferralRow>(conn)?;
+    let id = row.id;
+    let routing_row = RoutingRow {
+        referral_id: id,
+        assigned_operator_id: routing.operator.as_ref().map(|u| u.id),
+        proposed_mediator_id: routing.mediator.as_ref().map(|u| u.id),
+        acknowledged_at: None,
+        escalated_at: None,
+    };
+    diesel::insert_into(referral_routing::table)
+        .values((
+            referral_routing::referral_id.eq(id),
+            referral_routing::assigned_operator_id.eq(routing_row.assigned_operator_id),
+            referral_routing::proposed_mediator_id.eq(routing_row.proposed_mediator_id),
+        ))
+        .execute(conn)?;
     diesel::insert_into(referral_people::table)
-        .values((referral_people::referral_id.eq(id), person_facts(new)))
+        .values((referral_people::referral_id.eq(id), seal_person(&key, &person_of(new))))
         .execute(conn)?;
     if let Some(c) = &new.consent {
-        insert_consent(conn, id, c)?;
+        insert_consent(conn, &key, id, c)?;
     }
+    write_fact_rows(conn, id, new, false)?;
     if let Some(k) = idempotency {
         diesel::insert_into(idempotency_keys::table)
             .values((
@@ -450,15 +633,13 @@ pub fn create(
             ))
             .execute(conn)?;
     }
-    let mut events = vec![pending(
-        id,
-        actor,
-        "created",
-        Some(format!("{} via {}", new.source_kind.as_str(), new.channel.as_str())),
-        now,
-    )];
+    let mut events = vec![pending(id, actor, EventKind::Created, now).detail(format!(
+        "{} via {}",
+        new.source_kind.as_str(),
+        new.channel.as_str()
+    ))];
     if new.consent.is_some() {
-        events.push(pending(id, actor, "consent_recorded", None, now));
+        events.push(pending(id, actor, EventKind::ConsentRecorded, now));
     }
     after_routing(
         conn,
@@ -472,44 +653,12 @@ pub fn create(
         now,
         &mut events,
     )?;
-    // The row as just written, without reading it back.
-    let f = facts(new, routing, new.received_at);
-    let row = ReferralRow {
-        id,
-        reference,
-        status: Status::New.as_str().into(),
-        channel: f.channel.into(),
-        source_kind: f.source_kind.into(),
-        referring_org_id: f.referring_org_id,
-        received_at: f.received_at,
-        urgency: f.urgency.into(),
-        person_gender: f.person_gender.into(),
-        person_age_band: f.person_age_band.map(Into::into),
-        person_minor: f.person_minor,
-        hosted_org_id: f.hosted_org_id,
-        emergence_province: f.emergence_province.map(Into::into),
-        emergence_context: f.emergence_context.map(Into::into),
-        exploitation_types: f.exploitation_types,
-        indicators: f.indicators,
-        indicators_version: Some(f.indicators_version.into()),
-        interview_joint: f.interview_joint,
-        assigned_operator_id: f.assigned_operator_id,
-        proposed_mediator_id: f.proposed_mediator_id,
-        acknowledged_at: None,
-        escalated_at: None,
-        decided_at: None,
-        decided_by: None,
-        decline_reason: None,
-        duplicate_of: None,
-        submitter_org_id: new.submitter_org_id,
-        created_by_user_id: actor.user_id,
-        created_by_token_id: actor.token_id,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
     Ok(Created {
-        referral: row,
+        referral: Referral {
+            row,
+            routing: routing_row,
+            decision: None,
+        },
         replayed: false,
     })
 }
@@ -522,7 +671,7 @@ pub fn create(
 )]
 fn after_routing(
     conn: &mut DbConn,
-    id: i64,
+    id: ReferralId,
     reference: &str,
     new: &NewReferral,
     routing: &Routing,
@@ -535,8 +684,12 @@ fn after_routing(
     // The procedure's first steps become the history's to-do entries (seed 004).
     let procedure = protocols.procedure(new.source_kind);
     if procedure.contact_hosting_cas {
-        let name = routing.hosted_name.clone().unwrap_or_default();
-        events.push(pending(id, actor, "task_contact_cas", Some(name), now));
+        let mut e = pending(id, actor, EventKind::TaskContactCas, now);
+        if let Some(name) = &routing.hosted_name {
+            // An organisation's name, not a person's.
+            e = e.detail(name.clone());
+        }
+        events.push(e);
     }
     if procedure.interview_at_sai_desk {
         let joint = match new.interview_joint {
@@ -544,17 +697,13 @@ fn after_routing(
             Some(false) => "not joint",
             None => "joint or not: to decide",
         };
-        events.push(pending(id, actor, "task_interview_sai_desk", Some(joint.into()), now));
+        events.push(pending(id, actor, EventKind::TaskInterviewSaiDesk, now).detail(joint));
     }
-    let system = Actor {
-        user_id: None,
-        token_id: None,
-        label: "routing".into(),
-    };
-    let link = notify::referral_link(settings, id);
+    let system = system("routing");
+    let link = notify::referral_link(settings, id.get());
     match &routing.operator {
         Some(op) => {
-            events.push(pending(id, &system, "assigned", Some(format!("user {}", op.id)), now));
+            events.push(pending(id, &system, EventKind::Assigned, now).about(op.id));
             let template = match new.urgency {
                 Urgency::Emergency => Template::Emergency,
                 Urgency::Ordinary => Template::NewReferral,
@@ -563,34 +712,17 @@ fn after_routing(
         }
         None => {
             // Nobody on duty: the coordinators hear of it at once, whatever the urgency.
-            events.push(pending(
-                id,
-                &system,
-                "unassigned",
-                Some("no operator on duty".into()),
-                now,
-            ));
+            events.push(pending(id, &system, EventKind::Unassigned, now));
             for c in coordinators_to_alert(conn, now)? {
                 notify_user(conn, &c, Template::Escalation, reference, &link, now)?;
             }
         }
     }
     if let Some(m) = &routing.mediator {
-        events.push(pending(
-            id,
-            &system,
-            "mediator_proposed",
-            Some(format!("user {}", m.id)),
-            now,
-        ));
+        events.push(pending(id, &system, EventKind::MediatorProposed, now).about(m.id));
     } else if new.languages.iter().any(|l| l != "it") {
-        events.push(pending(
-            id,
-            &system,
-            "mediator_missing",
-            Some(new.languages.join(",")),
-            now,
-        ));
+        // The languages themselves stay out of the history: they describe the person.
+        events.push(pending(id, &system, EventKind::MediatorMissing, now));
     }
     write_events(conn, events)
 }
@@ -600,14 +732,13 @@ fn after_routing(
 /// organisation's, the draft is filled in as coming from it.
 pub fn create_draft(
     conn: &mut DbConn,
+    keys: &Keyring,
     msg: &super::import::ImportedMessage,
     file_name: &str,
     actor: &Actor,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
+) -> Result<Referral, AppError> {
     use super::import::MessageKind;
-    use super::vocab::Gender;
-    use crate::db::schema::organisations;
     let sender = msg
         .pec
         .as_ref()
@@ -625,53 +756,62 @@ pub fn create_draft(
     };
     let source = org
         .as_ref()
-        .and_then(|o| crate::domain::source_of(o.kind()))
+        .and_then(|o| crate::domain::source_of(o.kind))
         .unwrap_or(SourceKind::PrivateCitizen);
     let channel = match msg.kind {
-        MessageKind::Pec => vocab::Channel::Pec,
-        MessageKind::Plain => vocab::Channel::Email,
+        MessageKind::Pec => Channel::Pec,
+        MessageKind::Plain => Channel::Email,
     };
     let received_at = msg
         .pec
         .as_ref()
         .and_then(|p| p.sent_at)
         .or(msg.date)
-        .filter(|d| *d <= now)
+        .filter(|d| *d <= now && crate::domain::time::date_in_range(d.date()))
         .unwrap_or(now);
-    let id: i64 = diesel::insert_into(referrals::table)
+    let (key_id, key) = crypto::store::create(conn, keys, now)?;
+    let row: ReferralRow = diesel::insert_into(referrals::table)
         .values((
             referrals::reference.eq(new_reference()),
-            referrals::status.eq(Status::Draft.as_str()),
-            referrals::channel.eq(channel.as_str()),
-            referrals::source_kind.eq(source.as_str()),
+            referrals::status.eq(Status::Draft),
+            referrals::channel.eq(channel),
+            referrals::source_kind.eq(source),
             referrals::referring_org_id.eq(org.as_ref().map(|o| o.id)),
             referrals::received_at.eq(received_at),
-            referrals::urgency.eq(Urgency::Ordinary.as_str()),
-            referrals::person_gender.eq(Gender::Unknown.as_str()),
+            referrals::urgency.eq(Urgency::Ordinary),
+            referrals::person_gender.eq(Gender::Unknown),
             referrals::person_minor.eq(false),
             referrals::created_by_user_id.eq(actor.user_id),
-            referrals::version.eq(1i64),
+            referrals::data_key_id.eq(Some(key_id)),
+            referrals::version.eq(Version::FIRST),
             referrals::created_at.eq(now),
             referrals::updated_at.eq(now),
         ))
-        .returning(referrals::id)
-        .get_result(conn)?;
+        .returning(crate::db::columns::<ReferralRow>())
+        .get_result::<ReferralRow>(conn)?;
+    let id = row.id;
+    diesel::insert_into(referral_routing::table)
+        .values(referral_routing::referral_id.eq(id))
+        .execute(conn)?;
     let mut notes = String::new();
     if let Some(subject) = &msg.subject {
         notes.push_str(subject.trim());
         notes.push_str("\n\n");
     }
     notes.push_str(msg.text.trim());
-    let notes: String = notes.chars().take(20_000).collect();
+    let person = Person {
+        referrer_contact: sender,
+        notes: Some(notes.chars().take(20_000).collect()),
+        source_file: Some(file_name.chars().take(200).collect()),
+        ..Person::default()
+    };
     diesel::insert_into(referral_people::table)
-        .values((
-            referral_people::referral_id.eq(id),
-            referral_people::referrer_contact.eq(&sender),
-            referral_people::notes.eq(Some(notes)),
-            referral_people::source_file.eq(Some(file_name.chars().take(200).collect::<String>())),
-        ))
+        .values((referral_people::referral_id.eq(id), seal_person(&key, &person)))
         .execute(conn)?;
-    event(conn, id, actor, "imported", Some(channel.as_str().into()), now)?;
+    write_events(
+        conn,
+        &[pending(id, actor, EventKind::Imported, now).detail(channel.as_str())],
+    )?;
     get(conn, id)
 }
 
@@ -683,40 +823,41 @@ pub fn create_draft(
 )]
 pub fn confirm_draft(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
+    keys: &Keyring,
+    current: &Referral,
+    expected: Version,
     new: &NewReferral,
     actor: &Actor,
     protocols: &crate::protocols::Protocols,
     settings: &Settings,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let row = get(conn, id)?;
-    if row.version != expected_version {
-        return Err(AppError::StaleVersion {
-            current_version: row.version,
-        });
-    }
-    if row.status() != Status::Draft {
-        return Err(AppError::Conflict("only a draft can be confirmed".into()));
-    }
+) -> Result<Referral, AppError> {
     let routing = routing::prepare(conn, new, now)?;
-    bump(conn, id, expected_version, now)?;
+    let row = apply(conn, current, expected, Action::Confirm, now)?;
+    let id = row.id;
+    let received_at = new.received_at.min(current.row.received_at);
     diesel::update(referrals::table.find(id))
+        .set(fact_columns(new, received_at))
+        .execute(conn)?;
+    diesel::update(referral_routing::table.find(id))
         .set((
-            facts(new, &routing, new.received_at.min(row.received_at)),
-            referrals::status.eq(Status::New.as_str()),
+            referral_routing::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
+            referral_routing::proposed_mediator_id.eq(routing.mediator.as_ref().map(|u| u.id)),
         ))
         .execute(conn)?;
-    diesel::update(referral_people::table.find(id))
-        .set(person_facts(new))
-        .execute(conn)?;
+    let key = live_key(conn, keys, &row)?;
+    // The original message's file name stays with the draft's notes.
+    let kept = person_sealed(conn, id)?.and_then(|p| p.source_file);
+    let mut sealed = seal_person(&key, &person_of(new));
+    sealed.source_file = kept;
+    write_person(conn, id, &sealed)?;
     if let Some(c) = &new.consent {
-        insert_consent(conn, id, c)?;
+        insert_consent(conn, &key, id, c)?;
     }
-    let mut events = vec![pending(id, actor, "confirmed", None, now)];
+    write_fact_rows(conn, id, new, true)?;
+    let mut events = vec![pending(id, actor, EventKind::Confirmed, now)];
     if new.consent.is_some() {
-        events.push(pending(id, actor, "consent_recorded", None, now));
+        events.push(pending(id, actor, EventKind::ConsentRecorded, now));
     }
     after_routing(
         conn,
@@ -733,40 +874,201 @@ pub fn confirm_draft(
     get(conn, id)
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> Result<ReferralRow, AppError> {
-    Ok(referrals::table.find(id).select(ReferralRow::as_select()).first(conn)?)
+// ----- reading -----
+
+macro_rules! with_routing {
+    () => {
+        referrals::table
+            .inner_join(referral_routing::table)
+            .left_join(referral_decisions::table)
+    };
 }
 
-pub fn person(conn: &mut DbConn, id: i64) -> Result<PersonRow, AppError> {
+type Joined = (ReferralRow, RoutingRow, Option<DecisionRow>);
+
+fn joined((row, routing, decision): Joined) -> Referral {
+    Referral { row, routing, decision }
+}
+
+pub fn get(conn: &mut DbConn, id: ReferralId) -> Result<Referral, AppError> {
+    let r: Joined = with_routing!()
+        .filter(referrals::id.eq(id))
+        .select((
+            ReferralRow::as_select(),
+            RoutingRow::as_select(),
+            Option::<DecisionRow>::as_select(),
+        ))
+        .first(conn)?;
+    Ok(joined(r))
+}
+
+/// True when a referral with this id exists.
+pub fn exists(conn: &mut DbConn, id: ReferralId) -> Result<bool, AppError> {
+    let n: i64 = referrals::table.filter(referrals::id.eq(id)).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// The multi-valued facts of a referral.
+pub fn facts(conn: &mut DbConn, id: ReferralId) -> Result<Facts, AppError> {
+    Ok(Facts {
+        exploitation: referral_exploitation::table
+            .filter(referral_exploitation::referral_id.eq(id))
+            .select(referral_exploitation::exploitation)
+            .order(referral_exploitation::exploitation.asc())
+            .load(conn)?,
+        indicators: referral_indicators::table
+            .filter(referral_indicators::referral_id.eq(id))
+            .select(referral_indicators::indicator)
+            .order(referral_indicators::indicator.asc())
+            .load(conn)?,
+        languages: referral_languages::table
+            .filter(referral_languages::referral_id.eq(id))
+            .select(referral_languages::language)
+            .order(referral_languages::language.asc())
+            .load(conn)?,
+    })
+}
+
+/// Writes the sealed person row of a referral, replacing the one there (an upsert would not go
+/// through the two-backend connection).
+fn write_person(conn: &mut DbConn, id: ReferralId, sealed: &PersonSealed) -> Result<(), AppError> {
+    let updated = diesel::update(referral_people::table.find(id))
+        .set(sealed)
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(referral_people::table)
+            .values((referral_people::referral_id.eq(id), sealed))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn person_sealed(conn: &mut DbConn, id: ReferralId) -> Result<Option<PersonSealed>, AppError> {
     Ok(referral_people::table
         .find(id)
-        .select(PersonRow::as_select())
-        .first(conn)
-        .optional()?
-        .unwrap_or_default())
-}
-
-pub fn consent(conn: &mut DbConn, id: i64) -> Result<Option<ConsentRow>, AppError> {
-    Ok(referral_consents::table
-        .find(id)
-        .select(ConsentRow::as_select())
+        .select(PersonSealed::as_select())
         .first(conn)
         .optional()?)
 }
 
-pub fn events(conn: &mut DbConn, id: i64) -> Result<Vec<EventRow>, AppError> {
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = referral_consents)]
+struct ConsentSealed {
+    audition_date: NaiveDate,
+    commission_org_id: OrgId,
+    section: Option<String>,
+    collected_by: Option<Sealed>,
+    scope: ConsentScope,
+    contact_route: ContactRoute,
+    contact_detail: Option<Sealed>,
+    withdrawn_at: Option<NaiveDateTime>,
+}
+
+/// The consent record, without its sealed details (what outsiders and the checks need).
+pub fn consent_commission(conn: &mut DbConn, id: ReferralId) -> Result<Option<OrgId>, AppError> {
+    Ok(referral_consents::table
+        .find(id)
+        .select(referral_consents::commission_org_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The feedback addressed to the referrer, oldest first, opened (for the referrer's view too).
+pub fn feedback(conn: &mut DbConn, keys: &Keyring, referral: &Referral) -> Result<Vec<Feedback>, AppError> {
+    let key = data_key(conn, keys, &referral.row)?;
+    let rows: Vec<(NaiveDateTime, Option<UserId>, Option<Sealed>)> = referral_feedback::table
+        .filter(referral_feedback::referral_id.eq(referral.id()))
+        .select((
+            referral_feedback::at,
+            referral_feedback::author_user_id,
+            referral_feedback::body,
+        ))
+        .order(referral_feedback::id.asc())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(at, author_user_id, body)| {
+            let body = match &key {
+                Some(k) => open(k, field::FEEDBACK, body.as_ref())?,
+                None => None,
+            };
+            Ok(Feedback {
+                at,
+                author_user_id,
+                body,
+            })
+        })
+        .collect()
+}
+
+/// Everything sealed of a referral, opened with its data key (the unit's case file).
+pub fn sensitive(conn: &mut DbConn, keys: &Keyring, referral: &Referral) -> Result<Sensitive, AppError> {
+    let id = referral.id();
+    let feedback = feedback(conn, keys, referral)?;
+    let consent_row: Option<ConsentSealed> = referral_consents::table
+        .find(id)
+        .select(ConsentSealed::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(key) = data_key(conn, keys, &referral.row)? else {
+        return Ok(Sensitive {
+            consent: consent_row.map(|c| ConsentRecord {
+                audition_date: c.audition_date,
+                commission_org_id: c.commission_org_id,
+                section: c.section,
+                collected_by: None,
+                scope: c.scope,
+                contact_route: c.contact_route,
+                contact_detail: None,
+                withdrawn_at: c.withdrawn_at,
+            }),
+            feedback,
+            erased: referral.row.data_key_id.is_some(),
+            ..Sensitive::default()
+        });
+    };
+    let person = match person_sealed(conn, id)? {
+        Some(p) => Person {
+            alias: open(&key, field::ALIAS, p.alias.as_ref())?,
+            age: open(&key, field::AGE, p.age.as_ref())?.and_then(|a| a.parse().ok()),
+            nationality: open(&key, field::NATIONALITY, p.nationality.as_ref())?,
+            referrer_contact: open(&key, field::REFERRER_CONTACT, p.referrer_contact.as_ref())?,
+            notes: open(&key, field::NOTES, p.notes.as_ref())?,
+            source_file: open(&key, field::SOURCE_FILE, p.source_file.as_ref())?,
+        },
+        None => Person::default(),
+    };
+    let note: Option<Option<Sealed>> = referral_decisions::table
+        .find(id)
+        .select(referral_decisions::note)
+        .first(conn)
+        .optional()?;
+    let consent = match consent_row {
+        Some(c) => Some(ConsentRecord {
+            audition_date: c.audition_date,
+            commission_org_id: c.commission_org_id,
+            section: c.section,
+            collected_by: open(&key, field::COLLECTED_BY, c.collected_by.as_ref())?,
+            scope: c.scope,
+            contact_route: c.contact_route,
+            contact_detail: open(&key, field::CONTACT_DETAIL, c.contact_detail.as_ref())?,
+            withdrawn_at: c.withdrawn_at,
+        }),
+        None => None,
+    };
+    Ok(Sensitive {
+        person,
+        decision_note: open(&key, field::DECISION_NOTE, note.flatten().as_ref())?,
+        consent,
+        feedback,
+        erased: false,
+    })
+}
+
+pub fn events(conn: &mut DbConn, id: ReferralId) -> Result<Vec<EventRow>, AppError> {
     Ok(referral_events::table
         .filter(referral_events::referral_id.eq(id))
         .select(EventRow::as_select())
         .order(referral_events::id.asc())
-        .load(conn)?)
-}
-
-pub fn feedback(conn: &mut DbConn, id: i64) -> Result<Vec<FeedbackRow>, AppError> {
-    Ok(referral_feedback::table
-        .filter(referral_feedback::referral_id.eq(id))
-        .select(FeedbackRow::as_select())
-        .order(referral_feedback::id.asc())
         .load(conn)?)
 }
 
@@ -776,156 +1078,164 @@ pub struct ListFilter {
     pub status: Option<Status>,
     pub urgency: Option<Urgency>,
     /// Only a referring organisation's own reports.
-    pub submitter_org_id: Option<i64>,
+    pub submitter_org_id: Option<OrgId>,
     /// Only those proposed to this mediator.
-    pub mediator_id: Option<i64>,
-    pub before: Option<i64>,
+    pub mediator_id: Option<UserId>,
+    pub before: Option<ReferralId>,
     pub limit: i64,
 }
 
 /// Referrals, newest first.
-pub fn list(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<ReferralRow>, AppError> {
-    let mut q = referrals::table.into_boxed::<DbBackend>();
+pub fn list(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<Referral>, AppError> {
+    let mut q = with_routing!().into_boxed::<DbBackend>();
     if let Some(s) = f.status {
-        q = q.filter(referrals::status.eq(s.as_str()));
+        q = q.filter(referrals::status.eq(s));
     } else {
-        q = q.filter(referrals::status.ne(Status::Draft.as_str()));
+        q = q.filter(referrals::status.ne(Status::Draft));
     }
     if let Some(u) = f.urgency {
-        q = q.filter(referrals::urgency.eq(u.as_str()));
+        q = q.filter(referrals::urgency.eq(u));
     }
     if let Some(o) = f.submitter_org_id {
         q = q.filter(referrals::submitter_org_id.eq(o));
     }
     if let Some(m) = f.mediator_id {
-        q = q.filter(referrals::proposed_mediator_id.eq(m));
+        q = q.filter(referral_routing::proposed_mediator_id.eq(m));
     }
     if let Some(b) = f.before {
         q = q.filter(referrals::id.lt(b));
     }
-    Ok(q.select(ReferralRow::as_select())
+    let rows: Vec<Joined> = q
+        .select((
+            ReferralRow::as_select(),
+            RoutingRow::as_select(),
+            Option::<DecisionRow>::as_select(),
+        ))
         .order(referrals::id.desc())
         .limit(f.limit.clamp(1, 500))
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows.into_iter().map(joined).collect())
 }
 
 /// Referrals still waiting on the unit (new), oldest first: the queue.
-pub fn open_queue(conn: &mut DbConn) -> Result<Vec<ReferralRow>, AppError> {
-    Ok(referrals::table
-        .filter(referrals::status.eq(Status::New.as_str()))
-        .select(ReferralRow::as_select())
+pub fn open_queue(conn: &mut DbConn) -> Result<Vec<Referral>, AppError> {
+    let rows: Vec<Joined> = with_routing!()
+        .filter(referrals::status.eq(Status::New))
+        .select((
+            ReferralRow::as_select(),
+            RoutingRow::as_select(),
+            Option::<DecisionRow>::as_select(),
+        ))
         .order((referrals::received_at.asc(), referrals::id.asc()))
         .limit(500)
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows.into_iter().map(joined).collect())
 }
 
-/// Loads a referral for a change: it must be at `expected_version` and not restricted.
-fn for_change(conn: &mut DbConn, id: i64, expected_version: i64) -> Result<ReferralRow, AppError> {
-    let row = get(conn, id)?;
-    if row.version != expected_version {
+/// How many referrals still waiting (new) are assigned to each of these operators (one query).
+pub fn waiting_by_operator(conn: &mut DbConn, operators: &[UserId]) -> Result<HashMap<UserId, i64>, AppError> {
+    let rows: Vec<(Option<UserId>, i64)> = referral_routing::table
+        .inner_join(referrals::table)
+        .filter(referral_routing::assigned_operator_id.eq_any(operators))
+        .filter(referrals::status.eq(Status::New))
+        .group_by(referral_routing::assigned_operator_id)
+        .select((referral_routing::assigned_operator_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(u, n)| u.map(|u| (u, n))).collect())
+}
+
+// ----- changes -----
+
+/// Moves a referral through its lifecycle: checks the version the caller read, asks the
+/// transition function, and writes the new state and version in one
+/// `UPDATE … WHERE id = ? AND version = ? RETURNING …`.
+fn apply(
+    conn: &mut DbConn,
+    current: &Referral,
+    expected: Version,
+    action: Action,
+    now: NaiveDateTime,
+) -> Result<ReferralRow, AppError> {
+    if current.row.version != expected {
         return Err(AppError::StaleVersion {
-            current_version: row.version,
+            current_version: current.row.version.get(),
         });
     }
-    if row.status() == Status::Restricted {
-        return Err(AppError::Conflict(
-            "consent was withdrawn: the referral is restricted and cannot be processed".into(),
-        ));
-    }
-    Ok(row)
-}
-
-fn bump(conn: &mut DbConn, id: i64, expected_version: i64, now: NaiveDateTime) -> Result<(), AppError> {
-    let n = diesel::update(
+    let next = lifecycle::transition(current.row.status, action)?;
+    let id = current.id();
+    let updated = diesel::update(
         referrals::table
             .filter(referrals::id.eq(id))
-            .filter(referrals::version.eq(expected_version)),
+            .filter(referrals::version.eq(expected)),
     )
     .set((
-        referrals::version.eq(expected_version + 1),
+        referrals::status.eq(next),
+        referrals::version.eq(expected.next()),
         referrals::updated_at.eq(now),
     ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::StaleVersion {
-            current_version: get(conn, id)?.version,
-        });
+    .returning(crate::db::columns::<ReferralRow>())
+    .get_result::<ReferralRow>(conn)
+    .optional()?;
+    match updated {
+        Some(row) => Ok(row),
+        // Changed between the caller's read and this write.
+        None => Err(AppError::StaleVersion {
+            current_version: get(conn, id)?.row.version.get(),
+        }),
     }
-    Ok(())
 }
 
 /// The operator on duty confirms they have seen an emergency (stops the escalation clock).
 pub fn acknowledge(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
+    current: &Referral,
+    expected: Version,
     actor: &Actor,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let row = for_change(conn, id, expected_version)?;
-    if row.acknowledged_at.is_some() {
+) -> Result<Referral, AppError> {
+    if current.routing.acknowledged_at.is_some() && current.row.version == expected {
         return Err(AppError::Conflict("already acknowledged".into()));
     }
-    bump(conn, id, expected_version, now)?;
-    diesel::update(referrals::table.find(id))
-        .set(referrals::acknowledged_at.eq(now))
+    let row = apply(conn, current, expected, Action::Acknowledge, now)?;
+    diesel::update(referral_routing::table.find(row.id))
+        .set(referral_routing::acknowledged_at.eq(Some(now)))
         .execute(conn)?;
-    event(conn, id, actor, "acknowledged", None, now)?;
-    get(conn, id)
-}
-
-/// Where a referrer hears of decisions and feedback: the submitting person, else their
-/// organisation's address.
-fn referrer_address(conn: &mut DbConn, row: &ReferralRow) -> Result<Option<String>, AppError> {
-    if let Some(uid) = row.created_by_user_id {
-        let u = users::get(conn, uid)?;
-        if u.role().needs_org() {
-            if let Some(e) = u.email {
-                return Ok(Some(e));
-            }
-        }
-    }
-    match row.submitter_org_id {
-        Some(org) => Ok(orgs::get(conn, org)?.email),
-        None => Ok(None),
-    }
+    write_events(conn, &[pending(row.id, actor, EventKind::Acknowledged, now)])?;
+    get(conn, row.id)
 }
 
 /// The unit takes the referral in charge (*presa in carico*).
 pub fn take_charge(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
+    current: &Referral,
+    expected: Version,
     actor: &Actor,
     settings: &Settings,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let row = for_change(conn, id, expected_version)?;
-    if row.status() != Status::New {
-        return Err(AppError::Conflict("only a new referral can be taken in charge".into()));
-    }
-    bump(conn, id, expected_version, now)?;
-    diesel::update(referrals::table.find(id))
-        .set((
-            referrals::status.eq(Status::InCharge.as_str()),
-            referrals::decided_at.eq(now),
-            referrals::decided_by.eq(actor.user_id),
-            referrals::acknowledged_at.eq(row.acknowledged_at.unwrap_or(now)),
+) -> Result<Referral, AppError> {
+    let row = apply(conn, current, expected, Action::TakeCharge, now)?;
+    diesel::insert_into(referral_decisions::table)
+        .values((
+            referral_decisions::referral_id.eq(row.id),
+            referral_decisions::decided_at.eq(now),
+            referral_decisions::decided_by.eq(actor.user_id),
         ))
         .execute(conn)?;
-    event(conn, id, actor, "taken_in_charge", None, now)?;
-    let row = get(conn, id)?;
-    if let Some(to) = referrer_address(conn, &row)? {
-        notify_address(
-            conn,
-            to,
-            Template::Decision,
-            &row.reference,
-            &notify::portal_link(settings, id),
-            now,
-        )?;
+    if current.routing.acknowledged_at.is_none() {
+        diesel::update(referral_routing::table.find(row.id))
+            .set(referral_routing::acknowledged_at.eq(Some(now)))
+            .execute(conn)?;
     }
-    Ok(row)
+    write_events(conn, &[pending(row.id, actor, EventKind::TakenInCharge, now)])?;
+    tell_referrer(conn, &row, Template::Decision, settings, now)?;
+    get(conn, row.id)
+}
+
+/// A decline: its reason from the closed list, the referral it duplicates, a note for the unit.
+pub struct Decline {
+    pub reason: DeclineReason,
+    pub note: Option<String>,
+    pub duplicate_of: Option<ReferralId>,
 }
 
 /// The unit declines with a reason from the closed list; the note stays within the unit.
@@ -935,32 +1245,31 @@ pub fn take_charge(
 )]
 pub fn decline(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
-    reason: DeclineReason,
-    note: Option<String>,
-    duplicate_of: Option<i64>,
+    keys: &Keyring,
+    current: &Referral,
+    expected: Version,
+    d: &Decline,
     actor: &Actor,
     settings: &Settings,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let row = for_change(conn, id, expected_version)?;
-    if row.status() != Status::New {
-        return Err(AppError::Conflict("only a new referral can be declined".into()));
-    }
-    let duplicate_of = match (reason, duplicate_of) {
+) -> Result<Referral, AppError> {
+    let id = current.id();
+    let duplicate_of = match (d.reason, d.duplicate_of) {
         (DeclineReason::Duplicate, None) => {
             return Err(AppError::invalid(
                 "duplicate_of",
                 "name the referral this one duplicates",
             ))
         }
-        (DeclineReason::Duplicate, Some(d)) if d == id => {
+        (DeclineReason::Duplicate, Some(other)) if other == id => {
             return Err(AppError::invalid("duplicate_of", "a referral cannot duplicate itself"))
         }
-        (DeclineReason::Duplicate, Some(d)) => {
-            get(conn, d).map_err(|_| AppError::invalid("duplicate_of", "no such referral"))?;
-            Some(d)
+        (DeclineReason::Duplicate, Some(other)) => {
+            // Only a missing referral is the caller's mistake; a failing database is not.
+            if !exists(conn, other)? {
+                return Err(AppError::invalid("duplicate_of", "no such referral"));
+            }
+            Some(other)
         }
         (_, Some(_)) => {
             return Err(AppError::invalid(
@@ -970,136 +1279,123 @@ pub fn decline(
         }
         (_, None) => None,
     };
-    bump(conn, id, expected_version, now)?;
-    diesel::update(referrals::table.find(id))
-        .set((
-            referrals::status.eq(Status::Declined.as_str()),
-            referrals::decided_at.eq(now),
-            referrals::decided_by.eq(actor.user_id),
-            referrals::decline_reason.eq(reason.as_str()),
-            referrals::duplicate_of.eq(duplicate_of),
+    let row = apply(conn, current, expected, Action::Decline, now)?;
+    let note = match &d.note {
+        Some(n) => Some(live_key(conn, keys, &row)?.seal_str(field::DECISION_NOTE, n)),
+        None => None,
+    };
+    diesel::insert_into(referral_decisions::table)
+        .values((
+            referral_decisions::referral_id.eq(id),
+            referral_decisions::decided_at.eq(now),
+            referral_decisions::decided_by.eq(actor.user_id),
+            referral_decisions::decline_reason.eq(Some(d.reason)),
+            referral_decisions::duplicate_of.eq(duplicate_of),
+            referral_decisions::note.eq(note),
         ))
         .execute(conn)?;
-    diesel::update(referral_people::table.find(id))
-        .set(referral_people::decision_note.eq(note))
-        .execute(conn)?;
-    event(conn, id, actor, "declined", Some(reason.as_str().into()), now)?;
-    let row = get(conn, id)?;
-    if let Some(to) = referrer_address(conn, &row)? {
-        notify_address(
-            conn,
-            to,
-            Template::Decision,
-            &row.reference,
-            &notify::portal_link(settings, id),
-            now,
-        )?;
-    }
-    Ok(row)
+    write_events(
+        conn,
+        &[pending(id, actor, EventKind::Declined, now).detail(d.reason.as_str())],
+    )?;
+    tell_referrer(conn, &row, Template::Decision, settings, now)?;
+    get(conn, id)
 }
 
 /// Written feedback (*restituzione scritta*) addressed to the referrer or commission.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a transaction step needs its inputs, context and clock"
+)]
 pub fn add_feedback(
     conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
+    keys: &Keyring,
+    current: &Referral,
+    expected: Version,
     body: &str,
     actor: &Actor,
     settings: &Settings,
     now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let row = for_change(conn, id, expected_version)?;
-    if row.status() == Status::Draft {
-        return Err(AppError::Conflict("confirm the draft first".into()));
-    }
+) -> Result<Referral, AppError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 8000 {
         return Err(AppError::invalid("body", "must be between 1 and 8000 characters long"));
     }
-    bump(conn, id, expected_version, now)?;
+    let row = apply(conn, current, expected, Action::Feedback, now)?;
+    let sealed = live_key(conn, keys, &row)?.seal_str(field::FEEDBACK, body);
     diesel::insert_into(referral_feedback::table)
         .values((
-            referral_feedback::referral_id.eq(id),
+            referral_feedback::referral_id.eq(row.id),
             referral_feedback::at.eq(now),
             referral_feedback::author_user_id.eq(actor.user_id),
-            referral_feedback::body.eq(body),
+            referral_feedback::body.eq(Some(sealed)),
         ))
         .execute(conn)?;
-    event(conn, id, actor, "feedback_sent", None, now)?;
-    let row = get(conn, id)?;
-    if let Some(to) = referrer_address(conn, &row)? {
-        notify_address(
-            conn,
-            to,
-            Template::Feedback,
-            &row.reference,
-            &notify::portal_link(settings, id),
-            now,
-        )?;
-    }
-    Ok(row)
+    write_events(conn, &[pending(row.id, actor, EventKind::FeedbackSent, now)])?;
+    tell_referrer(conn, &row, Template::Feedback, settings, now)?;
+    get(conn, row.id)
 }
 
-/// The person withdrew consent: the referral is restricted at once, its personal fields erased;
-/// the history, the audit trail and the non-identifying facts stay; the commission is told.
-pub fn withdraw_consent(
-    conn: &mut DbConn,
-    id: i64,
-    expected_version: i64,
-    actor: &Actor,
-    settings: &Settings,
-    now: NaiveDateTime,
-) -> Result<ReferralRow, AppError> {
-    let row = for_change(conn, id, expected_version)?;
-    let Some(consent) = consent(conn, id)? else {
-        return Err(AppError::Conflict("this referral has no consent record".into()));
-    };
-    bump(conn, id, expected_version, now)?;
-    diesel::update(referrals::table.find(id))
-        .set(referrals::status.eq(Status::Restricted.as_str()))
-        .execute(conn)?;
+/// Erases a referral's personal data: its data key is destroyed (every sealed value is
+/// unreadable for good), the sealed columns are cleared, the languages deleted. The
+/// non-identifying facts stay for the counts.
+fn erase(conn: &mut DbConn, row: &ReferralRow, now: NaiveDateTime) -> Result<(), AppError> {
+    let id = row.id;
+    if let Some(key) = row.data_key_id {
+        crypto::store::destroy(conn, key, now)?;
+    }
     diesel::update(referral_people::table.find(id))
-        .set((
-            referral_people::alias.eq(None::<String>),
-            referral_people::age.eq(None::<i32>),
-            referral_people::nationality.eq(None::<String>),
-            referral_people::languages.eq(""),
-            referral_people::referrer_contact.eq(None::<String>),
-            referral_people::notes.eq(None::<String>),
-            referral_people::decision_note.eq(None::<String>),
-            referral_people::source_file.eq(None::<String>),
-        ))
+        .set(&PersonSealed::default())
+        .execute(conn)?;
+    diesel::update(referral_decisions::table.find(id))
+        .set(referral_decisions::note.eq(None::<Sealed>))
         .execute(conn)?;
     diesel::update(referral_consents::table.find(id))
         .set((
-            referral_consents::collected_by.eq(None::<String>),
-            referral_consents::contact_detail.eq(None::<String>),
-            referral_consents::withdrawn_at.eq(now),
+            referral_consents::collected_by.eq(None::<Sealed>),
+            referral_consents::contact_detail.eq(None::<Sealed>),
         ))
         .execute(conn)?;
     diesel::update(referral_feedback::table.filter(referral_feedback::referral_id.eq(id)))
-        .set(referral_feedback::body.eq("[erased: consent withdrawn]"))
+        .set(referral_feedback::body.eq(None::<Sealed>))
         .execute(conn)?;
-    event(
+    diesel::delete(referral_languages::table.filter(referral_languages::referral_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// The person withdrew consent: the referral is restricted at once, its personal data erased;
+/// the history, the audit trail and the non-identifying facts stay; the commission is told.
+pub fn withdraw_consent(
+    conn: &mut DbConn,
+    current: &Referral,
+    expected: Version,
+    actor: &Actor,
+    settings: &Settings,
+    now: NaiveDateTime,
+) -> Result<Referral, AppError> {
+    let Some(commission) = consent_commission(conn, current.id())? else {
+        return Err(AppError::Conflict("this referral has no consent record".into()));
+    };
+    let row = apply(conn, current, expected, Action::WithdrawConsent, now)?;
+    erase(conn, &row, now)?;
+    diesel::update(referral_consents::table.find(row.id))
+        .set(referral_consents::withdrawn_at.eq(Some(now)))
+        .execute(conn)?;
+    write_events(
         conn,
-        id,
-        actor,
-        "consent_withdrawn",
-        Some(format!("was {}", row.status)),
-        now,
+        &[pending(row.id, actor, EventKind::ConsentWithdrawn, now).detail(format!("was {}", current.row.status))],
     )?;
-    let row = get(conn, id)?;
-    if let Some(to) = orgs::get(conn, consent.commission_org_id)?.email {
+    if let Some(to) = orgs::get(conn, commission)?.email {
         notify_address(
             conn,
             to,
             Template::ConsentWithdrawn,
             &row.reference,
-            &notify::portal_link(settings, id),
+            &notify::portal_link(settings, row.id.get()),
             now,
         )?;
     }
-    Ok(row)
+    get(conn, row.id)
 }
 
 /// Alerts coordinators about emergencies not acknowledged in time and referrals not taken in
@@ -1107,48 +1403,142 @@ pub fn withdraw_consent(
 pub fn escalate_due(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime) -> Result<usize, AppError> {
     let emergency_cutoff = now - Duration::minutes(settings.emergency_ack_minutes);
     let ordinary_cutoff = now - Duration::hours(settings.take_charge_hours);
-    let due: Vec<ReferralRow> = referrals::table
-        .filter(referrals::status.eq(Status::New.as_str()))
-        .filter(referrals::escalated_at.is_null())
+    let due: Vec<(ReferralId, String, Urgency, Option<NaiveDateTime>)> = referrals::table
+        .inner_join(referral_routing::table)
+        .filter(referrals::status.eq(Status::New))
+        .filter(referral_routing::escalated_at.is_null())
         .filter(
             referrals::urgency
-                .eq(Urgency::Emergency.as_str())
-                .and(referrals::acknowledged_at.is_null())
+                .eq(Urgency::Emergency)
+                .and(referral_routing::acknowledged_at.is_null())
                 .and(referrals::received_at.le(emergency_cutoff))
                 .or(referrals::received_at.le(ordinary_cutoff)),
         )
-        .select(ReferralRow::as_select())
+        .select((
+            referrals::id,
+            referrals::reference,
+            referrals::urgency,
+            referral_routing::acknowledged_at,
+        ))
         .limit(200)
         .load(conn)?;
     if due.is_empty() {
         return Ok(0);
     }
     let coordinators = coordinators_to_alert(conn, now)?;
-    let system = Actor {
-        user_id: None,
-        token_id: None,
-        label: "escalation".into(),
-    };
-    for row in &due {
-        diesel::update(referrals::table.find(row.id))
-            .set(referrals::escalated_at.eq(now))
+    let system = system("escalation");
+    for (id, reference, urgency, acknowledged_at) in &due {
+        diesel::update(referral_routing::table.find(*id))
+            .set(referral_routing::escalated_at.eq(Some(now)))
             .execute(conn)?;
-        let (kind, template) = match (row.urgency(), row.acknowledged_at) {
-            (Urgency::Emergency, None) => ("escalated", Template::Escalation),
-            _ => ("overdue", Template::Overdue),
+        let (kind, template) = match (urgency, acknowledged_at) {
+            (Urgency::Emergency, None) => (EventKind::Escalated, Template::Escalation),
+            _ => (EventKind::Overdue, Template::Overdue),
         };
-        event(
+        write_events(
             conn,
-            row.id,
-            &system,
-            kind,
-            Some(format!("{} coordinator(s) alerted", coordinators.len())),
-            now,
+            &[pending(*id, &system, kind, now).detail(format!("{} coordinator(s) alerted", coordinators.len()))],
         )?;
-        let link = notify::referral_link(settings, row.id);
+        let link = notify::referral_link(settings, id.get());
         for c in &coordinators {
-            notify_user(conn, c, template, &row.reference, &link, now)?;
+            notify_user(conn, c, template, reference, &link, now)?;
         }
     }
     Ok(due.len())
+}
+
+// ----- personal fields written before they were sealed -----
+
+/// Seals the personal fields that an earlier version stored in plain text (moved to
+/// `pending_seal` by the migration that introduced sealing), each referral under a data key of
+/// its own, and deletes the plain copies. Runs at start, in batches; returns how many values were
+/// sealed.
+pub fn seal_pending(conn: &mut DbConn, keys: &Keyring, now: NaiveDateTime, batch: i64) -> Result<usize, AppError> {
+    let rows: Vec<(i64, ReferralId, String, Option<i64>, String)> = pending_seal::table
+        .select((
+            pending_seal::id,
+            pending_seal::referral_id,
+            pending_seal::target,
+            pending_seal::row_id,
+            pending_seal::value,
+        ))
+        .order(pending_seal::id.asc())
+        .limit(batch)
+        .load(conn)?;
+    let mut keys_by_referral: HashMap<ReferralId, DataKey> = HashMap::new();
+    for (pending_id, referral_id, target, row_id, value) in &rows {
+        let key = match keys_by_referral.get(referral_id) {
+            Some(k) => k.clone(),
+            None => {
+                let row = get(conn, *referral_id)?.row;
+                let key = match data_key(conn, keys, &row)? {
+                    Some(k) => k,
+                    None => {
+                        let (key_id, key) = crypto::store::create(conn, keys, now)?;
+                        diesel::update(referrals::table.find(*referral_id))
+                            .set(referrals::data_key_id.eq(Some(key_id)))
+                            .execute(conn)?;
+                        key
+                    }
+                };
+                keys_by_referral.insert(*referral_id, key.clone());
+                key
+            }
+        };
+        let sealed = Some(key.seal_str(target, value));
+        let id = *referral_id;
+        match target.as_str() {
+            field::ALIAS
+            | field::AGE
+            | field::NATIONALITY
+            | field::REFERRER_CONTACT
+            | field::NOTES
+            | field::SOURCE_FILE => {
+                if person_sealed(conn, id)?.is_none() {
+                    write_person(conn, id, &PersonSealed::default())?;
+                }
+                let t = referral_people::table.find(id);
+                let n = match target.as_str() {
+                    field::ALIAS => diesel::update(t).set(referral_people::alias.eq(sealed)).execute(conn)?,
+                    field::AGE => diesel::update(t).set(referral_people::age.eq(sealed)).execute(conn)?,
+                    field::NATIONALITY => diesel::update(t)
+                        .set(referral_people::nationality.eq(sealed))
+                        .execute(conn)?,
+                    field::REFERRER_CONTACT => diesel::update(t)
+                        .set(referral_people::referrer_contact.eq(sealed))
+                        .execute(conn)?,
+                    field::NOTES => diesel::update(t).set(referral_people::notes.eq(sealed)).execute(conn)?,
+                    _ => diesel::update(t)
+                        .set(referral_people::source_file.eq(sealed))
+                        .execute(conn)?,
+                };
+                debug_assert_eq!(n, 1);
+            }
+            field::DECISION_NOTE => {
+                diesel::update(referral_decisions::table.find(id))
+                    .set(referral_decisions::note.eq(sealed))
+                    .execute(conn)?;
+            }
+            field::COLLECTED_BY => {
+                diesel::update(referral_consents::table.find(id))
+                    .set(referral_consents::collected_by.eq(sealed))
+                    .execute(conn)?;
+            }
+            field::CONTACT_DETAIL => {
+                diesel::update(referral_consents::table.find(id))
+                    .set(referral_consents::contact_detail.eq(sealed))
+                    .execute(conn)?;
+            }
+            field::FEEDBACK => {
+                diesel::update(referral_feedback::table.filter(referral_feedback::id.eq(row_id.unwrap_or(-1))))
+                    .set(referral_feedback::body.eq(sealed))
+                    .execute(conn)?;
+            }
+            other => {
+                return Err(AppError::Internal(format!("pending_seal: unknown target {other:?}")));
+            }
+        }
+        diesel::delete(pending_seal::table.find(*pending_id)).execute(conn)?;
+    }
+    Ok(rows.len())
 }

@@ -5,35 +5,35 @@ use crate::vocabulary;
 vocabulary! {
     /// How a referral reached the unit.
     Channel ("channel") {
-        Hotline = "hotline",
-        Email = "email",
+        Hotline = "hotline" => ("Numero Verde 800 290 290", "Toll-free 800 290 290"),
+        Email = "email" => ("Email", "Email"),
         /// Certified email (PEC).
-        Pec = "pec",
+        Pec = "pec" => ("PEC", "Certified email (PEC)"),
         /// A commission's or referrer's report through the portal or the API.
-        Portal = "portal",
-        InPerson = "in_person",
+        Portal = "portal" => ("Portale / API", "Portal / API"),
+        InPerson = "in_person" => ("Di persona", "In person"),
     }
 }
 
 vocabulary! {
     Gender ("gender") {
-        Female = "female",
-        Male = "male",
-        Trans = "trans",
-        Unknown = "unknown",
+        Female = "female" => ("Donna", "Woman"),
+        Male = "male" => ("Uomo", "Man"),
+        Trans = "trans" => ("Persona trans", "Trans person"),
+        Unknown = "unknown" => ("Non rilevato", "Not recorded"),
     }
 }
 
 vocabulary! {
     AgeBand ("age_band") {
-        Under14 = "0-13",
-        From14To17 = "14-17",
-        From18To24 = "18-24",
-        From25To34 = "25-34",
-        From35To44 = "35-44",
-        From45To54 = "45-54",
-        From55 = "55+",
-        Unknown = "unknown",
+        Under14 = "0-13" => ("0–13", "0–13"),
+        From14To17 = "14-17" => ("14–17", "14–17"),
+        From18To24 = "18-24" => ("18–24", "18–24"),
+        From25To34 = "25-34" => ("25–34", "25–34"),
+        From35To44 = "35-44" => ("35–44", "35–44"),
+        From45To54 = "45-54" => ("45–54", "45–54"),
+        From55 = "55+" => ("55 e oltre", "55 and over"),
+        Unknown = "unknown" => ("Non rilevata", "Not recorded"),
     }
 }
 
@@ -61,60 +61,60 @@ vocabulary! {
     /// Where the person surfaced (seed 004, "Emersione e/o possibile contatto").
     EmergenceContext ("emergence_context") {
         /// On arrival: landing or land border.
-        Arrival = "arrival",
-        CasArrival = "cas_arrival",
-        Street = "street",
+        Arrival = "arrival" => ("All'ingresso in Italia (sbarco o frontiera terrestre)", "On arrival in Italy (landing or land border)"),
+        CasArrival = "cas_arrival" => ("All'arrivo presso il CAS", "On arrival at the CAS"),
+        Street = "street" => ("In strada", "In the street"),
         /// Night venues, indoor prostitution.
-        IndoorVenues = "indoor_venues",
+        IndoorVenues = "indoor_venues" => ("Locali notturni (prostituzione indoor)", "Night venues (indoor prostitution)"),
         /// Arrest or drug offence, juvenile prison (IPM).
-        ArrestOrDrugs = "arrest_or_drugs",
-        QuesturaImmigration = "questura_immigration",
-        SaiDesk = "sai_desk",
+        ArrestOrDrugs = "arrest_or_drugs" => ("Arresto o reati legati a sostanze / IPM", "Arrest or drug offence / juvenile prison"),
+        QuesturaImmigration = "questura_immigration" => ("Ufficio Immigrazione della Questura", "Questura immigration office"),
+        SaiDesk = "sai_desk" => ("Sportello SPRAR/SAI", "SPRAR/SAI desk"),
         /// Health or social service, emergency room.
-        HealthSocial = "health_social",
-        LabourInspection = "labour_inspection",
-        Other = "other",
+        HealthSocial = "health_social" => ("Presidio sanitario o sociale, pronto soccorso", "Health or social service, emergency room"),
+        LabourInspection = "labour_inspection" => ("Ispezione del lavoro", "Labour inspection"),
+        Other = "other" => ("Altro", "Other"),
     }
 }
 
 vocabulary! {
     ExploitationType ("exploitation") {
-        Sexual = "sexual",
-        Labour = "labour",
-        Begging = "begging",
-        ForcedIllegalActivities = "forced_illegal_activities",
-        ForcedMarriage = "forced_marriage",
-        Other = "other",
+        Sexual = "sexual" => ("Sessuale", "Sexual"),
+        Labour = "labour" => ("Lavorativo", "Labour"),
+        Begging = "begging" => ("Accattonaggio", "Begging"),
+        ForcedIllegalActivities = "forced_illegal_activities" => ("Economie illegali forzate", "Forced illegal activities"),
+        ForcedMarriage = "forced_marriage" => ("Matrimonio forzato", "Forced marriage"),
+        Other = "other" => ("Altro", "Other"),
     }
 }
 
 vocabulary! {
     Urgency ("urgency") {
-        Emergency = "emergency",
-        Ordinary = "ordinary",
+        Emergency = "emergency" => ("Emergenza", "Emergency"),
+        Ordinary = "ordinary" => ("Ordinaria", "Ordinary"),
     }
 }
 
 vocabulary! {
     /// A referral's state. `Draft` (imported email, not yet confirmed) does not count anywhere.
     Status ("status") {
-        Draft = "draft",
-        New = "new",
-        InCharge = "in_charge",
-        Declined = "declined",
+        Draft = "draft" => ("Bozza da confermare", "Draft to confirm"),
+        New = "new" => ("Nuova", "New"),
+        InCharge = "in_charge" => ("Presa in carico", "Taken in charge"),
+        Declined = "declined" => ("Non presa in carico", "Declined"),
         /// Consent withdrawn: no further processing, personal fields erased.
-        Restricted = "restricted",
+        Restricted = "restricted" => ("Consenso revocato", "Consent withdrawn"),
     }
 }
 
 vocabulary! {
     /// Why the unit declined a referral (the referrer sees it).
     DeclineReason ("decline_reason") {
-        RedirectedTo1522 = "redirected_1522",
-        RedirectedToSocialServices = "redirected_social_services",
-        RedirectedToAsylumSystem = "redirected_asylum_system",
-        Duplicate = "duplicate",
-        WithdrawnByReferrer = "withdrawn_by_referrer",
+        RedirectedTo1522 = "redirected_1522" => ("Non è tratta o grave sfruttamento: indirizzata al 1522", "Not trafficking or grave exploitation: redirected to the 1522 helpline"),
+        RedirectedToSocialServices = "redirected_social_services" => ("Non è tratta o grave sfruttamento: indirizzata ai servizi sociali", "Not trafficking or grave exploitation: redirected to social services"),
+        RedirectedToAsylumSystem = "redirected_asylum_system" => ("Non è tratta o grave sfruttamento: indirizzata al sistema asilo", "Not trafficking or grave exploitation: redirected to the asylum system"),
+        Duplicate = "duplicate" => ("Doppione di un'altra segnalazione", "Duplicate of another referral"),
+        WithdrawnByReferrer = "withdrawn_by_referrer" => ("Ritirata dal segnalante", "Withdrawn by the referrer"),
     }
 }
 
@@ -122,11 +122,11 @@ vocabulary! {
     /// How the unit reaches the person after a commission's report (seed 004).
     ContactRoute ("contact_route") {
         /// Through the operators of the CAS hosting the person.
-        CasOperator = "cas_operator",
+        CasOperator = "cas_operator" => ("Tramite gli operatori del CAS", "Through the CAS operators"),
         /// The person's own contact.
-        OwnContact = "own_contact",
+        OwnContact = "own_contact" => ("Contatto della persona", "The person's own contact"),
         /// The person is reconvened at the prefecture; the interview is held on commission premises.
-        PrefectureReconvene = "prefecture_reconvene",
+        PrefectureReconvene = "prefecture_reconvene" => ("Riconvocazione in Prefettura, colloquio nei locali della CT", "Reconvened at the prefecture, interview on commission premises"),
     }
 }
 
@@ -147,5 +147,37 @@ mod tests {
         assert_eq!(AgeBand::of(16), AgeBand::From14To17);
         assert!(AgeBand::of(16).is_minor() && !AgeBand::of(18).is_minor());
         assert_eq!(AgeBand::of(60), AgeBand::From55);
+    }
+}
+
+vocabulary! {
+    /// An entry of a referral's history.
+    EventKind ("event") {
+        Created = "created" => ("Segnalazione registrata", "Referral recorded"),
+        ConsentRecorded = "consent_recorded" => ("Consenso registrato", "Consent recorded"),
+        /// The procedure's first step for CAS referrals (seed 004).
+        TaskContactCas = "task_contact_cas" => ("Da fare: contattare gli operatori del CAS", "To do: contact the CAS operators"),
+        /// The procedure's first step for SAI referrals (seed 004).
+        TaskInterviewSaiDesk = "task_interview_sai_desk" => ("Da fare: colloquio allo sportello SAI", "To do: interview at the SAI desk"),
+        Assigned = "assigned" => ("Assegnata all'operatore in turno", "Assigned to the operator on duty"),
+        Unassigned = "unassigned" => ("Nessun operatore in turno: avvisato il coordinamento", "No operator on duty: coordinators alerted"),
+        MediatorProposed = "mediator_proposed" => ("Mediatore proposto", "Mediator proposed"),
+        MediatorMissing = "mediator_missing" => ("Nessun mediatore in turno per la lingua", "No mediator on shift for the language"),
+        Acknowledged = "acknowledged" => ("Presa visione dell'emergenza", "Emergency acknowledged"),
+        Escalated = "escalated" => ("Emergenza non presa in visione: avvisato il coordinamento", "Emergency not acknowledged: coordinators alerted"),
+        Overdue = "overdue" => ("Non presa in carico nei tempi: avvisato il coordinamento", "Not taken in charge in time: coordinators alerted"),
+        TakenInCharge = "taken_in_charge" => ("Presa in carico", "Taken in charge"),
+        Declined = "declined" => ("Non presa in carico", "Declined"),
+        FeedbackSent = "feedback_sent" => ("Restituzione scritta inviata", "Written feedback sent"),
+        ConsentWithdrawn = "consent_withdrawn" => ("Consenso revocato: dati personali cancellati", "Consent withdrawn: personal data erased"),
+        Confirmed = "confirmed" => ("Bozza confermata", "Draft confirmed"),
+        Imported = "imported" => ("Importata da email", "Imported from email"),
+    }
+}
+
+vocabulary! {
+    /// What the person consented to (seed 004: information on social-protection programmes).
+    ConsentScope ("consent_scope") {
+        SocialProtectionInformation = "social_protection_information" => ("Informazioni sui programmi di protezione sociale", "Information on social-protection programmes"),
     }
 }

@@ -10,7 +10,7 @@ use validator::Validate;
 use super::model::{Duty, RosterView, ShiftInput, ShiftMode, ShiftView};
 use super::service;
 use crate::auth::Access;
-use crate::domain::Role;
+use crate::domain::{Role, ShiftId, UserId};
 use crate::error::{AppError, Problem};
 use crate::web::{ApiJson, ApiQuery, Ctx, PathId, RouteDef};
 
@@ -65,7 +65,7 @@ pub struct ShiftBody {
 pub(crate) async fn create_shift(ctx: Ctx, body: ApiJson<ShiftBody>) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let input = ShiftInput {
-        user_id: Some(b.user_id),
+        user_id: Some(UserId(b.user_id)),
         duty: b.duty.as_str().into(),
         mode: b.mode.as_str().into(),
         starts_at: b.starts_at,
@@ -80,6 +80,6 @@ pub(crate) async fn create_shift(ctx: Ctx, body: ApiJson<ShiftBody>) -> Result<H
     responses((status = 204), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn delete_shift(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    service::remove_shift(&ctx.state, &ctx.caller(), id.0).await?;
+    service::remove_shift(&ctx.state, &ctx.caller(), ShiftId(id.0)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -18,7 +18,7 @@ use crate::accounts::users::UserRow;
 use crate::app::{App, Cache};
 use crate::db::schema::organisations;
 use crate::db::DbConn;
-use crate::domain::OrgKind;
+use crate::domain::{OrgId, OrgKind};
 use crate::error::AppError;
 
 const TTL: Duration = Duration::from_secs(2);
@@ -30,7 +30,7 @@ pub struct Snapshot {
     generation: u64,
     /// The database clock when taken: shifts are loaded for the day after it.
     at: NaiveDateTime,
-    orgs: HashMap<i64, (OrgKind, String)>,
+    orgs: HashMap<OrgId, (OrgKind, String)>,
     shifts: Vec<(ShiftRow, UserRow)>,
 }
 
@@ -72,9 +72,9 @@ impl Snapshot {
     pub fn load(conn: &mut DbConn, generation: u64, now: NaiveDateTime) -> Result<Snapshot, AppError> {
         let orgs = organisations::table
             .select((organisations::id, organisations::kind, organisations::name))
-            .load::<(i64, String, String)>(conn)?
+            .load::<(OrgId, OrgKind, String)>(conn)?
             .into_iter()
-            .map(|(id, kind, name)| (id, (OrgKind::parse(&kind).unwrap_or(OrgKind::Other), name)))
+            .map(|(id, kind, name)| (id, (kind, name)))
             .collect();
         let shifts = store::upcoming(conn, now)?;
         Ok(Snapshot {
@@ -91,14 +91,14 @@ impl Snapshot {
         let mut rows: Vec<&(ShiftRow, UserRow)> = self
             .shifts
             .iter()
-            .filter(|(s, _)| s.duty() == duty && s.starts_at <= at && s.ends_at > at)
+            .filter(|(s, _)| s.duty == duty && s.starts_at <= at && s.ends_at > at)
             .collect();
-        rows.sort_by_key(|(s, _)| s.mode() != ShiftMode::OnDuty);
+        rows.sort_by_key(|(s, _)| s.mode != ShiftMode::OnDuty);
         rows.into_iter().map(|(_, u)| u).collect()
     }
 
     /// An organisation's kind and name; `None` when the snapshot does not know it.
-    pub fn org(&self, id: i64) -> Option<(OrgKind, &str)> {
+    pub fn org(&self, id: OrgId) -> Option<(OrgKind, &str)> {
         self.orgs.get(&id).map(|(k, n)| (*k, n.as_str()))
     }
 
@@ -110,7 +110,7 @@ impl Snapshot {
         }
         self.covering(Duty::Mediator, at)
             .into_iter()
-            .find(|u| u.language_list().iter().any(|l| wanted.contains(&l)))
+            .find(|u| u.languages.iter().any(|l| wanted.contains(&l)))
             .cloned()
     }
 }

@@ -1,28 +1,28 @@
 //! Shifts and their rules: what a shift covers, how long it may last, who may hold it.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{parse_instant, Role};
+use crate::domain::{parse_instant, Role, UserId};
 use crate::error::{AppError, FieldError};
 use crate::vocabulary;
 
 vocabulary! {
     /// What a shift covers in the crisis unit.
     Duty ("duty") {
-        Operator = "operator",
-        Coordinator = "coordinator",
-        Mediator = "mediator",
+        Operator = "operator" => ("Operatore", "Operator"),
+        Coordinator = "coordinator" => ("Coordinatore", "Coordinator"),
+        Mediator = "mediator" => ("Mediatore", "Mediator"),
     }
 }
 
 vocabulary! {
     ShiftMode ("shift_mode") {
         /// At the desk.
-        OnDuty = "on_duty",
+        OnDuty = "on_duty" => ("In servizio", "On duty"),
         /// Reachable by phone (*reperibilità*).
-        OnCall = "on_call",
+        OnCall = "on_call" => ("Reperibile", "On call"),
     }
 }
 
@@ -48,8 +48,8 @@ pub struct ShiftView {
     pub duty: Duty,
     pub mode: ShiftMode,
     /// Europe/Rome, RFC 3339.
-    pub starts_at: String,
-    pub ends_at: String,
+    pub starts_at: DateTime<FixedOffset>,
+    pub ends_at: DateTime<FixedOffset>,
 }
 
 /// A stretch of time without anyone on a duty.
@@ -57,15 +57,15 @@ pub struct ShiftView {
 pub struct Gap {
     pub duty: Duty,
     /// Europe/Rome, RFC 3339.
-    pub from: String,
-    pub to: String,
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
 }
 
 /// The roster of a period: shifts, who covers each duty now, and the gaps to fill.
 #[derive(Serialize, ToSchema)]
 pub struct RosterView {
-    pub from: String,
-    pub to: String,
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
     pub shifts: Vec<ShiftView>,
     /// On duty or on call right now, by duty.
     pub now: Vec<ShiftView>,
@@ -75,7 +75,7 @@ pub struct RosterView {
 
 /// A new shift, checked.
 pub struct NewShift {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub duty: Duty,
     pub mode: ShiftMode,
     pub starts_at: NaiveDateTime,
@@ -85,7 +85,7 @@ pub struct NewShift {
 /// Raw shift input from a form or JSON.
 #[derive(Default)]
 pub struct ShiftInput {
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub duty: String,
     pub mode: String,
     pub starts_at: String,

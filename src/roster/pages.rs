@@ -9,7 +9,7 @@ use super::model::{Duty, RosterView, ShiftInput, ShiftMode};
 use super::service;
 use crate::accounts::users::UserRow;
 use crate::auth::Access;
-use crate::domain::Role;
+use crate::domain::{Role, ShiftId, UserId};
 use crate::error::AppError;
 use crate::web::page::{pairs, redirect_with_flash, render_status, Form, Page};
 use crate::web::{Ctx, PathId, RouteDef};
@@ -72,7 +72,7 @@ async fn roster_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppErro
 async fn shift_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let mut form = Form::from_pairs(&pairs(&body)?);
     let input = ShiftInput {
-        user_id: form.v("user_id").trim().parse().ok(),
+        user_id: form.v("user_id").trim().parse().ok().map(UserId),
         duty: form.v("duty").to_owned(),
         mode: form.v("mode").to_owned(),
         starts_at: form.v("starts_at").to_owned(),
@@ -89,6 +89,6 @@ async fn shift_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
 }
 
 async fn shift_delete(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
-    service::remove_shift(&ctx.state, &ctx.caller(), id.0).await?;
+    service::remove_shift(&ctx.state, &ctx.caller(), ShiftId(id.0)).await?;
     Ok(redirect_with_flash("/roster", "flash.shift_removed"))
 }

@@ -7,9 +7,9 @@ use super::store;
 use crate::accounts::users::{self, UserRow};
 use crate::app::{App, Cache};
 use crate::audit::{self, Event};
-use crate::clock::{rome_rfc3339, ROME};
+use crate::clock::{rome, ROME};
 use crate::domain::time::{add_days, rome_day_start, OUT_OF_RANGE};
-use crate::domain::{Caller, Role};
+use crate::domain::{Caller, Role, ShiftId};
 use crate::error::AppError;
 
 /// The period a roster view covers: from the start of `from` (Rome; default today, and then from
@@ -51,8 +51,8 @@ pub async fn view(
         let mut gaps = store::gaps(conn, Duty::Operator, start, end)?;
         gaps.extend(store::gaps(conn, Duty::Coordinator, start, end)?);
         let view = RosterView {
-            from: rome_rfc3339(start),
-            to: rome_rfc3339(end),
+            from: rome(start),
+            to: rome(end),
             shifts: shifts.iter().map(|(s, u)| s.view(u)).collect(),
             now: current,
             gaps,
@@ -76,7 +76,7 @@ pub async fn add_shift(app: &App, caller: &Caller, input: ShiftInput) -> Result<
 }
 
 /// Removes a shift (coordinators).
-pub async fn remove_shift(app: &App, caller: &Caller, id: i64) -> Result<(), AppError> {
+pub async fn remove_shift(app: &App, caller: &Caller, id: ShiftId) -> Result<(), AppError> {
     audit::write(app, caller, &[Cache::Directory], move |tx| {
         store::delete(tx.conn, id)?;
         tx.audit(Event::new("roster.shift_delete").entity("shift", id))
@@ -91,7 +91,7 @@ pub async fn staff(app: &App) -> Result<Vec<UserRow>, AppError> {
             Ok(users::list(c)?
                 .into_iter()
                 .map(|(u, _)| u)
-                .filter(|u| !u.disabled && matches!(u.role(), Role::Coordinator | Role::Operator | Role::Mediator))
+                .filter(|u| !u.disabled && matches!(u.role, Role::Coordinator | Role::Operator | Role::Mediator))
                 .collect())
         })
         .await

@@ -4,47 +4,46 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{fits, Duty, Gap, NewShift, ShiftMode, ShiftView};
-use crate::accounts::users::{self, UserRow};
-use crate::clock::rome_rfc3339;
+use crate::accounts::users::{self, UserCols, UserRow};
+use crate::clock::rome;
 use crate::db::schema::{shifts, users as users_t};
 use crate::db::DbConn;
+use crate::domain::{ShiftId, UserId};
 use crate::error::AppError;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = shifts)]
 pub struct ShiftRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub duty: String,
-    pub mode: String,
+    pub id: ShiftId,
+    pub user_id: UserId,
+    pub duty: Duty,
+    pub mode: ShiftMode,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
 }
 
 impl ShiftRow {
-    pub fn duty(&self) -> Duty {
-        Duty::parse(&self.duty).unwrap_or(Duty::Operator)
-    }
-
-    pub fn mode(&self) -> ShiftMode {
-        ShiftMode::parse(&self.mode).unwrap_or(ShiftMode::OnCall)
-    }
-
     /// The shift as shown, with its person.
     pub fn view(&self, u: &UserRow) -> ShiftView {
         ShiftView {
-            id: self.id,
-            user_id: self.user_id,
+            id: self.id.get(),
+            user_id: self.user_id.get(),
             display_name: u.display_name.clone(),
-            languages: u.language_list(),
-            duty: self.duty(),
-            mode: self.mode(),
-            starts_at: rome_rfc3339(self.starts_at),
-            ends_at: rome_rfc3339(self.ends_at),
+            languages: u.languages.clone(),
+            duty: self.duty,
+            mode: self.mode,
+            starts_at: rome(self.starts_at),
+            ends_at: rome(self.ends_at),
         }
     }
+}
+
+/// Shifts with their people (and the languages they speak: one more query for all).
+fn with_people(conn: &mut DbConn, rows: Vec<(ShiftRow, UserCols)>) -> Result<Vec<(ShiftRow, UserRow)>, AppError> {
+    let (shifts, cols): (Vec<ShiftRow>, Vec<UserCols>) = rows.into_iter().unzip();
+    Ok(shifts.into_iter().zip(users::with_languages(conn, cols)?).collect())
 }
 
 /// Adds a shift: the person must hold a role for the duty, be enabled, and not be on another
@@ -52,7 +51,7 @@ impl ShiftRow {
 pub fn insert(
     conn: &mut DbConn,
     s: &NewShift,
-    created_by: Option<i64>,
+    created_by: Option<UserId>,
     now: NaiveDateTime,
 ) -> Result<ShiftRow, AppError> {
     let user = users::get(conn, s.user_id).map_err(|e| match e {
@@ -62,7 +61,7 @@ pub fn insert(
     if user.disabled {
         return Err(AppError::invalid("user_id", "the user is disabled"));
     }
-    if !fits(s.duty, user.role()) {
+    if !fits(s.duty, user.role) {
         return Err(AppError::invalid("duty", "the user's role does not cover this duty"));
     }
     let overlapping: i64 = shifts::table
@@ -74,22 +73,21 @@ pub fn insert(
     if overlapping > 0 {
         return Err(AppError::Conflict("the person already has a shift at that time".into()));
     }
-    let id: i64 = diesel::insert_into(shifts::table)
+    Ok(diesel::insert_into(shifts::table)
         .values((
             shifts::user_id.eq(s.user_id),
-            shifts::duty.eq(s.duty.as_str()),
-            shifts::mode.eq(s.mode.as_str()),
+            shifts::duty.eq(s.duty),
+            shifts::mode.eq(s.mode),
             shifts::starts_at.eq(s.starts_at),
             shifts::ends_at.eq(s.ends_at),
             shifts::created_by.eq(created_by),
             shifts::created_at.eq(now),
         ))
-        .returning(shifts::id)
-        .get_result(conn)?;
-    Ok(shifts::table.find(id).select(ShiftRow::as_select()).first(conn)?)
+        .returning(crate::db::columns::<ShiftRow>())
+        .get_result::<ShiftRow>(conn)?)
 }
 
-pub fn delete(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
+pub fn delete(conn: &mut DbConn, id: ShiftId) -> Result<(), AppError> {
     let n = diesel::delete(shifts::table.find(id)).execute(conn)?;
     if n == 0 {
         return Err(AppError::NotFound);
@@ -103,40 +101,43 @@ pub fn between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<(ShiftRow, UserRow)>, AppError> {
-    Ok(shifts::table
+    let rows = shifts::table
         .inner_join(users_t::table)
         .filter(shifts::starts_at.lt(to))
         .filter(shifts::ends_at.gt(from))
-        .select((ShiftRow::as_select(), UserRow::as_select()))
+        .select((ShiftRow::as_select(), UserCols::as_select()))
         .order((shifts::starts_at.asc(), shifts::id.asc()))
-        .load(conn)?)
+        .load(conn)?;
+    with_people(conn, rows)
 }
 
 /// Shifts still running or starting within a day of `at`, of enabled people: what the routing
 /// directory keeps in memory.
 pub fn upcoming(conn: &mut DbConn, at: NaiveDateTime) -> Result<Vec<(ShiftRow, UserRow)>, AppError> {
-    Ok(shifts::table
+    let rows = shifts::table
         .inner_join(users_t::table)
         .filter(shifts::ends_at.gt(at))
         .filter(shifts::starts_at.lt(at + chrono::Duration::hours(24)))
         .filter(users_t::disabled.eq(false))
-        .select((ShiftRow::as_select(), UserRow::as_select()))
+        .select((ShiftRow::as_select(), UserCols::as_select()))
         .order((shifts::starts_at.asc(), shifts::id.asc()))
-        .load(conn)?)
+        .load(conn)?;
+    with_people(conn, rows)
 }
 
 /// People covering `duty` at `at` (enabled accounts), those at the desk first.
 pub fn covering(conn: &mut DbConn, duty: Duty, at: NaiveDateTime) -> Result<Vec<(ShiftRow, UserRow)>, AppError> {
-    let mut rows: Vec<(ShiftRow, UserRow)> = shifts::table
+    let rows = shifts::table
         .inner_join(users_t::table)
-        .filter(shifts::duty.eq(duty.as_str()))
+        .filter(shifts::duty.eq(duty))
         .filter(shifts::starts_at.le(at))
         .filter(shifts::ends_at.gt(at))
         .filter(users_t::disabled.eq(false))
-        .select((ShiftRow::as_select(), UserRow::as_select()))
+        .select((ShiftRow::as_select(), UserCols::as_select()))
         .order((shifts::starts_at.asc(), shifts::id.asc()))
         .load(conn)?;
-    rows.sort_by_key(|(s, _)| s.mode() != ShiftMode::OnDuty);
+    let mut rows = with_people(conn, rows)?;
+    rows.sort_by_key(|(s, _)| s.mode != ShiftMode::OnDuty);
     Ok(rows)
 }
 
@@ -149,7 +150,7 @@ pub fn pick_mediator(conn: &mut DbConn, at: NaiveDateTime, languages: &[String])
     Ok(covering(conn, Duty::Mediator, at)?
         .into_iter()
         .map(|(_, u)| u)
-        .find(|u| u.language_list().iter().any(|l| wanted.contains(&l))))
+        .find(|u| u.languages.iter().any(|l| wanted.contains(&l))))
 }
 
 /// Coordinators on duty or on call now.
@@ -164,7 +165,7 @@ pub fn coordinators(conn: &mut DbConn, at: NaiveDateTime) -> Result<Vec<UserRow>
 pub fn gaps(conn: &mut DbConn, duty: Duty, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<Gap>, AppError> {
     let mut spans: Vec<(NaiveDateTime, NaiveDateTime)> = shifts::table
         .inner_join(users_t::table)
-        .filter(shifts::duty.eq(duty.as_str()))
+        .filter(shifts::duty.eq(duty))
         .filter(shifts::starts_at.lt(to))
         .filter(shifts::ends_at.gt(from))
         .filter(users_t::disabled.eq(false))
@@ -177,8 +178,8 @@ pub fn gaps(conn: &mut DbConn, duty: Duty, from: NaiveDateTime, to: NaiveDateTim
         if s > cursor {
             out.push(Gap {
                 duty,
-                from: rome_rfc3339(cursor),
-                to: rome_rfc3339(s.min(to)),
+                from: rome(cursor),
+                to: rome(s.min(to)),
             });
         }
         cursor = cursor.max(e);
@@ -189,8 +190,8 @@ pub fn gaps(conn: &mut DbConn, duty: Duty, from: NaiveDateTime, to: NaiveDateTim
     if cursor < to {
         out.push(Gap {
             duty,
-            from: rome_rfc3339(cursor),
-            to: rome_rfc3339(to),
+            from: rome(cursor),
+            to: rome(to),
         });
     }
     Ok(out)

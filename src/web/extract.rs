@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use validator::Validate;
 
 use super::AppState;
+use crate::domain::Version;
 use crate::error::{AppError, FieldError};
 
 /// A JSON body, deserialised with the path of any bad field and then validated (422).
@@ -159,10 +160,10 @@ fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
 }
 
-/// The numeric `{id}` of a path (400 naming `id` when it is not a number).
-pub struct PathId(pub i64);
+/// The numeric `{id}` of a path, typed (400 naming `id` when it is not a positive number).
+pub struct PathId<T = i64>(pub T);
 
-impl FromRequest for PathId {
+impl<T: From<i64>> FromRequest for PathId<T> {
     type Error = AppError;
     type Future = std::future::Ready<Result<Self, AppError>>;
 
@@ -172,7 +173,7 @@ impl FromRequest for PathId {
             .get("id")
             .and_then(|s| s.parse::<i64>().ok())
             .filter(|n| *n > 0)
-            .map(PathId)
+            .map(|n| PathId(T::from(n)))
             .ok_or_else(|| AppError::bad_request("id", "must be a positive integer"));
         std::future::ready(id)
     }
@@ -180,7 +181,7 @@ impl FromRequest for PathId {
 
 /// The version an update was based on: `If-Match` (`"3"`, `W/"3"` or `3`) or the body's
 /// `version`. Neither is 428; both and different is 400.
-pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<i64, AppError> {
+pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<Version, AppError> {
     let header = match req.headers().get(header::IF_MATCH) {
         None => None,
         Some(v) => {
@@ -194,7 +195,12 @@ pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<
     };
     match (header, body_version) {
         (Some(h), Some(b)) if h != b => Err(AppError::bad_request("version", "differs from the If-Match header")),
-        (Some(v), _) | (None, Some(v)) => Ok(v),
+        (Some(v), _) | (None, Some(v)) if v >= 1 => Ok(Version(v)),
+        (Some(_), _) => Err(AppError::bad_request(
+            "If-Match",
+            "must be the record's version, e.g. \"3\"",
+        )),
+        (None, Some(_)) => Err(AppError::bad_request("version", "must be a positive integer")),
         (None, None) => Err(AppError::VersionRequired),
     }
 }

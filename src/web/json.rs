@@ -4,8 +4,15 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::domain::Version;
+
 /// A JSON body with `ETag: "<version>"` (send it back as `If-Match` to update).
-pub fn versioned(status: StatusCode, body: &impl Serialize, version: i64, location: Option<String>) -> HttpResponse {
+pub fn versioned(
+    status: StatusCode,
+    body: &impl Serialize,
+    version: Version,
+    location: Option<String>,
+) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     res.insert_header((header::ETAG, format!("\"{version}\"")));
     if let Some(l) = location {

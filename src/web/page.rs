@@ -12,6 +12,7 @@ use super::csrf::PRE_COOKIE;
 use super::ctx::Ctx;
 use super::i18n::{self, Lang};
 use crate::auth::{random_secret, Actor};
+use crate::domain::vocab::Labelled;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 
@@ -124,36 +125,14 @@ impl Page {
         i18n::t(self.lang, key)
     }
 
-    /// A role's label.
-    pub fn role_label(&self, role: impl AsRole) -> &'static str {
-        let role = role.as_role();
-        i18n::lookup(self.lang, &format!("role.{}", role.as_str())).unwrap_or(role.as_str())
+    /// The label of a vocabulary value (`page.l(c.status)`).
+    pub fn l(&self, value: impl Labelled) -> &'static str {
+        value.label_in(self.lang)
     }
 
-    /// The label of a vocabulary code (`page.label("urgency", "emergency")`).
-    pub fn label(&self, vocabulary: &str, code: &str) -> String {
-        i18n::lookup(self.lang, &format!("{vocabulary}.{code}"))
-            .unwrap_or(code)
-            .to_owned()
-    }
-
-    /// A stored UTC instant in Europe/Rome, from an RFC 3339 text (as views carry them).
-    pub fn at(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339)
-            .map(|t| crate::clock::rome_display(t.naive_utc()))
-            .unwrap_or_else(|_| rfc3339.to_owned())
-    }
-
-    /// An organisation kind's label.
-    pub fn kind_label(&self, kind: &str) -> String {
-        i18n::lookup(self.lang, &format!("org_kind.{kind}"))
-            .unwrap_or(kind)
-            .to_owned()
-    }
-
-    /// A stored UTC instant in Europe/Rome.
-    pub fn when(&self, at: &chrono::NaiveDateTime) -> String {
-        crate::clock::rome_display(*at)
+    /// An instant as people read it: Europe/Rome, `dd/mm/yyyy HH:MM`.
+    pub fn at(&self, at: impl Instant) -> String {
+        crate::clock::rome_display(at.utc())
     }
 
     /// Link that switches language and comes back here.
@@ -188,23 +167,6 @@ impl Page {
             res.cookie(c);
         }
         res.body(html)
-    }
-}
-
-/// A role however templates hold it (by value or through references).
-pub trait AsRole {
-    fn as_role(&self) -> Role;
-}
-
-impl AsRole for Role {
-    fn as_role(&self) -> Role {
-        *self
-    }
-}
-
-impl<T: AsRole + ?Sized> AsRole for &T {
-    fn as_role(&self) -> Role {
-        (**self).as_role()
     }
 }
 
@@ -370,6 +332,30 @@ pub fn pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
 /// The first value of `key` in form pairs.
 pub fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// An instant however views and rows hold it.
+pub trait Instant {
+    /// The instant in UTC.
+    fn utc(&self) -> chrono::NaiveDateTime;
+}
+
+impl Instant for chrono::NaiveDateTime {
+    fn utc(&self) -> chrono::NaiveDateTime {
+        *self
+    }
+}
+
+impl<Tz: chrono::TimeZone> Instant for chrono::DateTime<Tz> {
+    fn utc(&self) -> chrono::NaiveDateTime {
+        self.naive_utc()
+    }
+}
+
+impl<T: Instant + ?Sized> Instant for &T {
+    fn utc(&self) -> chrono::NaiveDateTime {
+        (**self).utc()
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@ fn varco(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Out {
     cmd.args(args)
         .current_dir(dir.path())
         .env("DATABASE_URL", &app.settings.database_url)
+        .env(
+            "VARCO_MASTER_KEY_FILE",
+            app.settings.master_key_file.as_deref().unwrap_or_default(),
+        )
         .env("RUST_LOG", "warn")
         .env_remove("VARCO_CONFIG")
         .stdin(Stdio::piped())

@@ -156,6 +156,7 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> T
         pool_size: 4,
         workers: 2,
         mail_dir: dir.path().join("mail").to_string_lossy().into_owned(),
+        master_key_file: Some(dir.path().join("master.key").to_string_lossy().into_owned()),
         ..Settings::default()
     };
     let mut schema = None;

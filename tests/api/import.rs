@@ -37,6 +37,10 @@ async fn the_command_line_imports_eml_and_pec_and_skips_a_broken_file(b: Backend
             &fixture("pec_without_original.eml"),
         ])
         .env("DATABASE_URL", &u.admin.settings.database_url)
+        .env(
+            "VARCO_MASTER_KEY_FILE",
+            u.admin.settings.master_key_file.as_deref().unwrap_or_default(),
+        )
         .env("RUST_LOG", "warn")
         .output()
         .expect("run varco");

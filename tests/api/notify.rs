@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use awc::http::{Method, StatusCode};
 use chrono::{Duration, NaiveDateTime};
 use varco::clock::db_now;
+use varco::domain::MessageId;
 use varco::error::AppError;
 use varco::notify::{
     self, backoff, claim_due, dispatch_due, enqueue, record_attempt, Attempt, DispatchReport, NewMessage, OutboxRow,
-    Template, Transport, MAX_ATTEMPTS,
+    Status, Template, Transport, MAX_ATTEMPTS,
 };
 
 use crate::both;
@@ -125,7 +126,7 @@ fn message(kind: Template, recipient: &str, reference: &str, link: &str) -> NewM
     NewMessage::from_template(kind, recipient, reference, link)
 }
 
-async fn enqueue_one(app: &TestApp, msg: NewMessage) -> i64 {
+async fn enqueue_one(app: &TestApp, msg: NewMessage) -> MessageId {
     let at = now(app);
     app.state
         .db
@@ -134,7 +135,7 @@ async fn enqueue_one(app: &TestApp, msg: NewMessage) -> i64 {
         .expect("enqueue")
 }
 
-async fn row(app: &TestApp, id: i64) -> OutboxRow {
+async fn row(app: &TestApp, id: MessageId) -> OutboxRow {
     app.state
         .db
         .read(move |c| notify::get(c, id))
@@ -179,10 +180,10 @@ async fn a_message_is_delivered_to_the_smtp_server(b: Backend) {
     )
     .await;
     let queued = row(&app, id).await;
-    assert_eq!(queued.status, "pending");
+    assert_eq!(queued.status, Status::Pending);
     assert_eq!(queued.attempts, 0);
     assert_eq!(queued.next_attempt_at, now(&app));
-    assert_eq!(queued.kind, "emergency");
+    assert_eq!(queued.kind, Template::Emergency);
 
     assert_eq!(dispatch(&app, &transport).await, report(1, 0, 0));
     let got = sink.messages();
@@ -196,7 +197,7 @@ async fn a_message_is_delivered_to_the_smtp_server(b: Backend) {
     assert!(link.ends_with("/referrals/42"));
 
     let sent = row(&app, id).await;
-    assert_eq!(sent.status, "sent");
+    assert_eq!(sent.status, Status::Sent);
     assert_eq!(sent.attempts, 1);
     assert_eq!(sent.sent_at, Some(now(&app)));
     assert_eq!(sent.locked_until, None);
@@ -301,10 +302,10 @@ async fn failed_attempts_are_retried_with_backoff_then_given_up(b: Backend) {
         let r = row(&app, id).await;
         assert_eq!(r.attempts, attempts);
         if attempts == MAX_ATTEMPTS {
-            assert_eq!(r.status, "failed");
+            assert_eq!(r.status, Status::Failed);
             break;
         }
-        assert_eq!(r.status, "pending");
+        assert_eq!(r.status, Status::Pending);
         assert_eq!(r.next_attempt_at, now(&app) + backoff(attempts));
         app.clock.advance(backoff(attempts) - Duration::seconds(1));
         assert_eq!(dispatch(&app, &transport).await, report(0, 0, 0), "early");
@@ -340,7 +341,7 @@ async fn concurrent_dispatchers_never_send_a_message_twice(b: Backend) {
                     );
                     enqueue(c, &msg, at)
                 })
-                .collect::<Result<Vec<i64>, _>>()
+                .collect::<Result<Vec<MessageId>, _>>()
         })
         .await
         .expect("enqueue 50");
@@ -430,7 +431,7 @@ async fn the_outbox_shows_delivery_state_to_admins_and_coordinators_only(b: Back
     let list = list.as_array().expect("array");
     assert_eq!(list.len(), 4);
     let newest = &list[0];
-    assert_eq!(newest["id"], failing);
+    assert_eq!(newest["id"], failing.get());
     assert_eq!(newest["kind"], "escalation");
     assert_eq!(newest["reference"], "R-DDDD4444");
     assert_eq!(newest["recipient"], "coordinamento@varco.test");
