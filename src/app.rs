@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 
 use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
-use crate::crypto::Keyring;
+use crate::crypto::{KeyHolder, Keyring};
 use crate::db::Db;
 use crate::protocols::Protocols;
 
@@ -45,23 +45,29 @@ pub struct App {
     pub clock: SharedClock,
     /// Procedures, checklists and regional projects (`protocols/`), validated at start.
     pub protocols: Arc<Protocols>,
-    /// The master keys that open the records' data keys (`crypto`).
-    pub keys: Arc<Keyring>,
+    /// The master keys that open the records' data keys (`crypto`), reloaded when their file
+    /// changes (a rotation).
+    keys: KeyHolder,
     generations: [AtomicU64; 2],
     singletons: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl App {
-    pub fn new(db: Db, settings: Settings, clock: SharedClock, protocols: Protocols, keys: Keyring) -> App {
+    pub fn new(db: Db, settings: Settings, clock: SharedClock, protocols: Protocols, keys: KeyHolder) -> App {
         App {
             db,
             settings: Arc::new(settings),
             clock,
             protocols: Arc::new(protocols),
-            keys: Arc::new(keys),
+            keys,
             generations: Default::default(),
             singletons: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The keyring (the current one, after a rotation).
+    pub fn keys(&self) -> Arc<Keyring> {
+        self.keys.get()
     }
 
     /// The current instant as stored (UTC, microseconds).

@@ -13,7 +13,7 @@ use crate::accounts::users::NewUserInput;
 use crate::app::App;
 use crate::clock::{db_now, SystemClock};
 use crate::config::Settings;
-use crate::db::{backup_sqlite, connect_one, run_migrations, Db};
+use crate::db::{backup_sqlite, connect_one, restore_sqlite, run_migrations, write_tx, Db};
 use crate::domain::{Caller, OrgId, Role, TokenId};
 use crate::error::AppError;
 use crate::referrals::service as referral_service;
@@ -48,12 +48,38 @@ pub enum Command {
     /// Import messages saved from the unit's mailbox as draft referrals.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Write a consistent copy of the SQLite database while the service runs.
+    /// Write a consistent copy of the SQLite database while the service runs (written under a
+    /// temporary name and renamed when complete).
     Backup {
         /// Destination file (must not exist).
         #[arg(long)]
         to: PathBuf,
     },
+    /// Restore a backup as the SQLite database named by DATABASE_URL, which must not exist yet;
+    /// the backup must pass SQLite's integrity check and open with the configured master key.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Master keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Replace the master key without stopping the service: a new key becomes current in the key
+    /// file, running instances pick it up, every data key is rewrapped under it, and the old key
+    /// is moved to `<key file>.retired-<id>`.
+    Rotate {
+        /// Run one step only, for instances on several hosts: `begin` (new key in the file: copy
+        /// the file to every host), `rewrap` (once every instance has the new key), `finish`.
+        #[arg(long, value_parser = ["begin", "rewrap", "finish"])]
+        step: Option<String>,
+    },
+    /// The current master key and how many data keys each master key wraps.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,7 +219,155 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("backup written to {}", to.display());
             Ok(())
         }
+        Command::Restore { from } => restore(settings, from),
+        Command::Key(KeyCommand::Rotate { step }) => key_rotate(settings, step.as_deref()),
+        Command::Key(KeyCommand::Status) => key_status(settings),
     }
+}
+
+fn restore(settings: Settings, from: PathBuf) -> Result<(), CliError> {
+    let Some(to) = settings.sqlite_path().map(std::path::Path::to_owned) else {
+        return Err(CliError::App(
+            "the database is PostgreSQL: restore a pg_dump archive with pg_restore, e.g. `pg_restore --dbname=\"$DATABASE_URL\" --clean --if-exists varco.dump`, into a database the service is not using; configure the master key the dump was sealed under".into(),
+        ));
+    };
+    let report = restore_sqlite(&from, &to, |conn| {
+        let (keys, _) =
+            crate::crypto::keyring_for(&settings, false).map_err(|e| AppError::Unavailable(e.to_string()))?;
+        crate::crypto::store::verify_can_open(conn, &keys)
+    })?;
+    println!("restored {} as {}", from.display(), to.display());
+    for (table, n) in report.counts {
+        println!("  {table}: {n}");
+    }
+    Ok(())
+}
+
+/// The key file rotations work on (a keyring from the environment cannot be rewritten).
+fn key_file(settings: &Settings) -> Result<PathBuf, CliError> {
+    if settings.master_key.is_some() {
+        return Err(CliError::Usage(
+            "the master key comes from VARCO_MASTER_KEY: rotation rewrites a key file; move the key to a file (VARCO_MASTER_KEY_FILE) first".into(),
+        ));
+    }
+    Ok(settings
+        .master_key_file
+        .as_ref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| settings.data_dir().join("master.key")))
+}
+
+fn key_rotate(settings: Settings, step: Option<&str>) -> Result<(), CliError> {
+    let path = key_file(&settings)?;
+    let crypto = |e: crate::crypto::CryptoError| CliError::App(e.to_string());
+    if matches!(step, None | Some("begin")) {
+        let (new, old) = crate::crypto::keyfile::begin_rotation(&path).map_err(crypto)?;
+        let old: Vec<String> = old.iter().map(|k| k.to_string()).collect();
+        println!(
+            "new master key {new} is current in {}; previous: {}",
+            path.display(),
+            old.join(", ")
+        );
+        if step.is_some() {
+            println!(
+                "copy {} to every host running Varco, then run `varco key rotate --step rewrap`",
+                path.display()
+            );
+            return Ok(());
+        }
+        // Running instances look at the key file every few seconds.
+        let wait = crate::crypto::holder::RELOAD_EVERY * 2 + std::time::Duration::from_secs(1);
+        println!(
+            "waiting {} s for running instances to pick up the new key…",
+            wait.as_secs()
+        );
+        std::thread::sleep(wait);
+    }
+    if matches!(step, None | Some("rewrap")) {
+        let keys = crate::crypto::Keyring::load_file(&path).map_err(crypto)?;
+        let mut conn = connect_one(&settings)?;
+        run_migrations(&mut conn)?;
+        let mut total = 0;
+        loop {
+            let n = write_tx(&mut conn, |c| crate::crypto::store::rewrap_batch(c, &keys, 500))?;
+            total += n;
+            if n == 0 {
+                break;
+            }
+        }
+        // Instances that had not yet reloaded may have sealed a few records under the old key.
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        loop {
+            let n = write_tx(&mut conn, |c| crate::crypto::store::rewrap_batch(c, &keys, 500))?;
+            total += n;
+            if n == 0 {
+                break;
+            }
+        }
+        let left = crate::crypto::store::count_not_current(&mut conn, &keys)?;
+        println!("{total} data key(s) rewrapped under {}", keys.current_id());
+        if left > 0 {
+            return Err(CliError::App(format!(
+                "{left} data key(s) are still wrapped under an old key: run the rewrap again"
+            )));
+        }
+        if step.is_some() {
+            println!("then run `varco key rotate --step finish`");
+            return Ok(());
+        }
+    }
+    if matches!(step, None | Some("finish")) {
+        let keys = crate::crypto::Keyring::load_file(&path).map_err(crypto)?;
+        let mut conn = connect_one(&settings)?;
+        let left = crate::crypto::store::count_not_current(&mut conn, &keys)?;
+        if left > 0 {
+            return Err(CliError::App(format!(
+                "{left} data key(s) are still wrapped under an old key: run `varco key rotate --step rewrap` first"
+            )));
+        }
+        let now = db_now(&SystemClock);
+        let retired = write_tx(&mut conn, |c| {
+            let retired = crate::crypto::store::retire_others(c, &keys, now)?;
+            crate::audit::record(
+                c,
+                &Caller::cli(now),
+                crate::audit::Event::new("key.rotate").detail(format!("current {}", keys.current_id())),
+            )?;
+            Ok(retired)
+        })?;
+        let files = crate::crypto::keyfile::finish_rotation(&path).map_err(crypto)?;
+        println!(
+            "master key rotated: {} is the only key in {}",
+            keys.current_id(),
+            path.display()
+        );
+        if !retired.is_empty() {
+            println!("retired key(s): {}", retired.join(", "));
+        }
+        for f in files {
+            println!(
+                "  {}: keep it only as long as you keep backups taken before now; destroy it to put them beyond use",
+                f.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn key_status(settings: Settings) -> Result<(), CliError> {
+    let (keys, source) = crate::crypto::keyring_for(&settings, false).map_err(|e| CliError::App(e.to_string()))?;
+    let mut conn = connect_one(&settings)?;
+    run_migrations(&mut conn)?;
+    println!("current master key: {} (from {source})", keys.current_id());
+    for (master, n) in crate::crypto::store::data_keys_by_master(&mut conn)? {
+        let held = if keys.contains(&master) {
+            ""
+        } else {
+            " (not in the keyring!)"
+        };
+        println!("  {master}: {n} data key(s){held}");
+    }
+    Ok(())
 }
 
 fn serve(settings: Settings) -> Result<(), CliError> {

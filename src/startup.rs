@@ -12,6 +12,7 @@ use crate::app::App as Varco;
 use crate::auth::{login, session, setup};
 use crate::clock::{db_now, SharedClock};
 use crate::config::Settings;
+use crate::crypto::KeyHolder;
 use crate::db::{write_tx, Db};
 use crate::domain::Caller;
 use crate::error::AppError;
@@ -200,7 +201,13 @@ pub fn open_app(db: Db, settings: Settings, clock: SharedClock) -> Result<Varco,
         );
     }
     drop(conn);
-    Ok(Varco::new(db, settings, clock, protocols, keys))
+    Ok(Varco::new(
+        db,
+        settings,
+        clock,
+        protocols,
+        KeyHolder::new(keys, &source),
+    ))
 }
 
 /// When no administrator exists yet, a fresh one-time setup link (else `None`).

@@ -69,14 +69,39 @@ type Row = (
     Option<OrgKind>,
 );
 
-/// Resolves a cookie to its user, ending the session if it has expired and refreshing its
-/// last-seen time at most once a minute (a write per request would cost more than the request).
+/// A write a session lookup asks for: done through the writer, not on the reading connection.
+#[derive(Clone, Debug)]
+pub enum Touch {
+    /// The session ran out: delete it.
+    End(String),
+    /// Refresh its last-seen time (at most once a minute).
+    Seen(String, NaiveDateTime),
+}
+
+/// Applies a [`Touch`] (inside a write).
+pub fn touch(conn: &mut DbConn, touch: &Touch) -> Result<(), AppError> {
+    match touch {
+        Touch::End(id_hash) => {
+            diesel::delete(sessions::table.filter(sessions::id_hash.eq(id_hash))).execute(conn)?;
+        }
+        Touch::Seen(id_hash, at) => {
+            diesel::update(sessions::table.filter(sessions::id_hash.eq(id_hash)))
+                .set(sessions::last_seen_at.eq(*at))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves a cookie to its user; a plain read. The session's end (expired) or the refresh of its
+/// last-seen time (at most once a minute: a write per request would cost more than the request)
+/// comes back as a [`Touch`] for the writer.
 pub fn resolve(
     conn: &mut DbConn,
     cookie_value: &str,
     now: NaiveDateTime,
     settings: &Settings,
-) -> Result<Lookup, AppError> {
+) -> Result<(Lookup, Option<Touch>), AppError> {
     let id_hash = hash_secret(cookie_value);
     let row: Option<Row> = sessions::table
         .inner_join(users::table.left_join(organisations::table))
@@ -110,19 +135,14 @@ pub fn resolve(
         org_kind,
     )) = row
     else {
-        return Ok(Lookup::Unknown);
+        return Ok((Lookup::Unknown, None));
     };
     let idle_limit = last_seen + Duration::minutes(settings.session_idle_minutes);
     if disabled || now >= expires_at || now >= idle_limit {
-        diesel::delete(sessions::table.filter(sessions::id_hash.eq(&id_hash))).execute(conn)?;
-        return Ok(Lookup::Expired);
+        return Ok((Lookup::Expired, Some(Touch::End(id_hash))));
     }
-    if now - last_seen >= Duration::seconds(60) {
-        diesel::update(sessions::table.filter(sessions::id_hash.eq(&id_hash)))
-            .set(sessions::last_seen_at.eq(now))
-            .execute(conn)?;
-    }
-    Ok(Lookup::Valid(Principal {
+    let touch = (now - last_seen >= Duration::seconds(60)).then(|| Touch::Seen(id_hash.clone(), now));
+    let found = Lookup::Valid(Principal {
         actor: Actor::User {
             id: user_id,
             username,
@@ -132,7 +152,8 @@ pub fn resolve(
         org_id,
         org_kind,
         session: Some(SessionRef { id_hash, csrf_token }),
-    }))
+    });
+    Ok((found, touch))
 }
 
 /// Ends one session.

@@ -61,17 +61,34 @@ pub async fn authenticate(app: &App, secret: String, now: NaiveDateTime) -> Resu
     if let Some(p) = cache.get(&hash, ttl, generation) {
         return Ok(Some(p));
     }
-    let found = app.db.read(move |conn| resolve(conn, &secret, now)).await?;
+    let (found, used) = app.db.read(move |conn| resolve(conn, &secret, now)).await?;
+    if let Some(id) = used {
+        // Last use is a hint for administrators: through the writer, refreshed at most once a
+        // minute per token.
+        app.db
+            .write(move |conn| {
+                diesel::update(api_tokens::table.find(id))
+                    .set(api_tokens::last_used_at.eq(now))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await?;
+    }
     if let Some(p) = &found {
         cache.put(hash, p.clone(), ttl, generation);
     }
     Ok(found)
 }
 
-/// Resolves a bearer secret to its principal; revoked and unknown tokens resolve to nothing.
-pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Option<Principal>, AppError> {
+/// Resolves a bearer secret to its principal (a plain read); revoked and unknown tokens resolve
+/// to nothing. The token's id comes back too when its last use is more than a minute old.
+pub fn resolve(
+    conn: &mut DbConn,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<(Option<Principal>, Option<TokenId>), AppError> {
     if !secret.starts_with(PREFIX) || secret.len() > 100 {
-        return Ok(None);
+        return Ok((None, None));
     }
     type Found = (
         TokenId,
@@ -99,22 +116,20 @@ pub fn resolve(conn: &mut DbConn, secret: &str, now: NaiveDateTime) -> Result<Op
         .first(conn)
         .optional()?;
     let Some((id, label, org_id, role, last_used_at, revoked_at, org_active, org_kind)) = row else {
-        return Ok(None);
+        return Ok((None, None));
     };
     if revoked_at.is_some() || !org_active {
-        return Ok(None);
+        return Ok((None, None));
     }
-    // Last use is a hint for administrators: refreshed at most once a minute per token.
-    if last_used_at.is_none_or(|t| now - t >= Duration::seconds(60)) {
-        diesel::update(api_tokens::table.find(id))
-            .set(api_tokens::last_used_at.eq(now))
-            .execute(conn)?;
-    }
-    Ok(Some(Principal {
+    let used = last_used_at
+        .is_none_or(|t| now - t >= Duration::seconds(60))
+        .then_some(id);
+    let principal = Principal {
         actor: Actor::Token { id, label },
         role,
         org_id: Some(org_id),
         org_kind: Some(org_kind),
         session: None,
-    }))
+    };
+    Ok((Some(principal), used))
 }

@@ -20,12 +20,14 @@
 //! wrapped keys, `varco field v1:<field name>` for fields), so neither can pass for the other.
 
 mod blind;
+pub mod holder;
 pub mod keyfile;
 mod keys;
 mod sealed;
 pub mod store;
 
 pub use blind::{BlindIndex, BlindIndexer};
+pub use holder::KeyHolder;
 pub use keyfile::{KeyConfig, KeySource};
 pub use keys::{DataKey, KeyId, Keyring, MasterKey, WrappedKey};
 pub use sealed::Sealed;

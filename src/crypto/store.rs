@@ -155,3 +155,41 @@ pub fn retire_others(conn: &mut DbConn, keys: &Keyring, now: NaiveDateTime) -> R
     .execute(conn)?;
     Ok(others)
 }
+
+/// Checks that `keys` opens the database's data keys: every master key they are wrapped under is
+/// in the keyring, and one data key wrapped under each actually opens (a restore, a start).
+pub fn verify_can_open(conn: &mut DbConn, keys: &Keyring) -> Result<(), AppError> {
+    let masters: Vec<Option<String>> = data_keys::table
+        .filter(data_keys::master_key_id.is_not_null())
+        .select(data_keys::master_key_id)
+        .distinct()
+        .load(conn)?;
+    for master in masters.into_iter().flatten() {
+        if !keys.contains(&master) {
+            return Err(AppError::Unavailable(format!(
+                "the data keys are wrapped under master key {master}, which the configured keyring (current key {}) \
+                 does not hold",
+                keys.current_id()
+            )));
+        }
+        let wrapped: Option<Vec<u8>> = data_keys::table
+            .filter(data_keys::master_key_id.eq(&master))
+            .select(data_keys::wrapped)
+            .first(conn)?;
+        if let Some(bytes) = wrapped {
+            keys.unwrap(&master, &bytes)
+                .map_err(|e| AppError::Unavailable(format!("master key {master} does not open its data keys: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// How many live data keys each master key wraps.
+pub fn data_keys_by_master(conn: &mut DbConn) -> Result<Vec<(String, i64)>, AppError> {
+    let rows: Vec<(Option<String>, i64)> = data_keys::table
+        .filter(data_keys::master_key_id.is_not_null())
+        .group_by(data_keys::master_key_id)
+        .select((data_keys::master_key_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(m, n)| m.map(|m| (m, n))).collect())
+}

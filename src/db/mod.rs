@@ -3,6 +3,8 @@
 //! Queries are written once against [`DbConn`]; the few statements that differ by backend
 //! (pragmas, `BEGIN IMMEDIATE`, advisory locks, `SKIP LOCKED`) are matched here and nowhere else.
 
+mod backup;
+pub mod files;
 pub mod schema;
 mod writer;
 
@@ -51,6 +53,8 @@ pub struct Manager {
     url: String,
     backend: Backend,
     sync: SqliteSync,
+    /// `journal_size_limit`: after a checkpoint resets the log, its file is cut to this size.
+    wal_limit_bytes: u64,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -71,11 +75,15 @@ impl r2d2::ManageConnection for Manager {
                 };
                 // WAL lets readers run beside the one writer; the busy timeout makes writers
                 // queue instead of failing; foreign keys are off by default in SQLite.
+                // `secure_delete` zeroes what a change frees, so that an erased value (a destroyed
+                // data key) does not linger in free space.
+                let limit = self.wal_limit_bytes;
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
-                     PRAGMA wal_autocheckpoint = 0;"
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON; \
+                     PRAGMA journal_size_limit = {limit};"
                 ))
                 .map_err(E::QueryError)?;
                 Ok(DbConn::Sqlite(c))
@@ -118,6 +126,8 @@ pub struct Db {
     /// busy handler sleeps in steps of up to 100 ms. (A SQLite database is served by one
     /// process; PostgreSQL has row locks and needs no writer thread.)
     writer: Option<std::sync::mpsc::Sender<Box<dyn writer::Job>>>,
+    /// SQLite: set to have the writer truncate the write-ahead log after its next batch.
+    truncate_wal: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Held by every clone; the SQLite checkpointer stops when the last one is gone.
     _alive: std::sync::Arc<()>,
 }
@@ -134,18 +144,15 @@ fn manager(settings: &Settings) -> Result<Manager, AppError> {
     let backend = if is_postgres_url(&url) {
         Backend::Postgres
     } else {
-        if let Some(dir) = Path::new(&url).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
-            }
-        }
+        files::secure_sqlite(Path::new(&url))
+            .map_err(|e| AppError::Unavailable(format!("cannot prepare the database file {url}: {e}")))?;
         Backend::Sqlite
     };
     Ok(Manager {
         url,
         backend,
         sync: settings.sqlite_synchronous,
+        wal_limit_bytes: settings.sqlite_wal_limit_mb * 1024 * 1024,
     })
 }
 
@@ -177,10 +184,16 @@ impl Db {
             .build(manager)
             .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
         let alive = std::sync::Arc::new(());
+        let truncate_wal = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer = match backend {
             Backend::Sqlite => {
                 writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive))?;
-                Some(writer::spawn(pool.clone())?)
+                let bound = writer::WalBound {
+                    wal: files::sqlite_files(Path::new(&settings.database_url)).remove(1),
+                    limit_bytes: settings.sqlite_wal_limit_mb * 1024 * 1024,
+                    truncate_soon: truncate_wal.clone(),
+                };
+                Some(writer::spawn(pool.clone(), Some(bound))?)
             }
             Backend::Postgres => None,
         };
@@ -188,6 +201,7 @@ impl Db {
             pool,
             backend,
             writer,
+            truncate_wal,
             _alive: alive,
         })
     }
@@ -204,6 +218,13 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Asks the SQLite writer to checkpoint and truncate the write-ahead log after its next batch
+    /// (after an erasure: the pages that held the destroyed key must not linger in the log).
+    /// Nothing on PostgreSQL, whose log is the server's.
+    pub fn truncate_wal_soon(&self) {
+        self.truncate_wal.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// A connection for synchronous use (CLI, start-up, background jobs' blocking threads).
@@ -358,19 +379,4 @@ macro_rules! load_skip_locked {
     }};
 }
 
-/// Makes a consistent online copy of a SQLite database (`VACUUM INTO`).
-pub fn backup_sqlite(conn: &mut DbConn, to: &Path) -> Result<(), AppError> {
-    match conn {
-        DbConn::Sqlite(c) => {
-            if to.exists() {
-                return Err(AppError::Conflict(format!("{} already exists", to.display())));
-            }
-            let target = to.to_string_lossy().replace('\'', "''");
-            c.batch_execute(&format!("VACUUM INTO '{target}'"))?;
-            Ok(())
-        }
-        DbConn::Pg(_) => Err(AppError::Conflict(
-            "the database is PostgreSQL: back it up with pg_dump".into(),
-        )),
-    }
-}
+pub use backup::{backup_sqlite, restore_sqlite, RestoreReport};

@@ -4,11 +4,19 @@
 //! each in its own savepoint, so that one write's failure undoes only that write. The callers
 //! hear their result only after the common commit: an acknowledged write is a committed one.
 //! Under light load a batch holds a single write, so nothing waits for company.
+//!
+//! A write that panics is rolled back to its own savepoint and answered with an error; the
+//! others of its batch go on. Between batches the writer keeps the write-ahead log bounded: past
+//! the configured size (or when an erasure asks for it) it checkpoints the whole log into the
+//! database and truncates it, which only the writer can do without racing another writer.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 
-use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
 
 use super::{DbConn, Pool};
 use crate::error::AppError;
@@ -20,6 +28,8 @@ const MAX_BATCH: usize = 16;
 /// A queued write: run inside the batch, then told how the commit went.
 pub trait Job: Send {
     fn run(&mut self, conn: &mut DbConn);
+    /// The write panicked: it is answered with this error instead of its result.
+    fn fail(&mut self, error: AppError);
     fn finish(self: Box<Self>, commit: Result<(), String>);
 }
 
@@ -52,6 +62,10 @@ where
         }
     }
 
+    fn fail(&mut self, error: AppError) {
+        self.result = Some(Err(error));
+    }
+
     fn finish(self: Box<Self>, commit: Result<(), String>) {
         let out = match (commit, self.result) {
             (Ok(()), Some(r)) => r,
@@ -63,12 +77,23 @@ where
     }
 }
 
+/// How the writer keeps the write-ahead log bounded.
+#[derive(Clone, Debug)]
+pub struct WalBound {
+    /// The `-wal` file of the database.
+    pub wal: PathBuf,
+    /// Past this size the log is checkpointed and truncated.
+    pub limit_bytes: u64,
+    /// Set by an erasure: truncate the log after the next batch, so that the pages that held an
+    /// erased data key do not linger in it.
+    pub truncate_soon: Arc<AtomicBool>,
+}
+
 /// Copies the write-ahead log into the database every 200 ms, on a thread of its own. SQLite
 /// would otherwise checkpoint inside a commit, with an fsync, stalling every write queued behind
 /// it; a passive checkpoint runs beside the writer. (Connections are opened with
 /// `wal_autocheckpoint = 0`.) The thread ends when the pool is gone.
 pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>) -> Result<(), AppError> {
-    use diesel::connection::SimpleConnection;
     std::thread::Builder::new()
         .name("varco-sqlite-checkpoint".into())
         .spawn(move || {
@@ -90,16 +115,16 @@ pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>) -> Result<(), 
 }
 
 /// Starts the writer thread; it ends when every sender is dropped.
-pub fn spawn(pool: Pool) -> Result<Sender<Box<dyn Job>>, AppError> {
+pub fn spawn(pool: Pool, bound: Option<WalBound>) -> Result<Sender<Box<dyn Job>>, AppError> {
     let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
     std::thread::Builder::new()
         .name("varco-sqlite-writer".into())
-        .spawn(move || run(pool, rx))
+        .spawn(move || run(pool, rx, bound))
         .map_err(|e| AppError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
     Ok(tx)
 }
 
-fn run(pool: Pool, rx: Receiver<Box<dyn Job>>) {
+fn run(pool: Pool, rx: Receiver<Box<dyn Job>>, bound: Option<WalBound>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -112,6 +137,41 @@ fn run(pool: Pool, rx: Receiver<Box<dyn Job>>) {
         for job in batch {
             job.finish(outcome.clone());
         }
+        if let Some(b) = &bound {
+            keep_wal_bounded(&pool, b);
+        }
+    }
+}
+
+/// Checkpoints and truncates the log when it has grown past its bound or an erasure asked for
+/// it. Readers still on an old snapshot make the checkpoint wait (the busy timeout) or give up;
+/// it is tried again after the next batch.
+fn keep_wal_bounded(pool: &Pool, b: &WalBound) {
+    let size = std::fs::metadata(&b.wal).map(|m| m.len()).unwrap_or(0);
+    let asked = b.truncate_soon.swap(false, Ordering::AcqRel);
+    if size <= b.limit_bytes && !asked {
+        return;
+    }
+    let Ok(mut conn) = pool.get() else {
+        b.truncate_soon.store(asked, Ordering::Release);
+        return;
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    use diesel::RunQueryDsl;
+    match diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(&mut *conn) {
+        Ok(c) if c.busy == 0 => tracing::debug!(bytes = size, "write-ahead log truncated"),
+        Ok(_) => {
+            b.truncate_soon.store(asked, Ordering::Release);
+            tracing::warn!(bytes = size, "write-ahead log not truncated: readers still on it")
+        }
+        Err(e) => {
+            b.truncate_soon.store(asked, Ordering::Release);
+            tracing::warn!(error = %e, "write-ahead log checkpoint failed")
+        }
     }
 }
 
@@ -123,12 +183,19 @@ fn commit_batch(pool: &Pool, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
     };
     begun.map_err(|e| format!("database: {e}"))?;
     for job in batch.iter_mut() {
+        let depth = depth(&mut conn);
         if catch_unwind(AssertUnwindSafe(|| job.run(&mut conn))).is_err() {
-            // The savepoint of the write that panicked is in an unknown state: nothing of the
-            // batch is committed, and the connection (still inside a transaction) is dropped by
-            // the pool's `has_broken`, which rolls it back.
-            tracing::error!("a write panicked: its batch is rolled back");
-            return Err("internal error".into());
+            // The panic left this write's savepoint (and any inside it) open: roll back to it,
+            // so that the batch's other writes go on untouched.
+            tracing::error!("a write panicked: it alone is rolled back");
+            while self::depth(&mut conn) > depth {
+                if <DbConn as Connection>::TransactionManager::rollback_transaction(&mut conn).is_err() {
+                    // The connection cannot be trusted: nothing of the batch is committed, and
+                    // the pool drops it (`has_broken` sees the open transaction).
+                    return Err("internal error".into());
+                }
+            }
+            job.fail(AppError::Internal("the write panicked".into()));
         }
     }
     if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(&mut conn) {
@@ -136,4 +203,14 @@ fn commit_batch(pool: &Pool, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
         return Err(format!("commit: {e}"));
     }
     Ok(())
+}
+
+/// How many transactions and savepoints are open on `conn` (0 when none; a broken state counts
+/// as very deep, so that the caller stops trusting the connection).
+fn depth(conn: &mut DbConn) -> u32 {
+    match <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth() {
+        Ok(Some(d)) => d.get(),
+        Ok(None) => 0,
+        Err(_) => u32::MAX,
+    }
 }

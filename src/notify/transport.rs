@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
 use crate::error::AppError;
@@ -44,7 +44,7 @@ impl Transport {
             }
             None => {
                 let dir = PathBuf::from(&settings.mail_dir);
-                std::fs::create_dir_all(&dir)
+                crate::db::files::private_dir(&dir)
                     .map_err(|e| AppError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
                 Ok(Transport::Folder(dir))
             }
@@ -56,18 +56,22 @@ impl Transport {
         match self {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| describe_smtp(&e)),
             Transport::Folder(dir) => {
-                // Recreated in case it was removed while the service runs.
-                if let Err(e) = std::fs::create_dir_all(dir) {
-                    return Err(format!("mail folder: {}", e.kind()));
+                // Written here rather than by lettre's file transport: a message is a private
+                // file (0600) from its first byte, and appears whole or not at all.
+                let dir = dir.clone();
+                let bytes = message.formatted();
+                let written = actix_web::web::block(move || {
+                    // Recreated in case it was removed while the service runs.
+                    crate::db::files::private_dir(&dir)?;
+                    let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                    crate::db::files::write_private_atomic(&path, &bytes)
+                })
+                .await;
+                match written {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(format!("mail folder: {}", e.kind())),
+                    Err(_) => Err("mail folder: write failed".into()),
                 }
-                AsyncFileTransport::<Tokio1Executor>::new(dir)
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| match io_kind(&e) {
-                        Some(kind) => format!("mail folder: {kind}"),
-                        None => "mail folder: write failed".into(),
-                    })
             }
         }
     }

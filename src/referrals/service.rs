@@ -69,7 +69,7 @@ pub async fn create(
     loop {
         attempts += 1;
         let (new, actor, idem, routing) = (new.clone(), actor.clone(), idempotency.clone(), routing.clone());
-        let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys.clone());
+        let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys());
         let result = audit::write(app, caller, &[], move |tx| {
             let created = store::create(
                 tx.conn,
@@ -117,7 +117,7 @@ pub struct CaseFile {
 /// is not revealed.
 pub async fn read(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFile, AppError> {
     let standing = policy::standing(caller)?;
-    let keys = app.keys.clone();
+    let keys = app.keys();
     audit::read(app, caller, move |conn| {
         let referral = store::get(conn, id)?;
         if !policy::can_see(&referral.row, &referral.routing, standing) {
@@ -150,9 +150,7 @@ pub async fn read(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFile
         ];
         let mut org_names = HashMap::new();
         for org in orgs_named.into_iter().flatten() {
-            if let Ok(o) = orgs::get(conn, org) {
-                org_names.insert(org, o.name);
-            }
+            org_names.insert(org, orgs::get(conn, org)?.name);
         }
         let events = store::events(conn, id)?;
         let people: Vec<UserId> = [
@@ -169,9 +167,7 @@ pub async fn read(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFile
             if user_names.contains_key(&user) {
                 continue;
             }
-            if let Ok(u) = users::get(conn, user) {
-                user_names.insert(user, u.name_with_languages());
-            }
+            user_names.insert(user, users::get(conn, user)?.name_with_languages());
         }
         let file = CaseFile {
             facts: store::facts(conn, id)?,
@@ -306,8 +302,9 @@ pub async fn act(
         return Err(AppError::Forbidden);
     }
     let actor = actor_of(caller);
-    let (settings, keys) = (app.settings.clone(), app.keys.clone());
-    audit::write(app, caller, &[], move |tx| {
+    let (settings, keys) = (app.settings.clone(), app.keys());
+    let erasing = matches!(action, Action::WithdrawConsent);
+    let result = audit::write(app, caller, &[], move |tx| {
         let now = tx.caller().now;
         let current = store::get(tx.conn, id)?;
         if !policy::can_see(&current.row, &current.routing, standing) {
@@ -337,7 +334,12 @@ pub async fn act(
         tx.audit(Event::new(name).entity("referral", id))?;
         Ok(row)
     })
-    .await
+    .await;
+    if erasing && result.is_ok() {
+        // The log's pages that held the destroyed key go at the next checkpoint.
+        app.db.truncate_wal_soon();
+    }
+    result
 }
 
 /// How one imported file ended.
@@ -362,7 +364,7 @@ pub async fn import_files(
         let result = match super::import::parse_eml(&bytes) {
             Err(e) => Err(e.to_string()),
             Ok(msg) => {
-                let (actor, name, keys) = (actor_of(caller), file.clone(), app.keys.clone());
+                let (actor, name, keys) = (actor_of(caller), file.clone(), app.keys());
                 let row = audit::write(app, caller, &[], move |tx| {
                     let row = store::create_draft(tx.conn, &keys, &msg, &name, &actor, tx.caller().now)?;
                     tx.audit(Event::new("referral.import").entity("referral", row.id()))?;
@@ -410,7 +412,7 @@ pub async fn confirm(
     let now = caller.now;
     let new = input.check(super::model::Submitter::Unit, &app.protocols, now)?;
     let actor = actor_of(caller);
-    let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys.clone());
+    let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys());
     audit::write(app, caller, &[], move |tx| {
         let current = store::get(tx.conn, id)?;
         let row = store::confirm_draft(

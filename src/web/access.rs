@@ -134,10 +134,13 @@ async fn resolve(
     if value.is_empty() || value.len() > 100 {
         return Ok(None);
     }
-    let found = state
+    let (found, touch) = state
         .db
         .read(move |conn| session::resolve(conn, &value, now, &settings))
         .await?;
+    if let Some(t) = touch {
+        state.db.write(move |conn| session::touch(conn, &t)).await?;
+    }
     Ok(match found {
         session::Lookup::Valid(p) => Some(p),
         session::Lookup::Expired | session::Lookup::Unknown => None,
