@@ -190,15 +190,26 @@ pub fn open_app(db: Db, settings: Settings, clock: SharedClock) -> Result<Varco,
         );
     }
     write_tx(&mut conn, |c| crate::crypto::store::check_keyring(c, &keys, now))?;
+    let mut sealed_now = 0;
     loop {
         let n = write_tx(&mut conn, |c| crate::referrals::store::seal_pending(c, &keys, now, 500))?;
         if n == 0 {
             break;
         }
+        sealed_now += n;
         tracing::info!(
             values = n,
             "sealed personal fields stored in plain text by an earlier version"
         );
+    }
+    if sealed_now > 0 && db.backend() == crate::db::Backend::Sqlite {
+        // Once, after an upgrade: the pages that held the plain values (free since the
+        // migration dropped their tables) are rebuilt away, and the log truncated.
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("VACUUM")?;
+        if !crate::db::truncate_wal(&mut conn)? {
+            tracing::warn!("the write-ahead log could not be truncated after sealing: it will be at the next bound");
+        }
     }
     drop(conn);
     Ok(Varco::new(

@@ -318,6 +318,27 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, AppError> {
     }
 }
 
+/// SQLite: copies the whole write-ahead log into the database and truncates it, retrying for a
+/// while when a reader or the background checkpointer is in the way. `false` when it could not.
+pub fn truncate_wal(conn: &mut DbConn) -> Result<bool, AppError> {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    if conn.backend() != Backend::Sqlite {
+        return Ok(true);
+    }
+    for _ in 0..100 {
+        let c: Checkpoint = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result(conn)?;
+        if c.busy == 0 {
+            return Ok(true);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(false)
+}
+
 /// A row of `PRAGMA foreign_key_check`.
 #[derive(diesel::QueryableByName)]
 struct ForeignKeyProblem {

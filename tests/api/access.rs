@@ -18,9 +18,11 @@ fn concrete(path: &str) -> String {
 async fn every_route_refuses_the_roles_it_does_not_name(b: Backend) {
     let mut admin = spawn(b).await;
     admin.setup_admin().await;
-    let cas = admin.create_org("CAS Cona", "cas").await;
+    let cas = admin.org("CAS Cona").kind("cas").create().await;
     let ct = admin
-        .create_org("Commissione Territoriale di Verona", "territorial_commission")
+        .org("Commissione Territoriale di Verona")
+        .kind("territorial_commission")
+        .create()
         .await;
     let mut clients: Vec<(Role, TestApp)> = Vec::new();
     for role in Role::ALL {
@@ -33,7 +35,11 @@ async fn every_route_refuses_the_roles_it_does_not_name(b: Backend) {
             _ => None,
         };
         let name = format!("u-{}", role.as_str());
-        admin.create_user(&name, role.as_str(), org).await;
+        let mut user = admin.user(&name).role(role.as_str());
+        if let Some(org) = org {
+            user = user.org(org);
+        }
+        user.create().await;
         let mut c = TestApp::sibling(&admin);
         assert_eq!(c.login(&name, PASSWORD).await.status, StatusCode::SEE_OTHER);
         clients.push((*role, c));
@@ -93,10 +99,9 @@ async fn a_token_reaches_only_what_its_role_allows(b: Backend) {
     let mut admin = spawn(b).await;
     admin.setup_admin().await;
     let ct = admin
-        .create_org(
-            "Commissione Territoriale di Verona – sezione di Padova",
-            "territorial_commission",
-        )
+        .org("Commissione Territoriale di Verona – sezione di Padova")
+        .kind("territorial_commission")
+        .create()
         .await;
     let r = admin
         .api(

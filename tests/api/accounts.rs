@@ -62,7 +62,7 @@ async fn organisations_carry_kind_section_and_istat_territory(b: Backend) {
     assert_eq!(app.count("organisations"), 1);
 
     // Crisis-unit staff read the directory; they cannot change it.
-    app.create_user("op1", "operator", None).await;
+    app.user("op1").role("operator").create().await;
     let mut op = TestApp::sibling(&app);
     op.login("op1", PASSWORD).await;
     let list = op.get("/api/v1/organisations").await;
@@ -82,7 +82,7 @@ both!(organisations_carry_kind_section_and_istat_territory);
 async fn a_stale_version_is_refused_and_never_overwrites(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
-    let id = app.create_org("SAI Venezia", "sai").await;
+    let id = app.org("SAI Venezia").kind("sai").create().await;
     let path = format!("/api/v1/organisations/{id}");
 
     // Two operators read version 1; the first saves, the second is refused with the current version.
@@ -133,7 +133,7 @@ async fn a_stale_version_is_refused_and_never_overwrites(b: Backend) {
     assert_eq!(r.header("etag").as_deref(), Some("\"3\""));
 
     // Users too.
-    let uid = app.create_user("marta", "operator", None).await;
+    let uid = app.user("marta").role("operator").create().await;
     let upath = format!("/api/v1/users/{uid}");
     assert_eq!(
         app.api(
@@ -160,8 +160,8 @@ both!(a_stale_version_is_refused_and_never_overwrites);
 async fn role_and_organisation_must_fit_and_the_last_admin_stays(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
-    let cas = app.create_org("CAS Bagnoli", "cas").await;
-    let ct = app.create_org("CT Verona", "territorial_commission").await;
+    let cas = app.org("CAS Bagnoli").kind("cas").create().await;
+    let ct = app.org("CT Verona").kind("territorial_commission").create().await;
     let new_user = |role: &str, org: Option<i64>| json!({"username": format!("x-{role}"), "role": role, "org_id": org, "password": PASSWORD});
     let r = app
         .api(Method::POST, "/api/v1/users", Some(new_user("referrer", None)))
@@ -342,7 +342,7 @@ both!(admin_pages_create_and_edit_keeping_input_on_error);
 async fn people_change_their_own_password(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
-    app.create_user("sara", "mediator", None).await;
+    app.user("sara").role("mediator").create().await;
     let mut sara = TestApp::sibling(&app);
     sara.login("sara", PASSWORD).await;
     let page = sara.get("/account").await;

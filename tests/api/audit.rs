@@ -11,7 +11,7 @@ async fn reads_and_writes_of_personal_data_are_audited(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
     let admin_id = app.get("/api/v1/me").await.json()["user_id"].as_i64().expect("id");
-    let org = app.create_org("CAS Cona", "cas").await;
+    let org = app.org("CAS Cona").kind("cas").create().await;
     let r = app
         .api(
             Method::POST,

@@ -87,7 +87,7 @@ both!(first_run_setup_creates_the_administrator_once);
 async fn login_and_logout_open_and_close_a_session(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
-    app.create_user("mario.rossi", "operator", None).await;
+    app.user("mario.rossi").role("operator").create().await;
     app.logout_local();
 
     let r = app.login("Mario.Rossi", PASSWORD).await;
@@ -128,7 +128,7 @@ both!(login_and_logout_open_and_close_a_session);
 async fn repeated_failures_lock_the_account_until_the_lockout_ends(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
-    let id = app.create_user("lucia", "operator", None).await;
+    let id = app.user("lucia").role("operator").create().await;
     app.logout_local();
     for _ in 0..5 {
         assert_eq!(
@@ -259,7 +259,7 @@ both!(state_changes_without_the_csrf_token_are_refused);
 async fn bearer_tokens_act_for_their_organisation_until_revoked(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
-    let org = app.create_org("Prefettura di Venezia", "prefecture").await;
+    let org = app.org("Prefettura di Venezia").kind("prefecture").create().await;
     let r = app
         .api(
             Method::POST,
@@ -323,7 +323,7 @@ both!(bearer_tokens_act_for_their_organisation_until_revoked);
 async fn disabling_a_user_ends_their_sessions_at_once(b: Backend) {
     let mut admin = spawn(b).await;
     admin.setup_admin().await;
-    let id = admin.create_user("giulia", "coordinator", None).await;
+    let id = admin.user("giulia").role("coordinator").create().await;
     let mut other = TestApp::sibling(&admin);
     assert_eq!(other.login("giulia", PASSWORD).await.status, StatusCode::SEE_OTHER);
     assert_eq!(other.get("/api/v1/me").await.status, StatusCode::OK);

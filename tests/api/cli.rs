@@ -8,13 +8,13 @@ use awc::http::{Method, StatusCode};
 use crate::both;
 use crate::helpers::{spawn, Backend, TestApp, PASSWORD};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn varco(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Out {
+pub fn varco(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Out {
     let dir = tempfile::tempdir().expect("dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_varco"));
     cmd.args(args)

@@ -9,13 +9,13 @@ use std::sync::Arc;
 
 use awc::http::{header, Method, StatusCode};
 use chrono::{TimeZone, Utc};
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use serde_json::{json, Value};
 use varco::clock::ManualClock;
 use varco::config::Settings;
 use varco::startup::{first_run_link, Application};
 use varco::web::AppState;
+
+pub use crate::testdb::TestDb;
 
 /// Runs a scenario on SQLite and on PostgreSQL: `both!(name);` expects `async fn name(b: Backend)`.
 #[macro_export]
@@ -76,18 +76,7 @@ pub struct TestApp {
 
 /// What a test's database leaves behind, removed with the last client.
 struct Owned {
-    _dir: tempfile::TempDir,
-    schema: Option<(String, String)>,
-}
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        if let Some((url, schema)) = self.schema.take() {
-            if let Ok(mut c) = diesel::PgConnection::establish(&url) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
-        }
-    }
+    _db: TestDb,
 }
 
 /// A response read whole.
@@ -147,34 +136,29 @@ pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, |_| {}).await
 }
 
-/// Starts the application with settings adjusted by `tune`.
+/// Starts the application with settings adjusted by `tune`, on a fresh database.
 pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings {
+    spawn_on(crate::testdb::fresh(backend), backend, tune).await
+}
+
+/// The settings a test runs with on `db`.
+pub fn settings_for(db: &TestDb) -> Settings {
+    let dir = db.dir.path();
+    Settings {
         bind: "127.0.0.1:0".into(),
         cookie_secure: false,
         pool_size: 4,
         workers: 2,
-        mail_dir: dir.path().join("mail").to_string_lossy().into_owned(),
-        master_key_file: Some(dir.path().join("master.key").to_string_lossy().into_owned()),
+        database_url: db.url.clone(),
+        mail_dir: dir.join("mail").to_string_lossy().into_owned(),
+        master_key_file: Some(dir.join("master.key").to_string_lossy().into_owned()),
         ..Settings::default()
-    };
-    let mut schema = None;
-    match backend {
-        Backend::Sqlite => {
-            settings.database_url = dir.path().join("varco.db").to_string_lossy().into_owned();
-        }
-        Backend::Postgres => {
-            let base = postgres_url().expect("VARCO_TEST_DATABASE_URL");
-            let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let mut c = diesel::PgConnection::establish(&base).expect("connect to the test PostgreSQL");
-            c.batch_execute(&format!("CREATE SCHEMA {name}"))
-                .expect("create schema");
-            let sep = if base.contains('?') { '&' } else { '?' };
-            settings.database_url = format!("{base}{sep}options=-csearch_path%3D{name}");
-            schema = Some((base, name));
-        }
     }
+}
+
+/// Starts the application on a database prepared by the caller.
+pub async fn spawn_on(db: TestDb, backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = settings_for(&db);
     tune(&mut settings);
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -194,7 +178,7 @@ pub async fn spawn_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> T
         client: client(),
         jar: HashMap::new(),
         csrf: None,
-        owned: Arc::new(Owned { _dir: dir, schema }),
+        owned: Arc::new(Owned { _db: db }),
     }
 }
 
@@ -381,30 +365,22 @@ impl TestApp {
         self.csrf = None;
     }
 
-    /// Creates an organisation through the API (as the logged-in admin); returns its id.
-    pub async fn create_org(&mut self, name: &str, kind: &str) -> i64 {
-        let r = self
-            .api(
-                Method::POST,
-                "/api/v1/organisations",
-                Some(json!({"name": name, "kind": kind, "province": "VE"})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.json()["id"].as_i64().expect("id")
+    /// An organisation to create through the API (as the logged-in admin): a CAS in Venezia
+    /// unless told otherwise.
+    pub fn org(&mut self, name: &str) -> OrgBuilder<'_> {
+        OrgBuilder {
+            app: self,
+            body: json!({"name": name, "kind": "cas", "province": "VE"}),
+        }
     }
 
-    /// Creates a user through the API (as the logged-in admin); returns its id.
-    pub async fn create_user(&mut self, username: &str, role: &str, org_id: Option<i64>) -> i64 {
-        let r = self
-            .api(
-                Method::POST,
-                "/api/v1/users",
-                Some(json!({"username": username, "role": role, "org_id": org_id, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.json()["id"].as_i64().expect("id")
+    /// A user to create through the API (as the logged-in admin): an operator with the test
+    /// password unless told otherwise.
+    pub fn user(&mut self, username: &str) -> UserBuilder<'_> {
+        UserBuilder {
+            app: self,
+            body: json!({"username": username, "role": "operator", "password": PASSWORD}),
+        }
     }
 
     /// Audit entries matching a query string, newest first (read as the logged-in admin).
@@ -448,5 +424,73 @@ impl TestApp {
             .get_result::<N>(&mut *conn)
             .expect("count")
             .n
+    }
+}
+
+/// An organisation being described for [`TestApp::org`].
+pub struct OrgBuilder<'a> {
+    app: &'a mut TestApp,
+    body: Value,
+}
+
+impl OrgBuilder<'_> {
+    pub fn kind(mut self, kind: &str) -> Self {
+        self.body["kind"] = json!(kind);
+        self
+    }
+
+    pub fn email(mut self, email: &str) -> Self {
+        self.body["email"] = json!(email);
+        self
+    }
+
+    pub fn province(mut self, province: &str) -> Self {
+        self.body["province"] = json!(province);
+        self
+    }
+
+    /// Creates it (201 expected); its id.
+    pub async fn create(self) -> i64 {
+        let r = self
+            .app
+            .api(Method::POST, "/api/v1/organisations", Some(self.body))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.json()["id"].as_i64().expect("id")
+    }
+}
+
+/// A user being described for [`TestApp::user`].
+pub struct UserBuilder<'a> {
+    app: &'a mut TestApp,
+    body: Value,
+}
+
+impl UserBuilder<'_> {
+    pub fn role(mut self, role: &str) -> Self {
+        self.body["role"] = json!(role);
+        self
+    }
+
+    pub fn org(mut self, org: i64) -> Self {
+        self.body["org_id"] = json!(org);
+        self
+    }
+
+    pub fn email(mut self, email: &str) -> Self {
+        self.body["email"] = json!(email);
+        self
+    }
+
+    pub fn languages(mut self, languages: &[&str]) -> Self {
+        self.body["languages"] = json!(languages);
+        self
+    }
+
+    /// Creates it (201 expected); its id.
+    pub async fn create(self) -> i64 {
+        let r = self.app.api(Method::POST, "/api/v1/users", Some(self.body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.json()["id"].as_i64().expect("id")
     }
 }

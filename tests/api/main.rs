@@ -14,3 +14,5 @@ mod import;
 mod notify;
 mod referrals;
 mod service;
+mod storage;
+mod testdb;

@@ -382,8 +382,8 @@ both!(concurrent_dispatchers_never_send_a_message_twice);
 async fn the_outbox_shows_delivery_state_to_admins_and_coordinators_only(b: Backend) {
     let mut admin = spawn(b).await;
     admin.setup_admin().await;
-    admin.create_user("coordinatrice", "coordinator", None).await;
-    admin.create_user("operatore", "operator", None).await;
+    admin.user("coordinatrice").role("coordinator").create().await;
+    admin.user("operatore").role("operator").create().await;
     let transport = Transport::from_settings(&admin.settings).expect("transport");
 
     for (i, reference) in ["R-AAAA1111", "R-BBBB2222", "R-CCCC3333"].iter().enumerate() {

@@ -23,87 +23,44 @@ pub struct Unit {
     pub med_id: i64,
 }
 
-async fn user(
-    admin: &mut TestApp,
-    username: &str,
-    role: &str,
-    org: Option<i64>,
-    email: &str,
-    languages: &[&str],
-) -> i64 {
-    let r = admin
-        .api(
-            Method::POST,
-            "/api/v1/users",
-            Some(
-                json!({"username": username, "role": role, "org_id": org, "password": PASSWORD,
-                        "email": email, "languages": languages}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.json()["id"].as_i64().expect("id")
-}
-
-async fn org(admin: &mut TestApp, name: &str, kind: &str, email: Option<&str>) -> i64 {
-    let r = admin
-        .api(
-            Method::POST,
-            "/api/v1/organisations",
-            Some(json!({"name": name, "kind": kind, "province": "VE", "email": email})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.json()["id"].as_i64().expect("id")
-}
-
 pub async fn unit(b: Backend) -> Unit {
     let mut admin = spawn(b).await;
     admin.setup_admin().await;
-    let cas = org(&mut admin, "CAS Cona", "cas", Some("cas.cona@example.org")).await;
-    let prefecture = org(&mut admin, "Prefettura di Venezia", "prefecture", None).await;
-    let sai = org(&mut admin, "SAI Venezia", "sai", None).await;
-    let ct_verona = org(
-        &mut admin,
-        "Commissione Territoriale di Verona",
-        "territorial_commission",
-        Some("ct.verona@example.org"),
-    )
-    .await;
-    let ct_padova = org(
-        &mut admin,
-        "Commissione Territoriale di Verona – sezione di Padova",
-        "territorial_commission",
-        Some("ct.padova@example.org"),
-    )
-    .await;
-    let op_id = user(
-        &mut admin,
-        "operatrice.notte",
-        "operator",
-        None,
-        "op@unit.example.org",
-        &["it", "en"],
-    )
-    .await;
-    let coord_id = user(
-        &mut admin,
-        "coordinatrice",
-        "coordinator",
-        None,
-        "coord@unit.example.org",
-        &["it"],
-    )
-    .await;
-    let med_id = user(
-        &mut admin,
-        "mediatrice.edo",
-        "mediator",
-        None,
-        "med@unit.example.org",
-        &["en", "pcm", "edo"],
-    )
-    .await;
+    let cas = admin.org("CAS Cona").email("cas.cona@example.org").create().await;
+    let prefecture = admin.org("Prefettura di Venezia").kind("prefecture").create().await;
+    let sai = admin.org("SAI Venezia").kind("sai").create().await;
+    let ct_verona = admin
+        .org("Commissione Territoriale di Verona")
+        .kind("territorial_commission")
+        .email("ct.verona@example.org")
+        .create()
+        .await;
+    let ct_padova = admin
+        .org("Commissione Territoriale di Verona – sezione di Padova")
+        .kind("territorial_commission")
+        .email("ct.padova@example.org")
+        .create()
+        .await;
+    let op_id = admin
+        .user("operatrice.notte")
+        .email("op@unit.example.org")
+        .languages(&["it", "en"])
+        .create()
+        .await;
+    let coord_id = admin
+        .user("coordinatrice")
+        .role("coordinator")
+        .email("coord@unit.example.org")
+        .languages(&["it"])
+        .create()
+        .await;
+    let med_id = admin
+        .user("mediatrice.edo")
+        .role("mediator")
+        .email("med@unit.example.org")
+        .languages(&["en", "pcm", "edo"])
+        .create()
+        .await;
     let mut coord = TestApp::sibling(&admin);
     assert_eq!(
         coord.login("coordinatrice", PASSWORD).await.status,
@@ -147,15 +104,13 @@ pub async fn unit(b: Backend) -> Unit {
 
 /// A logged-in commission officer of `org`.
 pub async fn commission(u: &mut Unit, username: &str, org: i64) -> TestApp {
-    user(
-        &mut u.admin,
-        username,
-        "commission",
-        Some(org),
-        &format!("{username}@ct.example.org"),
-        &[],
-    )
-    .await;
+    u.admin
+        .user(username)
+        .role("commission")
+        .org(org)
+        .email(&format!("{username}@ct.example.org"))
+        .create()
+        .await;
     let mut c = TestApp::sibling(&u.admin);
     assert_eq!(c.login(username, PASSWORD).await.status, StatusCode::SEE_OTHER);
     c
@@ -166,7 +121,7 @@ pub fn consent() -> Value {
            "wants_information": true, "contact_route": "cas_operator", "contact_detail": "operatrice CAS, tel. di servizio"})
 }
 
-fn cas_report(cas: i64) -> Value {
+pub fn cas_report(cas: i64) -> Value {
     json!({"channel": "hotline", "source_kind": "cas_operator", "referring_org_id": cas,
            "referrer_contact": "operatrice del CAS, turno notte", "urgency": "ordinary",
            "person": {"alias": "Blessing", "gender": "female", "age": 19, "nationality": "Nigeria",
@@ -175,13 +130,13 @@ fn cas_report(cas: i64) -> Value {
            "exploitation_types": ["sexual"], "indicators": ["debt_bondage"], "notes": "ha chiesto aiuto all'operatrice"})
 }
 
-async fn file(app: &mut TestApp, body: Value) -> Value {
+pub async fn file(app: &mut TestApp, body: Value) -> Value {
     let r = app.api(Method::POST, "/api/v1/referrals", Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.json()
 }
 
-async fn case(app: &mut TestApp, id: i64) -> Value {
+pub async fn case(app: &mut TestApp, id: i64) -> Value {
     let r = app.get(&format!("/api/v1/referrals/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.json()
@@ -342,15 +297,13 @@ async fn each_source_follows_its_procedure(b: Backend) {
     assert_eq!(r.problem_fields(), vec!["consent"]);
 
     // A referrer's report: its own organisation, its kind's source, the portal channel.
-    user(
-        &mut u.admin,
-        "ref.cas",
-        "referrer",
-        Some(u.cas),
-        "ref@cas.example.org",
-        &[],
-    )
-    .await;
+    u.admin
+        .user("ref.cas")
+        .role("referrer")
+        .org(u.cas)
+        .email("ref@cas.example.org")
+        .create()
+        .await;
     let mut referrer = TestApp::sibling(&u.admin);
     referrer.login("ref.cas", PASSWORD).await;
     let mut own = cas_report(u.cas);
@@ -1066,16 +1019,14 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(ct.get(&mine).await.body.contains("Consenso revocato"));
     // A referrer whose kind of organisation implies no source chooses one; a CAS's does not.
-    let ngo = self::org(&mut u.admin, "Associazione di strada", "ngo", None).await;
-    user(
-        &mut u.admin,
-        "ref.ngo",
-        "referrer",
-        Some(ngo),
-        "ref@ngo.example.org",
-        &[],
-    )
-    .await;
+    let ngo = u.admin.org("Associazione di strada").kind("ngo").create().await;
+    u.admin
+        .user("ref.ngo")
+        .role("referrer")
+        .org(ngo)
+        .email("ref@ngo.example.org")
+        .create()
+        .await;
     let mut ngo_ref = TestApp::sibling(&u.admin);
     ngo_ref.login("ref.ngo", PASSWORD).await;
     let form = ngo_ref.get("/portal/new").await;
