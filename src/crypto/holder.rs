@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{KeySource, Keyring};
 
 /// How often the key file's modification time is looked at.
-pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
 struct Watch {
     path: PathBuf,

@@ -444,11 +444,6 @@ impl OrgBuilder<'_> {
         self
     }
 
-    pub fn province(mut self, province: &str) -> Self {
-        self.body["province"] = json!(province);
-        self
-    }
-
     /// Creates it (201 expected); its id.
     pub async fn create(self) -> i64 {
         let r = self

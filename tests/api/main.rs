@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod browser;
 mod cli;
+mod data_protection;
 mod errors;
 mod import;
 mod notify;

@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{spawn, Backend, TestApp, PASSWORD};
+use crate::helpers::{Backend, TestApp, PASSWORD};
 
 /// A crisis unit at 03:00 in Rome: organisations, staff with work emails, a roster.
 pub struct Unit {
@@ -24,7 +24,12 @@ pub struct Unit {
 }
 
 pub async fn unit(b: Backend) -> Unit {
-    let mut admin = spawn(b).await;
+    unit_with(b, |_| {}).await
+}
+
+/// The unit, on settings adjusted by `tune`.
+pub async fn unit_with(b: Backend, tune: impl FnOnce(&mut varco::config::Settings)) -> Unit {
+    let mut admin = crate::helpers::spawn_with(b, tune).await;
     admin.setup_admin().await;
     let cas = admin.org("CAS Cona").email("cas.cona@example.org").create().await;
     let prefecture = admin.org("Prefettura di Venezia").kind("prefecture").create().await;
