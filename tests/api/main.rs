@@ -15,5 +15,6 @@ mod import;
 mod notify;
 mod referrals;
 mod service;
+mod snapshots;
 mod storage;
 mod testdb;
