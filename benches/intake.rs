@@ -157,7 +157,57 @@ async fn run_level(base: &str, token: &str, concurrency: usize, requests: usize,
     }
 }
 
+/// Watches the SQLite write-ahead log while the benchmark runs: its largest size, and the bytes
+/// appended to it (the sum of its growths between truncations).
+struct WalWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    largest: Arc<std::sync::atomic::AtomicU64>,
+    appended: Arc<std::sync::atomic::AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl WalWatch {
+    fn start(wal: std::path::PathBuf) -> WalWatch {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let largest = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let appended = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (s, l, a) = (stop.clone(), largest.clone(), appended.clone());
+        let thread = std::thread::spawn(move || {
+            let mut last = 0u64;
+            while !s.load(Ordering::Relaxed) {
+                let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+                l.fetch_max(size, Ordering::Relaxed);
+                if size > last {
+                    a.fetch_add(size - last, Ordering::Relaxed);
+                }
+                last = size;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        WalWatch {
+            stop,
+            largest,
+            appended,
+            thread,
+        }
+    }
+
+    /// (largest size, bytes appended) so far.
+    fn read(&self) -> (u64, u64) {
+        (self.largest.load(Ordering::Relaxed), self.appended.load(Ordering::Relaxed))
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
 fn bench_backend(name: &str, settings: Settings, scale: usize) {
+    let wal = (!settings.is_postgres()).then(|| {
+        varco::db::files::sqlite_files(std::path::Path::new(&settings.database_url)).remove(1)
+    });
+    let bound_mb = settings.sqlite_wal_limit_mb;
     actix_web::rt::System::new().block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let app = Application::with_listener(settings, Arc::new(SystemClock), listener).expect("app");
@@ -175,7 +225,18 @@ fn bench_backend(name: &str, settings: Settings, scale: usize) {
             "concurrency", "requests", "req/s", "p50 ms", "p99 ms", "errors"
         );
         for (c, n) in [(1, scale), (8, scale * 2), (64, (scale * 5).max(20_000))] {
+            let watch = wal.clone().map(WalWatch::start);
             let l = run_level(&base, &token, c, n, &seq).await;
+            if let Some(w) = watch {
+                let (largest, appended) = w.read();
+                w.stop();
+                println!(
+                    "{:>11} largest WAL {:.1} MB (bound {bound_mb} MB), {:.1} KB of WAL per referral",
+                    "",
+                    largest as f64 / 1_048_576.0,
+                    appended as f64 / l.requests.max(1) as f64 / 1024.0
+                );
+            }
             acknowledged += l.requests;
             println!(
                 "{:>11} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>7}",
@@ -226,6 +287,7 @@ fn main() {
     let mut sqlite = quiet();
     sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
     sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
+    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
     println!(
         "Varco intake benchmark, {} ({} cores)",
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
@@ -243,6 +305,7 @@ fn main() {
             let sep = if base.contains('?') { '&' } else { '?' };
             pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
             pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
+            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
             bench_backend("PostgreSQL 15 (local)", pg, scale);
             admin
                 .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
