@@ -89,7 +89,7 @@ pub struct OrgInput {
 
 /// Checked organisation fields.
 #[derive(Clone, Debug, Insertable, AsChangeset)]
-#[diesel(table_name = organisations, treat_none_as_null = true)]
+#[diesel(table_name = organisations, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OrgFields {
     pub name: String,
     pub kind: OrgKind,

@@ -78,7 +78,7 @@ impl Event {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct NewEntry<'a> {
     at: NaiveDateTime,
     actor_kind: ActorKind,

@@ -187,8 +187,10 @@ impl Db {
         let truncate_wal = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer = match backend {
             Backend::Sqlite => {
-                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive))?;
+                let log_bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive), log_bytes.clone())?;
                 let bound = writer::WalBound {
+                    log_bytes,
                     wal: files::sqlite_files(Path::new(&settings.database_url)).remove(1),
                     limit_bytes: settings.sqlite_wal_limit_mb * 1024 * 1024,
                     truncate_soon: truncate_wal.clone(),
@@ -396,6 +398,27 @@ macro_rules! load_skip_locked {
         match $conn {
             $crate::db::DbConn::Sqlite(c) => $query.load(c),
             $crate::db::DbConn::Pg(c) => $query.for_update().skip_locked().load(c),
+        }
+    }};
+}
+
+/// Inserts several rows: on PostgreSQL in one statement (`INSERT … VALUES (…), (…)`, one round
+/// trip); on SQLite, which runs in-process, one prepared statement per row, reused from the
+/// statement cache (diesel prepares a multi-row insert afresh every time, which costs more than
+/// the rows). An empty slice inserts nothing. Derive the rows' `Insertable` with
+/// `treat_none_as_default_value = false`: an insert whose columns depend on the values cannot be
+/// cached. A macro because diesel's batch insert does not go through the two-backend connection.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::prelude::*;
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => rows
+                .into_iter()
+                .try_fold(0, |n, row| diesel::insert_into($table).values(row).execute(c).map(|k| n + k)),
+            $crate::db::DbConn::Pg(_) if rows.is_empty() => Ok(0),
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values(rows).execute(c),
         }
     }};
 }

@@ -12,11 +12,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
-use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 
 use super::{DbConn, Pool};
 use crate::error::AppError;
@@ -87,13 +87,28 @@ pub struct WalBound {
     /// Set by an erasure: truncate the log after the next batch, so that the pages that held an
     /// erased data key do not linger in it.
     pub truncate_soon: Arc<AtomicBool>,
+    /// The log's length as the checkpointer last saw it (its file keeps its size when the log
+    /// starts over, so the file's size does not tell).
+    pub log_bytes: Arc<AtomicU64>,
 }
+
+#[derive(diesel::QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    /// Frames in the log (-1 when it could not be checkpointed at all).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+}
+
+/// Bytes a log frame takes: a 24-byte header and a page (`page_size` is left at 4096).
+const FRAME_BYTES: u64 = 24 + 4096;
 
 /// Copies the write-ahead log into the database every 200 ms, on a thread of its own. SQLite
 /// would otherwise checkpoint inside a commit, with an fsync, stalling every write queued behind
 /// it; a passive checkpoint runs beside the writer. (Connections are opened with
 /// `wal_autocheckpoint = 0`.) The thread ends when the pool is gone.
-pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>) -> Result<(), AppError> {
+pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>, log_bytes: Arc<AtomicU64>) -> Result<(), AppError> {
     std::thread::Builder::new()
         .name("varco-sqlite-checkpoint".into())
         .spawn(move || {
@@ -102,8 +117,10 @@ pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>) -> Result<(), 
                 std::thread::sleep(std::time::Duration::from_millis(200));
                 match pool.get() {
                     Ok(mut conn) => {
-                        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                            tracing::warn!(error = %e, "WAL checkpoint failed");
+                        use diesel::RunQueryDsl;
+                        match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpoint>(&mut *conn) {
+                            Ok(c) => log_bytes.store(u64::try_from(c.log).unwrap_or(0) * FRAME_BYTES, Ordering::Release),
+                            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "no connection for the WAL checkpoint"),
@@ -143,27 +160,34 @@ fn run(pool: Pool, rx: Receiver<Box<dyn Job>>, bound: Option<WalBound>) {
     }
 }
 
-/// Checkpoints and truncates the log when it has grown past its bound or an erasure asked for
-/// it. Readers still on an old snapshot make the checkpoint wait (the busy timeout) or give up;
-/// it is tried again after the next batch.
+/// Keeps the log small. Under sustained writes the checkpointer's passive checkpoints never catch
+/// up with the end of the log, so SQLite never starts it over: past a quarter of the bound the
+/// writer restarts it (the next batch writes from its beginning, over pages the kernel already
+/// holds, cheaper than growing a fresh file); past the bound, or when an erasure asked for it,
+/// it truncates it, so that the frames that held an erased data key do not linger in the file.
+/// Readers still on an old snapshot make the checkpoint wait (the busy timeout) or give up; it
+/// is tried again after the next batch.
 fn keep_wal_bounded(pool: &Pool, b: &WalBound) {
     let size = std::fs::metadata(&b.wal).map(|m| m.len()).unwrap_or(0);
     let asked = b.truncate_soon.swap(false, Ordering::AcqRel);
-    if size <= b.limit_bytes && !asked {
+    if b.log_bytes.load(Ordering::Acquire) <= b.limit_bytes / 4 && size <= b.limit_bytes && !asked {
         return;
     }
+    let mode = if asked || size > b.limit_bytes {
+        "TRUNCATE"
+    } else {
+        "RESTART"
+    };
     let Ok(mut conn) = pool.get() else {
         b.truncate_soon.store(asked, Ordering::Release);
         return;
     };
-    #[derive(diesel::QueryableByName)]
-    struct Checkpoint {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        busy: i32,
-    }
     use diesel::RunQueryDsl;
-    match diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(&mut *conn) {
-        Ok(c) if c.busy == 0 => tracing::debug!(bytes = size, "write-ahead log truncated"),
+    match diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result::<Checkpoint>(&mut *conn) {
+        Ok(c) if c.busy == 0 => {
+            b.log_bytes.store(0, Ordering::Release);
+            tracing::debug!(bytes = size, mode, "write-ahead log checkpointed")
+        }
         Ok(_) => {
             b.truncate_soon.store(asked, Ordering::Release);
             tracing::warn!(bytes = size, "write-ahead log not truncated: readers still on it")

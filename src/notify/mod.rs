@@ -127,7 +127,7 @@ pub struct OutboxEntry {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 struct NewRow<'a> {
     recipient: &'a str,
     subject: &'a str,

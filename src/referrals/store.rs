@@ -251,7 +251,7 @@ fn new_reference() -> String {
 
 /// A history entry, collected while a change is worked out and written at its end.
 #[derive(Insertable)]
-#[diesel(table_name = referral_events)]
+#[diesel(table_name = referral_events, treat_none_as_default_value = false)]
 struct NewEvent {
     referral_id: ReferralId,
     at: NaiveDateTime,
@@ -288,11 +288,7 @@ impl NewEvent {
 }
 
 fn write_events(conn: &mut DbConn, events: &[NewEvent]) -> Result<(), AppError> {
-    // One statement each: diesel's multi-row insert does not go through the two-backend
-    // connection, and a referral has only a handful of entries.
-    for e in events {
-        diesel::insert_into(referral_events::table).values(e).execute(conn)?;
-    }
+    crate::insert_rows!(conn, referral_events::table, events)?;
     Ok(())
 }
 
@@ -397,7 +393,7 @@ fn tell_referrer(
 /// The facts of a referral as the unit records them: the same columns whether it is filed or
 /// confirmed from an imported draft.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = referrals, treat_none_as_null = true)]
+#[diesel(table_name = referrals, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct FactColumns<'a> {
     channel: Channel,
     source_kind: SourceKind,
@@ -432,6 +428,27 @@ fn fact_columns(new: &NewReferral, received_at: NaiveDateTime) -> FactColumns<'_
     }
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = referral_exploitation, treat_none_as_default_value = false)]
+struct ExploitationRow<'a> {
+    referral_id: ReferralId,
+    exploitation: &'a ExploitationType,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = referral_indicators, treat_none_as_default_value = false)]
+struct IndicatorRow<'a> {
+    referral_id: ReferralId,
+    indicator: &'a str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = referral_languages, treat_none_as_default_value = false)]
+struct LanguageRow<'a> {
+    referral_id: ReferralId,
+    language: &'a str,
+}
+
 /// The multi-valued facts as rows (replacing any earlier ones).
 fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace: bool) -> Result<(), AppError> {
     if replace {
@@ -439,36 +456,27 @@ fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace
         diesel::delete(referral_indicators::table.filter(referral_indicators::referral_id.eq(id))).execute(conn)?;
         diesel::delete(referral_languages::table.filter(referral_languages::referral_id.eq(id))).execute(conn)?;
     }
-    for e in &new.exploitation_types {
-        diesel::insert_into(referral_exploitation::table)
-            .values((
-                referral_exploitation::referral_id.eq(id),
-                referral_exploitation::exploitation.eq(e),
-            ))
-            .execute(conn)?;
-    }
-    for i in &new.indicators {
-        diesel::insert_into(referral_indicators::table)
-            .values((
-                referral_indicators::referral_id.eq(id),
-                referral_indicators::indicator.eq(i),
-            ))
-            .execute(conn)?;
-    }
-    for l in &new.languages {
-        diesel::insert_into(referral_languages::table)
-            .values((
-                referral_languages::referral_id.eq(id),
-                referral_languages::language.eq(l),
-            ))
-            .execute(conn)?;
-    }
+    let exploitation: Vec<ExploitationRow<'_>> = new
+        .exploitation_types
+        .iter()
+        .map(|v| ExploitationRow {
+            referral_id: id,
+            exploitation: v,
+        })
+        .collect();
+    crate::insert_rows!(conn, referral_exploitation::table, &exploitation)?;
+    let indicators: Vec<IndicatorRow<'_>> =
+        new.indicators.iter().map(|v| IndicatorRow { referral_id: id, indicator: v }).collect();
+    crate::insert_rows!(conn, referral_indicators::table, &indicators)?;
+    let languages: Vec<LanguageRow<'_>> =
+        new.languages.iter().map(|v| LanguageRow { referral_id: id, language: v }).collect();
+    crate::insert_rows!(conn, referral_languages::table, &languages)?;
     Ok(())
 }
 
 /// The personal fields of a referral, sealed.
 #[derive(Insertable, AsChangeset, Queryable, Selectable, Default)]
-#[diesel(table_name = referral_people, treat_none_as_null = true)]
+#[diesel(table_name = referral_people, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct PersonSealed {
     alias: Option<Sealed>,
     age: Option<Sealed>,
