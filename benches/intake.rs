@@ -157,12 +157,11 @@ async fn run_level(base: &str, token: &str, concurrency: usize, requests: usize,
     }
 }
 
-/// Watches the SQLite write-ahead log while the benchmark runs: its largest size, and the bytes
-/// appended to it (the sum of its growths between truncations).
+/// Watches the SQLite write-ahead log's file while the benchmark runs: its largest size (the
+/// writer keeps it under `VARCO_SQLITE_WAL_LIMIT_MB`, see `db::writer`).
 struct WalWatch {
     stop: Arc<std::sync::atomic::AtomicBool>,
     largest: Arc<std::sync::atomic::AtomicU64>,
-    appended: Arc<std::sync::atomic::AtomicU64>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -170,43 +169,28 @@ impl WalWatch {
     fn start(wal: std::path::PathBuf) -> WalWatch {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let largest = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let appended = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (s, l, a) = (stop.clone(), largest.clone(), appended.clone());
+        let (s, l) = (stop.clone(), largest.clone());
         let thread = std::thread::spawn(move || {
-            let mut last = 0u64;
             while !s.load(Ordering::Relaxed) {
                 let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
                 l.fetch_max(size, Ordering::Relaxed);
-                if size > last {
-                    a.fetch_add(size - last, Ordering::Relaxed);
-                }
-                last = size;
                 std::thread::sleep(Duration::from_millis(1));
             }
         });
-        WalWatch {
-            stop,
-            largest,
-            appended,
-            thread,
-        }
+        WalWatch { stop, largest, thread }
     }
 
-    /// (largest size, bytes appended) so far.
-    fn read(&self) -> (u64, u64) {
-        (self.largest.load(Ordering::Relaxed), self.appended.load(Ordering::Relaxed))
-    }
-
-    fn stop(self) {
+    /// Stops watching; the largest size seen.
+    fn stop(self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.thread.join();
+        self.largest.load(Ordering::Relaxed)
     }
 }
 
 fn bench_backend(name: &str, settings: Settings, scale: usize) {
-    let wal = (!settings.is_postgres()).then(|| {
-        varco::db::files::sqlite_files(std::path::Path::new(&settings.database_url)).remove(1)
-    });
+    let wal = (!settings.is_postgres())
+        .then(|| varco::db::files::sqlite_files(std::path::Path::new(&settings.database_url)).remove(1));
     let bound_mb = settings.sqlite_wal_limit_mb;
     actix_web::rt::System::new().block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -227,25 +211,20 @@ fn bench_backend(name: &str, settings: Settings, scale: usize) {
         for (c, n) in [(1, scale), (8, scale * 2), (64, (scale * 5).max(20_000))] {
             let watch = wal.clone().map(WalWatch::start);
             let l = run_level(&base, &token, c, n, &seq).await;
-            if let Some(w) = watch {
-                let (largest, appended) = w.read();
-                w.stop();
-                println!(
-                    "{:>11} largest WAL {:.1} MB (bound {bound_mb} MB), {:.1} KB of WAL per referral",
-                    "",
-                    largest as f64 / 1_048_576.0,
-                    appended as f64 / l.requests.max(1) as f64 / 1024.0
-                );
-            }
             acknowledged += l.requests;
+            let largest = watch.map(WalWatch::stop);
             println!(
-                "{:>11} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>7}",
+                "{:>11} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>7}{}",
                 l.concurrency,
                 l.requests,
                 l.requests as f64 / l.seconds,
                 l.p50.as_secs_f64() * 1000.0,
                 l.p99.as_secs_f64() * 1000.0,
-                l.errors
+                l.errors,
+                largest.map_or(String::new(), |b| format!(
+                    "   largest WAL {:.1} MB (bound {bound_mb} MB)",
+                    b as f64 / 1_048_576.0
+                ))
             );
         }
         // Every acknowledged referral is stored (the 201 is sent after the commit).

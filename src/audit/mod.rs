@@ -105,24 +105,25 @@ pub fn record(conn: &mut DbConn, caller: &Caller, event: Event) -> Result<(), Ap
         Actor::System { label } => (ActorKind::System, None, None, Some(*label)),
         Actor::Anonymous => (ActorKind::Anonymous, None, None, None),
     };
-    diesel::insert_into(audit_log::table)
-        .values(NewEntry {
-            at: caller.now,
-            actor_kind,
-            actor_user_id: user_id,
-            actor_token_id: token_id,
-            actor_label: label,
-            actor_role: caller.role,
-            org_id: caller.org_id,
-            ip: caller.ip.as_deref(),
-            request_id: caller.request_id.as_deref(),
-            action: event.action,
-            entity_type: event.entity_type,
-            entity_id: event.entity_id.as_deref(),
-            outcome: event.outcome,
-            detail: event.detail.as_deref(),
-        })
-        .execute(conn)?;
+    let entry = NewEntry {
+        at: caller.now,
+        actor_kind,
+        actor_user_id: user_id,
+        actor_token_id: token_id,
+        actor_label: label,
+        actor_role: caller.role,
+        org_id: caller.org_id,
+        ip: caller.ip.as_deref(),
+        request_id: caller.request_id.as_deref(),
+        action: event.action,
+        entity_type: event.entity_type,
+        entity_id: event.entity_id.as_deref(),
+        outcome: event.outcome,
+        detail: event.detail.as_deref(),
+    };
+    crate::on_backend!(conn, |c| diesel::insert_into(audit_log::table)
+        .values(&entry)
+        .execute(c))?;
     Ok(())
 }
 

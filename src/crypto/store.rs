@@ -14,14 +14,15 @@ use crate::error::AppError;
 /// Creates a data key, stored wrapped under the keyring's current master key.
 pub fn create(conn: &mut DbConn, keys: &Keyring, now: NaiveDateTime) -> Result<(DataKeyId, DataKey), AppError> {
     let (key, wrapped) = keys.new_data_key();
-    let id = diesel::insert_into(data_keys::table)
-        .values((
-            data_keys::wrapped.eq(Some(wrapped.bytes)),
-            data_keys::master_key_id.eq(Some(wrapped.master_key_id.as_str())),
-            data_keys::created_at.eq(now),
-        ))
+    let values = (
+        data_keys::wrapped.eq(Some(wrapped.bytes)),
+        data_keys::master_key_id.eq(Some(wrapped.master_key_id.as_str())),
+        data_keys::created_at.eq(now),
+    );
+    let id = crate::on_backend!(conn, |c| diesel::insert_into(data_keys::table)
+        .values(&values)
         .returning(data_keys::id)
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok((DataKeyId(id), key))
 }
 

@@ -402,6 +402,21 @@ macro_rules! load_skip_locked {
     }};
 }
 
+/// Runs `$body` with `$c` bound to the concrete connection of `$conn`, so that the query is
+/// checked and run for SQLite and for PostgreSQL themselves rather than through the two-backend
+/// connection. For hot statements: through the two-backend connection diesel rebuilds a query's
+/// SQL text on every run to find its prepared statement; on a concrete one it finds it by the
+/// query's type.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
+}
+
 /// Inserts several rows: on PostgreSQL in one statement (`INSERT … VALUES (…), (…)`, one round
 /// trip); on SQLite, which runs in-process, one prepared statement per row, reused from the
 /// statement cache (diesel prepares a multi-row insert afresh every time, which costs more than
@@ -414,9 +429,9 @@ macro_rules! insert_rows {
         use diesel::prelude::*;
         let rows = $rows;
         match $conn {
-            $crate::db::DbConn::Sqlite(c) => rows
-                .into_iter()
-                .try_fold(0, |n, row| diesel::insert_into($table).values(row).execute(c).map(|k| n + k)),
+            $crate::db::DbConn::Sqlite(c) => rows.into_iter().try_fold(0, |n, row| {
+                diesel::insert_into($table).values(row).execute(c).map(|k| n + k)
+            }),
             $crate::db::DbConn::Pg(_) if rows.is_empty() => Ok(0),
             $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values(rows).execute(c),
         }

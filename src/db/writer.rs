@@ -119,7 +119,9 @@ pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>, log_bytes: Arc
                     Ok(mut conn) => {
                         use diesel::RunQueryDsl;
                         match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpoint>(&mut *conn) {
-                            Ok(c) => log_bytes.store(u64::try_from(c.log).unwrap_or(0) * FRAME_BYTES, Ordering::Release),
+                            Ok(c) => {
+                                log_bytes.store(u64::try_from(c.log).unwrap_or(0) * FRAME_BYTES, Ordering::Release)
+                            }
                             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                         }
                     }

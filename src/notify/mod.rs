@@ -153,20 +153,21 @@ pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Resul
     if msg.subject.trim().is_empty() {
         return Err(AppError::invalid("subject", "is required"));
     }
-    let id = diesel::insert_into(outbox::table)
-        .values(NewRow {
-            recipient,
-            subject: &msg.subject,
-            body_text: &msg.body_text,
-            kind: msg.kind,
-            reference: msg.reference.as_deref(),
-            status: Status::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-        })
+    let row = NewRow {
+        recipient,
+        subject: &msg.subject,
+        body_text: &msg.body_text,
+        kind: msg.kind,
+        reference: msg.reference.as_deref(),
+        status: Status::Pending,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+    };
+    let id = crate::on_backend!(conn, |c| diesel::insert_into(outbox::table)
+        .values(&row)
         .returning(outbox::id)
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(id)
 }
 

@@ -465,11 +465,23 @@ fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace
         })
         .collect();
     crate::insert_rows!(conn, referral_exploitation::table, &exploitation)?;
-    let indicators: Vec<IndicatorRow<'_>> =
-        new.indicators.iter().map(|v| IndicatorRow { referral_id: id, indicator: v }).collect();
+    let indicators: Vec<IndicatorRow<'_>> = new
+        .indicators
+        .iter()
+        .map(|v| IndicatorRow {
+            referral_id: id,
+            indicator: v,
+        })
+        .collect();
     crate::insert_rows!(conn, referral_indicators::table, &indicators)?;
-    let languages: Vec<LanguageRow<'_>> =
-        new.languages.iter().map(|v| LanguageRow { referral_id: id, language: v }).collect();
+    let languages: Vec<LanguageRow<'_>> = new
+        .languages
+        .iter()
+        .map(|v| LanguageRow {
+            referral_id: id,
+            language: v,
+        })
+        .collect();
     crate::insert_rows!(conn, referral_languages::table, &languages)?;
     Ok(())
 }
@@ -572,12 +584,12 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<Created, AppError> {
     if let Some(k) = idempotency {
-        let seen: Option<(ReferralId, String)> = idempotency_keys::table
+        let seen: Option<(ReferralId, String)> = crate::on_backend!(conn, |c| idempotency_keys::table
             .filter(idempotency_keys::scope.eq(&k.scope))
             .filter(idempotency_keys::key.eq(&k.key))
             .select((idempotency_keys::referral_id, idempotency_keys::request_hash))
-            .first(conn)
-            .optional()?;
+            .first(c)
+            .optional())?;
         if let Some((id, hash)) = seen {
             if hash != k.request_hash {
                 return Err(AppError::invalid(
@@ -593,21 +605,22 @@ pub fn create(
     }
     let (key_id, key) = crypto::store::create(conn, keys, now)?;
     let reference = new_reference();
-    let row: ReferralRow = diesel::insert_into(referrals::table)
-        .values((
-            fact_columns(new, new.received_at),
-            referrals::reference.eq(&reference),
-            referrals::status.eq(Status::New),
-            referrals::submitter_org_id.eq(new.submitter_org_id),
-            referrals::created_by_user_id.eq(actor.user_id),
-            referrals::created_by_token_id.eq(actor.token_id),
-            referrals::data_key_id.eq(Some(key_id)),
-            referrals::version.eq(Version::FIRST),
-            referrals::created_at.eq(now),
-            referrals::updated_at.eq(now),
-        ))
+    let values = (
+        fact_columns(new, new.received_at),
+        referrals::reference.eq(&reference),
+        referrals::status.eq(Status::New),
+        referrals::submitter_org_id.eq(new.submitter_org_id),
+        referrals::created_by_user_id.eq(actor.user_id),
+        referrals::created_by_token_id.eq(actor.token_id),
+        referrals::data_key_id.eq(Some(key_id)),
+        referrals::version.eq(Version::FIRST),
+        referrals::created_at.eq(now),
+        referrals::updated_at.eq(now),
+    );
+    let row: ReferralRow = crate::on_backend!(conn, |c| diesel::insert_into(referrals::table)
+        .values(&values)
         .returning(crate::db::columns::<ReferralRow>())
-        .get_result::<ReferralRow>(conn)?;
+        .get_result::<ReferralRow>(c))?;
     let id = row.id;
     let routing_row = RoutingRow {
         referral_id: id,
@@ -616,30 +629,33 @@ pub fn create(
         acknowledged_at: None,
         escalated_at: None,
     };
-    diesel::insert_into(referral_routing::table)
-        .values((
-            referral_routing::referral_id.eq(id),
-            referral_routing::assigned_operator_id.eq(routing_row.assigned_operator_id),
-            referral_routing::proposed_mediator_id.eq(routing_row.proposed_mediator_id),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(referral_people::table)
-        .values((referral_people::referral_id.eq(id), seal_person(&key, &person_of(new))))
-        .execute(conn)?;
+    let routing_values = (
+        referral_routing::referral_id.eq(id),
+        referral_routing::assigned_operator_id.eq(routing_row.assigned_operator_id),
+        referral_routing::proposed_mediator_id.eq(routing_row.proposed_mediator_id),
+    );
+    crate::on_backend!(conn, |c| diesel::insert_into(referral_routing::table)
+        .values(&routing_values)
+        .execute(c))?;
+    let person = (referral_people::referral_id.eq(id), seal_person(&key, &person_of(new)));
+    crate::on_backend!(conn, |c| diesel::insert_into(referral_people::table)
+        .values(&person)
+        .execute(c))?;
     if let Some(c) = &new.consent {
         insert_consent(conn, &key, id, c)?;
     }
     write_fact_rows(conn, id, new, false)?;
     if let Some(k) = idempotency {
-        diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::scope.eq(&k.scope),
-                idempotency_keys::key.eq(&k.key),
-                idempotency_keys::referral_id.eq(id),
-                idempotency_keys::request_hash.eq(&k.request_hash),
-                idempotency_keys::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        let values = (
+            idempotency_keys::scope.eq(&k.scope),
+            idempotency_keys::key.eq(&k.key),
+            idempotency_keys::referral_id.eq(id),
+            idempotency_keys::request_hash.eq(&k.request_hash),
+            idempotency_keys::created_at.eq(now),
+        );
+        crate::on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
+            .values(&values)
+            .execute(c))?;
     }
     let mut events = vec![pending(id, actor, EventKind::Created, now).detail(format!(
         "{} via {}",

@@ -25,7 +25,12 @@ const RANKS: &[(&str, u8)] = &[
 ];
 
 /// Exported macros and the module they belong to.
-const MACROS: &[(&str, &str)] = &[("vocabulary", "domain"), ("load_skip_locked", "db"), ("insert_rows", "db")];
+const MACROS: &[(&str, &str)] = &[
+    ("vocabulary", "domain"),
+    ("load_skip_locked", "db"),
+    ("insert_rows", "db"),
+    ("on_backend", "db"),
+];
 
 /// The HTTP layer and the entry points: they may import anything.
 const TOP: &[&str] = &["web", "pages", "openapi", "startup", "cli", "telemetry", "lib", "main"];
