@@ -187,11 +187,12 @@ impl Db {
         let truncate_wal = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer = match backend {
             Backend::Sqlite => {
-                let log_bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive), log_bytes.clone())?;
+                let checkpointing = std::sync::Arc::new(std::sync::Mutex::new(()));
+                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive), checkpointing.clone())?;
                 let bound = writer::WalBound {
-                    log_bytes,
+                    checkpointing,
                     wal: files::sqlite_files(Path::new(&settings.database_url)).remove(1),
+                    shm: files::sqlite_files(Path::new(&settings.database_url)).remove(2),
                     limit_bytes: settings.sqlite_wal_limit_mb * 1024 * 1024,
                     truncate_soon: truncate_wal.clone(),
                 };

@@ -12,11 +12,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, TryLockError};
 
-use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
 
 use super::{DbConn, Pool};
 use crate::error::AppError;
@@ -82,33 +82,35 @@ where
 pub struct WalBound {
     /// The `-wal` file of the database.
     pub wal: PathBuf,
-    /// Past this size the log is checkpointed and truncated.
+    /// The `-shm` file (the WAL-index), whose header says how long the log is.
+    pub shm: PathBuf,
+    /// The bound: past it the writer waits for the checkpointer to finish and truncates the log
+    /// before the next batch. From half of it the log is started over when the checkpointer is
+    /// idle.
     pub limit_bytes: u64,
     /// Set by an erasure: truncate the log after the next batch, so that the pages that held an
     /// erased data key do not linger in it.
     pub truncate_soon: Arc<AtomicBool>,
-    /// The log's length as the checkpointer last saw it (its file keeps its size when the log
-    /// starts over, so the file's size does not tell).
-    pub log_bytes: Arc<AtomicU64>,
+    /// Held by whoever checkpoints (the checkpointer thread, the writer): two checkpoints at once
+    /// make the second fail at once with "busy", and the log grows meanwhile.
+    pub checkpointing: Arc<Mutex<()>>,
 }
 
 #[derive(diesel::QueryableByName)]
 struct Checkpoint {
     #[diesel(sql_type = diesel::sql_types::Integer)]
     busy: i32,
-    /// Frames in the log (-1 when it could not be checkpointed at all).
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    log: i32,
 }
-
-/// Bytes a log frame takes: a 24-byte header and a page (`page_size` is left at 4096).
-const FRAME_BYTES: u64 = 24 + 4096;
 
 /// Copies the write-ahead log into the database every 200 ms, on a thread of its own. SQLite
 /// would otherwise checkpoint inside a commit, with an fsync, stalling every write queued behind
 /// it; a passive checkpoint runs beside the writer. (Connections are opened with
 /// `wal_autocheckpoint = 0`.) The thread ends when the pool is gone.
-pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>, log_bytes: Arc<AtomicU64>) -> Result<(), AppError> {
+pub fn spawn_checkpointer(
+    pool: Pool,
+    alive: std::sync::Weak<()>,
+    checkpointing: Arc<Mutex<()>>,
+) -> Result<(), AppError> {
     std::thread::Builder::new()
         .name("varco-sqlite-checkpoint".into())
         .spawn(move || {
@@ -117,12 +119,9 @@ pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>, log_bytes: Arc
                 std::thread::sleep(std::time::Duration::from_millis(200));
                 match pool.get() {
                     Ok(mut conn) => {
-                        use diesel::RunQueryDsl;
-                        match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpoint>(&mut *conn) {
-                            Ok(c) => {
-                                log_bytes.store(u64::try_from(c.log).unwrap_or(0) * FRAME_BYTES, Ordering::Release)
-                            }
-                            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+                        let _turn = checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                            tracing::warn!(error = %e, "WAL checkpoint failed");
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "no connection for the WAL checkpoint"),
@@ -162,37 +161,58 @@ fn run(pool: Pool, rx: Receiver<Box<dyn Job>>, bound: Option<WalBound>) {
     }
 }
 
-/// Keeps the log small. Under sustained writes the checkpointer's passive checkpoints never catch
-/// up with the end of the log, so SQLite never starts it over: past a quarter of the bound the
-/// writer restarts it (the next batch writes from its beginning, over pages the kernel already
-/// holds, cheaper than growing a fresh file); past the bound, or when an erasure asked for it,
-/// it truncates it, so that the frames that held an erased data key do not linger in the file.
-/// Readers still on an old snapshot make the checkpoint wait (the busy timeout) or give up; it
-/// is tried again after the next batch.
+/// The log's length in bytes, from the WAL-index header (`mxFrame`, the last valid frame, and
+/// the page size: <https://www.sqlite.org/walformat.html>). The file's size does not tell once
+/// the log has started over, since SQLite then writes over the old frames. `None` when the
+/// header cannot be read.
+fn log_len(shm: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut hdr = [0u8; 24];
+    std::fs::File::open(shm).ok()?.read_exact_at(&mut hdr, 0).ok()?;
+    let page = match u16::from_ne_bytes([hdr[14], hdr[15]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let frames = u64::from(u32::from_ne_bytes([hdr[16], hdr[17], hdr[18], hdr[19]]));
+    Some(frames * (page + 24))
+}
+
+/// Keeps the log under its bound. Under sustained writes the checkpointer's passive checkpoints
+/// never catch up with the end of the log, so SQLite never starts it over: the writer does,
+/// between two batches (when it holds no lock). Past half the bound, when the checkpointer is
+/// idle, it copies what is left into the database and starts the log over (`RESTART`: the next
+/// batch writes from the beginning of the file, over pages the kernel already holds). Past the
+/// bound, or when an erasure asked for it, it waits for the checkpointer's turn to end and
+/// truncates the file (`TRUNCATE`), so that the frames that held an erased data key do not
+/// linger. Readers still on an old snapshot make the checkpoint wait (the busy timeout) or give
+/// up; it is tried again after the next batch.
 fn keep_wal_bounded(pool: &Pool, b: &WalBound) {
     let size = std::fs::metadata(&b.wal).map(|m| m.len()).unwrap_or(0);
     let asked = b.truncate_soon.swap(false, Ordering::AcqRel);
-    if b.log_bytes.load(Ordering::Acquire) <= b.limit_bytes / 4 && size <= b.limit_bytes && !asked {
+    let must = asked || size > b.limit_bytes;
+    if !must && log_len(&b.shm).unwrap_or(size) <= b.limit_bytes / 2 {
         return;
     }
-    let mode = if asked || size > b.limit_bytes {
-        "TRUNCATE"
+    let _turn = if must {
+        b.checkpointing.lock().unwrap_or_else(|p| p.into_inner())
     } else {
-        "RESTART"
+        match b.checkpointing.try_lock() {
+            Ok(turn) => turn,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        }
     };
     let Ok(mut conn) = pool.get() else {
         b.truncate_soon.store(asked, Ordering::Release);
         return;
     };
+    let mode = if must { "TRUNCATE" } else { "RESTART" };
     use diesel::RunQueryDsl;
     match diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result::<Checkpoint>(&mut *conn) {
-        Ok(c) if c.busy == 0 => {
-            b.log_bytes.store(0, Ordering::Release);
-            tracing::debug!(bytes = size, mode, "write-ahead log checkpointed")
-        }
+        Ok(c) if c.busy == 0 => tracing::debug!(bytes = size, mode, "write-ahead log started over"),
         Ok(_) => {
             b.truncate_soon.store(asked, Ordering::Release);
-            tracing::warn!(bytes = size, "write-ahead log not truncated: readers still on it")
+            tracing::warn!(bytes = size, "write-ahead log not started over: readers still on it")
         }
         Err(e) => {
             b.truncate_soon.store(asked, Ordering::Release);
