@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{DataKey, Keyring};
+use super::{DataKey, Keyring, WrappedKey};
 use crate::db::schema::{data_keys, master_keys};
 use crate::db::DbConn;
 use crate::domain::DataKeyId;
@@ -14,8 +14,14 @@ use crate::error::AppError;
 /// Creates a data key, stored wrapped under the keyring's current master key.
 pub fn create(conn: &mut DbConn, keys: &Keyring, now: NaiveDateTime) -> Result<(DataKeyId, DataKey), AppError> {
     let (key, wrapped) = keys.new_data_key();
+    Ok((insert_wrapped(conn, &wrapped, now)?, key))
+}
+
+/// Stores a data key made and wrapped beforehand ([`Keyring::new_data_key`]): the wrapping is
+/// done before the write, off SQLite's single writer.
+pub fn insert_wrapped(conn: &mut DbConn, wrapped: &WrappedKey, now: NaiveDateTime) -> Result<DataKeyId, AppError> {
     let values = (
-        data_keys::wrapped.eq(Some(wrapped.bytes)),
+        data_keys::wrapped.eq(Some(&wrapped.bytes)),
         data_keys::master_key_id.eq(Some(wrapped.master_key_id.as_str())),
         data_keys::created_at.eq(now),
     );
@@ -23,7 +29,7 @@ pub fn create(conn: &mut DbConn, keys: &Keyring, now: NaiveDateTime) -> Result<(
         .values(&values)
         .returning(data_keys::id)
         .get_result(c))?;
-    Ok((DataKeyId(id), key))
+    Ok(DataKeyId(id))
 }
 
 /// Opens a data key; `None` once it has been destroyed (the record's personal data is erased).

@@ -79,7 +79,7 @@ impl r2d2::ManageConnection for Manager {
                 // data key) does not linger in free space.
                 let limit = self.wal_limit_bytes;
                 c.batch_execute(&format!(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA secure_delete = ON; \
@@ -116,6 +116,9 @@ pub type DbBackend = <DbConn as Connection>::Backend;
 pub fn columns<T: diesel::Selectable<DbBackend>>() -> T::SelectExpression {
     T::construct_selection()
 }
+
+/// How long a SQLite connection waits for a lock before giving up with "busy".
+const BUSY_TIMEOUT_MS: u32 = 10_000;
 
 /// The database handle given to handlers: a pool and its backend.
 #[derive(Clone)]
@@ -188,7 +191,6 @@ impl Db {
         let writer = match backend {
             Backend::Sqlite => {
                 let checkpointing = std::sync::Arc::new(std::sync::Mutex::new(()));
-                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive), checkpointing.clone())?;
                 let bound = writer::WalBound {
                     checkpointing,
                     wal: files::sqlite_files(Path::new(&settings.database_url)).remove(1),
@@ -196,6 +198,7 @@ impl Db {
                     limit_bytes: settings.sqlite_wal_limit_mb * 1024 * 1024,
                     truncate_soon: truncate_wal.clone(),
                 };
+                writer::spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive), bound.clone())?;
                 Some(writer::spawn(pool.clone(), Some(bound))?)
             }
             Backend::Postgres => None,

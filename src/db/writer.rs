@@ -105,27 +105,28 @@ struct Checkpoint {
 /// Copies the write-ahead log into the database every 200 ms, on a thread of its own. SQLite
 /// would otherwise checkpoint inside a commit, with an fsync, stalling every write queued behind
 /// it; a passive checkpoint runs beside the writer. (Connections are opened with
-/// `wal_autocheckpoint = 0`.) The thread ends when the pool is gone.
-pub fn spawn_checkpointer(
-    pool: Pool,
-    alive: std::sync::Weak<()>,
-    checkpointing: Arc<Mutex<()>>,
-) -> Result<(), AppError> {
+/// `wal_autocheckpoint = 0`.) Under sustained writes, once the log passes a quarter of its bound,
+/// it checkpoints every 20 ms, so that when the writer starts the log over little is left to
+/// copy. The thread ends when the pool is gone.
+pub fn spawn_checkpointer(pool: Pool, alive: std::sync::Weak<()>, bound: WalBound) -> Result<(), AppError> {
     std::thread::Builder::new()
         .name("varco-sqlite-checkpoint".into())
         .spawn(move || {
+            let mut pause = 200;
             // Runs while the `Db` it belongs to exists.
             while alive.strong_count() > 0 {
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                std::thread::sleep(std::time::Duration::from_millis(pause));
                 match pool.get() {
                     Ok(mut conn) => {
-                        let _turn = checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+                        let _turn = bound.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
                         if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                             tracing::warn!(error = %e, "WAL checkpoint failed");
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "no connection for the WAL checkpoint"),
                 }
+                let busy = log_len(&bound.shm).is_some_and(|n| n > bound.limit_bytes / 4);
+                pause = if busy { 20 } else { 200 };
             }
         })
         .map_err(|e| AppError::Unavailable(format!("cannot start the SQLite checkpointer: {e}")))?;
@@ -180,12 +181,12 @@ fn log_len(shm: &std::path::Path) -> Option<u64> {
 /// Keeps the log under its bound. Under sustained writes the checkpointer's passive checkpoints
 /// never catch up with the end of the log, so SQLite never starts it over: the writer does,
 /// between two batches (when it holds no lock). Past half the bound, when the checkpointer is
-/// idle, it copies what is left into the database and starts the log over (`RESTART`: the next
-/// batch writes from the beginning of the file, over pages the kernel already holds). Past the
-/// bound, or when an erasure asked for it, it waits for the checkpointer's turn to end and
-/// truncates the file (`TRUNCATE`), so that the frames that held an erased data key do not
-/// linger. Readers still on an old snapshot make the checkpoint wait (the busy timeout) or give
-/// up; it is tried again after the next batch.
+/// idle and no reader is on the log, it copies what is left into the database and starts the log
+/// over (`RESTART`: the next batch writes from the beginning of the file, over pages the kernel
+/// already holds); otherwise it tries again after the next batch. Past the bound, or when an
+/// erasure asked for it, it waits for the checkpointer's turn to end and for readers (the busy
+/// timeout) and truncates the file (`TRUNCATE`), so that the frames that held an erased data key
+/// do not linger. Either way the writes wait for one sync of the database file.
 fn keep_wal_bounded(pool: &Pool, b: &WalBound) {
     let size = std::fs::metadata(&b.wal).map(|m| m.len()).unwrap_or(0);
     let asked = b.truncate_soon.swap(false, Ordering::AcqRel);
@@ -207,13 +208,24 @@ fn keep_wal_bounded(pool: &Pool, b: &WalBound) {
         return;
     };
     let mode = if must { "TRUNCATE" } else { "RESTART" };
+    // Starting over early need not wait for readers: it is tried again after the next batch.
+    // (SQLite's busy handler sleeps 1, 2, 5, 10… ms, all of it with the writer stopped.)
+    let patient = must || conn.batch_execute("PRAGMA busy_timeout = 0").is_err();
     use diesel::RunQueryDsl;
-    match diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result::<Checkpoint>(&mut *conn) {
-        Ok(c) if c.busy == 0 => tracing::debug!(bytes = size, mode, "write-ahead log started over"),
-        Ok(_) => {
-            b.truncate_soon.store(asked, Ordering::Release);
-            tracing::warn!(bytes = size, "write-ahead log not started over: readers still on it")
+    let done = diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result::<Checkpoint>(&mut *conn);
+    if !patient {
+        // Fails only on a broken connection.
+        if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {}", super::BUSY_TIMEOUT_MS)) {
+            tracing::error!(error = %e, "cannot restore the busy timeout");
         }
+    }
+    match done {
+        Ok(c) if c.busy == 0 => tracing::debug!(bytes = size, mode, "write-ahead log started over"),
+        Ok(_) if must => {
+            b.truncate_soon.store(asked, Ordering::Release);
+            tracing::warn!(bytes = size, "write-ahead log not truncated: readers still on it")
+        }
+        Ok(_) => tracing::debug!(bytes = size, "write-ahead log not started over yet: readers on it"),
         Err(e) => {
             b.truncate_soon.store(asked, Ordering::Release);
             tracing::warn!(error = %e, "write-ahead log checkpoint failed")

@@ -61,6 +61,7 @@ pub async fn create(
     let new = input.check(who, &app.protocols, now)?;
     let idempotency = std::sync::Arc::new(idempotency(caller, &input, idempotency_key)?);
     let routing = routing::route(app, &new, now).await?;
+    let sealed = store::seal_intake(&app.keys(), &new);
     let actor = actor_of(caller);
     // Two concurrent retries of one submission both find no key and race to insert it: the loser
     // hits the unique index (a conflict) and, run again, finds the winner's referral and replays
@@ -69,11 +70,11 @@ pub async fn create(
     loop {
         attempts += 1;
         let (new, actor, idem, routing) = (new.clone(), actor.clone(), idempotency.clone(), routing.clone());
-        let (protocols, settings, keys) = (app.protocols.clone(), app.settings.clone(), app.keys());
+        let (protocols, settings, sealed) = (app.protocols.clone(), app.settings.clone(), sealed.clone());
         let result = audit::write(app, caller, &[], move |tx| {
             let created = store::create(
                 tx.conn,
-                &keys,
+                sealed,
                 &new,
                 &actor,
                 idem.as_ref().as_ref(),

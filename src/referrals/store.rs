@@ -25,7 +25,7 @@ use super::vocab::{
 use crate::accounts::orgs;
 use crate::accounts::users::{self, UserRow};
 use crate::config::Settings;
-use crate::crypto::{self, DataKey, Keyring, Sealed};
+use crate::crypto::{self, DataKey, Keyring, Sealed, WrappedKey};
 use crate::db::schema::{
     idempotency_keys, organisations, pending_seal, referral_consents, referral_decisions, referral_events,
     referral_exploitation, referral_feedback, referral_indicators, referral_languages, referral_people,
@@ -487,7 +487,7 @@ fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace
 }
 
 /// The personal fields of a referral, sealed.
-#[derive(Insertable, AsChangeset, Queryable, Selectable, Default)]
+#[derive(Insertable, AsChangeset, Queryable, Selectable, Default, Clone)]
 #[diesel(table_name = referral_people, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct PersonSealed {
     alias: Option<Sealed>,
@@ -531,20 +531,53 @@ fn person_of(new: &NewReferral) -> Person {
     }
 }
 
-fn insert_consent(conn: &mut DbConn, key: &DataKey, id: ReferralId, c: &Consent) -> Result<(), AppError> {
+/// A consent's personal details, sealed.
+#[derive(Clone)]
+struct NewConsentSealed {
+    collected_by: Option<Sealed>,
+    contact_detail: Option<Sealed>,
+}
+
+fn seal_consent(key: &DataKey, c: &Consent) -> NewConsentSealed {
+    NewConsentSealed {
+        collected_by: seal(key, field::COLLECTED_BY, c.collected_by.as_deref()),
+        contact_detail: seal(key, field::CONTACT_DETAIL, c.contact_detail.as_deref()),
+    }
+}
+
+fn insert_consent(conn: &mut DbConn, id: ReferralId, c: &Consent, sealed: NewConsentSealed) -> Result<(), AppError> {
     diesel::insert_into(referral_consents::table)
         .values((
             referral_consents::referral_id.eq(id),
             referral_consents::audition_date.eq(c.audition_date),
             referral_consents::commission_org_id.eq(c.commission_org_id),
             referral_consents::section.eq(&c.section),
-            referral_consents::collected_by.eq(seal(key, field::COLLECTED_BY, c.collected_by.as_deref())),
+            referral_consents::collected_by.eq(sealed.collected_by),
             referral_consents::scope.eq(ConsentScope::SocialProtectionInformation),
             referral_consents::contact_route.eq(c.contact_route),
-            referral_consents::contact_detail.eq(seal(key, field::CONTACT_DETAIL, c.contact_detail.as_deref())),
+            referral_consents::contact_detail.eq(sealed.contact_detail),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A new referral's data key and personal fields, sealed before its write: sealing is work for
+/// the request's thread, not for SQLite's single writer.
+#[derive(Clone)]
+pub struct SealedIntake {
+    key: WrappedKey,
+    person: PersonSealed,
+    consent: Option<NewConsentSealed>,
+}
+
+/// Makes a new referral's data key and seals its personal fields with it.
+pub fn seal_intake(keys: &Keyring, new: &NewReferral) -> SealedIntake {
+    let (key, wrapped) = keys.new_data_key();
+    SealedIntake {
+        key: wrapped,
+        person: seal_person(&key, &person_of(new)),
+        consent: new.consent.as_ref().map(|c| seal_consent(&key, c)),
+    }
 }
 
 /// The data key of a referral; `None` once destroyed (or for a referral that never had one).
@@ -574,7 +607,7 @@ fn live_key(conn: &mut DbConn, keys: &Keyring, row: &ReferralRow) -> Result<Data
 /// already used for the same request, returns the referral it created instead.
 pub fn create(
     conn: &mut DbConn,
-    keys: &Keyring,
+    sealed: SealedIntake,
     new: &NewReferral,
     actor: &Actor,
     idempotency: Option<&Idempotency>,
@@ -603,7 +636,7 @@ pub fn create(
             });
         }
     }
-    let (key_id, key) = crypto::store::create(conn, keys, now)?;
+    let key_id = crypto::store::insert_wrapped(conn, &sealed.key, now)?;
     let reference = new_reference();
     let values = (
         fact_columns(new, new.received_at),
@@ -637,12 +670,12 @@ pub fn create(
     crate::on_backend!(conn, |c| diesel::insert_into(referral_routing::table)
         .values(&routing_values)
         .execute(c))?;
-    let person = (referral_people::referral_id.eq(id), seal_person(&key, &person_of(new)));
+    let person = (referral_people::referral_id.eq(id), sealed.person);
     crate::on_backend!(conn, |c| diesel::insert_into(referral_people::table)
         .values(&person)
         .execute(c))?;
-    if let Some(c) = &new.consent {
-        insert_consent(conn, &key, id, c)?;
+    if let (Some(c), Some(consent)) = (&new.consent, sealed.consent) {
+        insert_consent(conn, id, c, consent)?;
     }
     write_fact_rows(conn, id, new, false)?;
     if let Some(k) = idempotency {
@@ -876,7 +909,7 @@ pub fn confirm_draft(
     sealed.source_file = kept;
     write_person(conn, id, &sealed)?;
     if let Some(c) = &new.consent {
-        insert_consent(conn, &key, id, c)?;
+        insert_consent(conn, id, c, seal_consent(&key, c))?;
     }
     write_fact_rows(conn, id, new, true)?;
     let mut events = vec![pending(id, actor, EventKind::Confirmed, now)];
