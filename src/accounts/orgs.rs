@@ -189,6 +189,25 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<OrgRow>, AppError> {
         .load(conn)?)
 }
 
+/// The organisation an account or a token with `role` is to act for: it exists and is active,
+/// and the commission role acts only for a territorial commission. Refusals name `org_id`.
+pub fn check_acts_for(conn: &mut DbConn, id: OrgId, role: Role) -> Result<OrgRow, AppError> {
+    let org = get(conn, id).map_err(|e| match e {
+        AppError::NotFound => AppError::invalid("org_id", "no such organisation"),
+        other => other,
+    })?;
+    if !org.active {
+        return Err(AppError::invalid("org_id", "the organisation is not active"));
+    }
+    if role == Role::Commission && org.kind != OrgKind::TerritorialCommission {
+        return Err(AppError::invalid(
+            "org_id",
+            "the commission role acts only for a territorial commission",
+        ));
+    }
+    Ok(org)
+}
+
 pub fn get(conn: &mut DbConn, id: OrgId) -> Result<OrgRow, AppError> {
     Ok(organisations::table.find(id).select(OrgRow::as_select()).first(conn)?)
 }

@@ -12,7 +12,7 @@ use crate::auth::{hash_secret, random_secret};
 use crate::clock::rome;
 use crate::db::schema::{api_tokens, organisations};
 use crate::db::DbConn;
-use crate::domain::{OrgId, OrgKind, Role, TokenId, UserId};
+use crate::domain::{OrgId, Role, TokenId, UserId};
 use crate::error::AppError;
 
 /// A token as stored (never with its secret).
@@ -45,19 +45,7 @@ pub fn create(
             "a token may carry only the referrer, commission or analyst role",
         ));
     }
-    let org = orgs::get(conn, org_id).map_err(|e| match e {
-        AppError::NotFound => AppError::invalid("org_id", "no such organisation"),
-        other => other,
-    })?;
-    if !org.active {
-        return Err(AppError::invalid("org_id", "the organisation is not active"));
-    }
-    if role == Role::Commission && org.kind != OrgKind::TerritorialCommission {
-        return Err(AppError::invalid(
-            "org_id",
-            "a commission token belongs to a territorial commission",
-        ));
-    }
+    orgs::check_acts_for(conn, org_id, role)?;
     let label = label.split_whitespace().collect::<Vec<_>>().join(" ");
     if label.is_empty() || label.chars().count() > 100 {
         return Err(AppError::invalid("label", "must be between 1 and 100 characters long"));

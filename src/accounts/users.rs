@@ -11,9 +11,7 @@ use crate::accounts::orgs;
 use crate::clock::rome;
 use crate::db::schema::{organisations, sessions, user_languages, users};
 use crate::db::DbConn;
-use crate::domain::{
-    parse_email, parse_languages, DisplayName, OrgId, OrgKind, Password, Role, UserId, Username, Version,
-};
+use crate::domain::{parse_email, parse_languages, DisplayName, OrgId, Password, Role, UserId, Username, Version};
 use crate::error::{AppError, FieldError};
 
 /// A user's columns, without the password hash.
@@ -258,22 +256,7 @@ fn check_org(conn: &mut DbConn, role: Role, org_id: Option<OrgId>) -> Result<(),
             "this role acts for an organisation: choose one",
         )),
         None => Ok(()),
-        Some(id) => {
-            let org = orgs::get(conn, id).map_err(|e| match e {
-                AppError::NotFound => AppError::invalid("org_id", "no such organisation"),
-                other => other,
-            })?;
-            if !org.active {
-                return Err(AppError::invalid("org_id", "the organisation is not active"));
-            }
-            if role == Role::Commission && org.kind != OrgKind::TerritorialCommission {
-                return Err(AppError::invalid(
-                    "org_id",
-                    "commission accounts belong to a territorial commission",
-                ));
-            }
-            Ok(())
-        }
+        Some(id) => orgs::check_acts_for(conn, id, role).map(|_| ()),
     }
 }
 
