@@ -231,12 +231,27 @@ fn restore(settings: Settings, from: PathBuf) -> Result<(), CliError> {
             "the database is PostgreSQL: restore a pg_dump archive with pg_restore, e.g. `pg_restore --dbname=\"$DATABASE_URL\" --clean --if-exists varco.dump`, into a database the service is not using; configure the master key the dump was sealed under".into(),
         ));
     };
+    // Refused when the ledger cannot be read: the copy could bring erased people back.
+    let erasures = crate::referrals::service::erasure_ledger(&settings)?;
+    let mut erased_again = 0;
     let report = restore_sqlite(&from, &to, |conn| {
         let (keys, _) =
             crate::crypto::keyring_for(&settings, false).map_err(|e| AppError::Unavailable(e.to_string()))?;
-        crate::crypto::store::verify_can_open(conn, &keys)
+        crate::crypto::store::verify_can_open(conn, &keys)?;
+        // Before the copy is in place: people erased since the backup never come back.
+        diesel::connection::SimpleConnection::batch_execute(
+            conn,
+            "PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON",
+        )?;
+        let now = db_now(&SystemClock);
+        erased_again = crate::referrals::service::reapply_erasures(conn, &keys, &erasures, now)?;
+        Ok(())
     })?;
     println!("restored {} as {}", from.display(), to.display());
+    println!(
+        "  erased again (erasure ledger {}): {erased_again} referral(s)",
+        crate::crypto::ledger::path_for(&settings).display()
+    );
     for (table, n) in report.counts {
         println!("  {table}: {n}");
     }

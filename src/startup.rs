@@ -202,6 +202,22 @@ pub fn open_app(db: Db, settings: Settings, clock: SharedClock) -> Result<Varco,
             "sealed personal fields stored in plain text by an earlier version"
         );
     }
+    // The live database has its own erasures: a damaged ledger must not keep the unit from
+    // working (a restore, which needs it, refuses instead).
+    let erasures = crate::referrals::service::erasure_ledger(&settings).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "erasures made after an earlier copy of the database cannot be re-applied");
+        Vec::new()
+    });
+    let erased_again = crate::referrals::service::reapply_erasures(&mut conn, &keys, &erasures, now)?;
+    if erased_again > 0 {
+        tracing::warn!(
+            referrals = erased_again,
+            "erased again the referrals that the erasure ledger says were erased after this copy of the database"
+        );
+        if db.backend() == crate::db::Backend::Sqlite && !crate::db::truncate_wal(&mut conn)? {
+            tracing::warn!("the write-ahead log could not be truncated after erasing: it will be at the next bound");
+        }
+    }
     if sealed_now > 0 && db.backend() == crate::db::Backend::Sqlite {
         // Once, after an upgrade: the pages that held the plain values (free since the
         // migration dropped their tables) are rebuilt away, and the log truncated.

@@ -23,6 +23,7 @@ mod blind;
 pub mod holder;
 pub mod keyfile;
 mod keys;
+pub mod ledger;
 mod sealed;
 pub mod store;
 

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::ledger::{self, Erasure};
 use super::{DataKey, Keyring, WrappedKey};
 use crate::db::schema::{data_keys, master_keys};
 use crate::db::DbConn;
@@ -42,6 +43,29 @@ pub fn open(conn: &mut DbConn, keys: &Keyring, id: DataKeyId) -> Result<Option<D
         (Some(bytes), Some(master)) => Ok(Some(keys.unwrap(&master, &bytes)?)),
         _ => Ok(None),
     }
+}
+
+/// The ledger entry for destroying a data key (`None` when it is already destroyed): taken
+/// before the key goes, written to the ledger once the destruction is committed.
+pub fn erasure_of(conn: &mut DbConn, keys: &Keyring, id: DataKeyId) -> Result<Option<Erasure>, AppError> {
+    Ok(open(conn, keys, id)?.map(|key| Erasure {
+        data_key_id: id.get(),
+        fingerprint: ledger::fingerprint(&key),
+    }))
+}
+
+/// Whether the ledger entry names a key this database still holds live: the same id and the
+/// very same key (another database's key under a reused id does not match).
+pub fn still_live(conn: &mut DbConn, keys: &Keyring, e: &Erasure) -> Result<bool, AppError> {
+    let row: Option<(Option<Vec<u8>>, Option<String>)> = data_keys::table
+        .find(e.data_key_id)
+        .select((data_keys::wrapped, data_keys::master_key_id))
+        .first(conn)
+        .optional()?;
+    let Some((Some(bytes), Some(master))) = row else {
+        return Ok(false);
+    };
+    Ok(ledger::fingerprint(&keys.unwrap(&master, &bytes)?) == e.fingerprint)
 }
 
 /// Destroys a data key: every field sealed under it is unreadable from now on. The wrapped key

@@ -313,6 +313,7 @@ pub async fn act(
         }
         let name = action.audit_name();
         let conn = &mut *tx.conn;
+        let mut erasure = None;
         let v = expected_version;
         let row = match action {
             Action::Acknowledge => store::acknowledge(conn, &current, v, &actor, now)?,
@@ -330,17 +331,65 @@ pub async fn act(
                 store::decline(conn, &keys, &current, v, &d, &actor, &settings, now)?
             }
             Action::Feedback(body) => store::add_feedback(conn, &keys, &current, v, &body, &actor, &settings, now)?,
-            Action::WithdrawConsent => store::withdraw_consent(conn, &current, v, &actor, &settings, now)?,
+            Action::WithdrawConsent => {
+                // The ledger entry is taken while the key is there, written once it is gone.
+                erasure = match current.row.data_key_id {
+                    Some(k) => crate::crypto::store::erasure_of(conn, &keys, k)?,
+                    None => None,
+                };
+                store::withdraw_consent(conn, &current, v, &actor, &settings, now)?
+            }
         };
         tx.audit(Event::new(name).entity("referral", id))?;
-        Ok(row)
+        Ok((row, erasure))
     })
     .await;
-    if erasing && result.is_ok() {
+    let (row, erasure) = result?;
+    if erasing {
         // The log's pages that held the destroyed key go at the next checkpoint.
         app.db.truncate_wal_soon();
     }
-    result
+    if let Some(e) = erasure {
+        // Committed: the live database has forgotten the person whatever happens here. Without
+        // the entry a backup taken earlier and restored would bring them back: say so loudly.
+        let path = crate::crypto::ledger::path_for(&app.settings);
+        if let Err(err) = crate::crypto::ledger::append(&path, &[e]) {
+            tracing::error!(error = %err, referral = id.get(), "erasure not written to the erasure ledger");
+        }
+    }
+    Ok(row)
+}
+
+/// Reads the erasure ledger of `settings` (see `crypto::ledger`).
+pub fn erasure_ledger(settings: &crate::config::Settings) -> Result<Vec<crate::crypto::ledger::Erasure>, AppError> {
+    let path = crate::crypto::ledger::path_for(settings);
+    crate::crypto::ledger::read(&path).map_err(|e| AppError::Unavailable(format!("the erasure ledger: {e}")))
+}
+
+/// Applies the erasure ledger to a database being opened (at start, or by `varco restore` before
+/// the copy is put in place): each referral erased after this copy was taken is erased again,
+/// each with an audit entry. Returns how many.
+pub fn reapply_erasures(
+    conn: &mut crate::db::DbConn,
+    keys: &crate::crypto::Keyring,
+    erasures: &[crate::crypto::ledger::Erasure],
+    now: chrono::NaiveDateTime,
+) -> Result<usize, AppError> {
+    if erasures.is_empty() {
+        return Ok(0);
+    }
+    crate::db::write_tx(conn, |c| {
+        let ids = store::reapply_erasures(c, keys, erasures, now)?;
+        let caller = Caller::system("erasure ledger", now);
+        for id in &ids {
+            audit::record(
+                c,
+                &caller,
+                Event::new("referral.erasure_reapplied").entity("referral", id),
+            )?;
+        }
+        Ok(ids.len())
+    })
 }
 
 /// How one imported file ended.

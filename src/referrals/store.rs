@@ -1420,6 +1420,56 @@ fn erase(conn: &mut DbConn, row: &ReferralRow, now: NaiveDateTime) -> Result<(),
     Ok(())
 }
 
+/// Erases again, in a database restored from a backup (or started from an older copy), each
+/// referral whose data key the erasure ledger names and that is still live here: the erasure came
+/// after the copy was taken. The referral is restricted as a withdrawal would leave it (when its
+/// state allows), its personal data erased, and its history says why. A ledger key of no referral
+/// is destroyed all the same. Returns the referrals erased again.
+pub fn reapply_erasures(
+    conn: &mut DbConn,
+    keys: &Keyring,
+    erasures: &[crypto::ledger::Erasure],
+    now: NaiveDateTime,
+) -> Result<Vec<ReferralId>, AppError> {
+    let mut done = Vec::new();
+    for e in erasures {
+        if !crypto::store::still_live(conn, keys, e)? {
+            continue;
+        }
+        let key = DataKeyId(e.data_key_id);
+        let owner: Option<ReferralId> = referrals::table
+            .filter(referrals::data_key_id.eq(Some(key)))
+            .select(referrals::id)
+            .first(conn)
+            .optional()?;
+        let Some(id) = owner else {
+            crypto::store::destroy(conn, key, now)?;
+            continue;
+        };
+        let current = get(conn, id)?;
+        let row = match apply(conn, &current, current.row.version, Action::WithdrawConsent, now) {
+            Ok(row) => row,
+            Err(AppError::IllegalTransition { .. }) => current.row.clone(),
+            Err(other) => return Err(other),
+        };
+        erase(conn, &row, now)?;
+        diesel::update(
+            referral_consents::table
+                .find(id)
+                .filter(referral_consents::withdrawn_at.is_null()),
+        )
+        .set(referral_consents::withdrawn_at.eq(Some(now)))
+        .execute(conn)?;
+        write_events(
+            conn,
+            &[pending(id, &system("erasure ledger"), EventKind::ConsentWithdrawn, now)
+                .detail("erased again: the erasure came after this copy of the database was taken")],
+        )?;
+        done.push(id);
+    }
+    Ok(done)
+}
+
 /// The person withdrew consent: the referral is restricted at once, its personal data erased;
 /// the history, the audit trail and the non-identifying facts stay; the commission is told.
 pub fn withdraw_consent(

@@ -190,6 +190,137 @@ async fn withdrawing_consent_destroys_the_data_key_in_the_file_the_log_and_the_t
 }
 both!(withdrawing_consent_destroys_the_data_key_in_the_file_the_log_and_the_tables);
 
+fn ledger_of(app: &TestApp) -> PathBuf {
+    let key = app.settings.master_key_file.clone().expect("a key file");
+    Path::new(&key).with_file_name(varco::crypto::ledger::FILE_NAME)
+}
+
+/// A backup taken before an erasure, restored afterwards, does not bring the person back: the
+/// erasure ledger kept beside the master key has the restore erase them again.
+async fn an_erasure_after_a_backup_is_applied_again_to_the_restored_copy(b: Backend) {
+    let mut u = unit(b).await;
+    let alias = "Chiamaka Restorable";
+    let (mut ct, id) = consented_report(&mut u, alias).await;
+    let other_alias = "Ifeoma Untouched";
+    let other = file(
+        &mut ct,
+        json!({"urgency": "ordinary", "consent": consent(),
+               "person": {"alias": other_alias, "gender": "female", "languages": ["en"]},
+               "exploitation_types": ["labour"]}),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    let backup = tempfile::tempdir().expect("dir");
+    let before = backup.path().join("before.db");
+    if b == Backend::Sqlite {
+        let o = varco(&u.op, &["backup", "--to", before.to_str().expect("path")], None);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    let key_id = int(
+        &u.op,
+        &format!("SELECT data_key_id AS n FROM referrals WHERE id = {id}"),
+    );
+    let wrapped = bytes(
+        &u.op,
+        &format!("SELECT wrapped AS b FROM data_keys WHERE id = {key_id}"),
+    )
+    .remove(0)
+    .expect("a live data key");
+    let ledger = ledger_of(&u.op);
+    assert!(!ledger.exists(), "no erasure yet, no ledger");
+    let r = ct
+        .api(
+            Method::POST,
+            &format!("/api/v1/referrals/{id}/consent/withdraw"),
+            Some(json!({"version": 2})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // The ledger names the destroyed key, privately, and nothing about the person.
+    let entries = varco::crypto::ledger::read(&ledger).expect("ledger");
+    assert_eq!(entries.iter().map(|e| e.data_key_id).collect::<Vec<_>>(), vec![key_id]);
+    assert_eq!(mode(&ledger), 0o600);
+    let text = std::fs::read(&ledger).expect("ledger");
+    assert!(!contains(&text, alias.as_bytes()) && !contains(&text, b"Nigeria"));
+    if b == Backend::Postgres {
+        // PostgreSQL is restored with pg_restore; the ledger is applied at the next start.
+        return;
+    }
+    // A forged entry (another database's key under the other referral's key id) must not
+    // erase the other referral.
+    let other_key = int(
+        &u.op,
+        &format!("SELECT data_key_id AS n FROM referrals WHERE id = {other}"),
+    );
+    varco::crypto::ledger::append(
+        &ledger,
+        &[varco::crypto::ledger::Erasure {
+            data_key_id: other_key,
+            fingerprint: [7; 32],
+        }],
+    )
+    .expect("append");
+
+    let fresh = crate::testdb::empty(Backend::Sqlite);
+    let key = u.op.settings.master_key_file.clone().expect("key");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_varco"))
+        .args(["restore", "--from", before.to_str().expect("path")])
+        .env("DATABASE_URL", &fresh.url)
+        .env("VARCO_MASTER_KEY_FILE", &key)
+        .env("RUST_LOG", "warn")
+        .current_dir(fresh.dir.path())
+        .output()
+        .expect("run varco");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("erased again") && stdout.contains(": 1 referral"),
+        "{stdout}"
+    );
+    // The restored file holds neither the key nor the alias.
+    for f in varco::db::files::sqlite_files(Path::new(&fresh.url)) {
+        if let Ok(content) = std::fs::read(&f) {
+            assert!(!contains(&content, &wrapped), "the erased key is back in {f:?}");
+        }
+    }
+    let mut restored = spawn_on(fresh, Backend::Sqlite, |s| s.master_key_file = Some(key.clone())).await;
+    assert_eq!(
+        restored.login("operatrice.notte", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let c = case(&mut restored, id).await;
+    assert_eq!(
+        (
+            c["erased"].as_bool(),
+            c["person"]["alias"].is_null(),
+            c["status"].as_str()
+        ),
+        (Some(true), true, Some("restricted"))
+    );
+    assert!(!c.to_string().contains(alias));
+    assert!(c.to_string().contains("erasure ledger"), "the history says why: {c}");
+    let untouched = case(&mut restored, other).await;
+    assert_eq!(untouched["person"]["alias"], other_alias);
+    // A copy put in place by hand is erased again when the service starts on it.
+    let by_hand = crate::testdb::empty(Backend::Sqlite);
+    std::fs::copy(&before, &by_hand.url).expect("copy");
+    let mut started = spawn_on(by_hand, Backend::Sqlite, |s| s.master_key_file = Some(key.clone())).await;
+    started.login("operatrice.notte", PASSWORD).await;
+    let c = case(&mut started, id).await;
+    assert!(c["person"]["alias"].is_null() && !c.to_string().contains(alias), "{c}");
+    assert_eq!(case(&mut started, other).await["person"]["alias"], other_alias);
+    assert_eq!(
+        int(
+            &restored,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM audit_log WHERE action = 'referral.erasure_reapplied'"
+        ),
+        1
+    );
+}
+both!(an_erasure_after_a_backup_is_applied_again_to_the_restored_copy);
+
 async fn files_at_rest_are_private_whatever_the_umask() {
     let mut app = spawn(Backend::Sqlite).await;
     app.setup_admin().await;
