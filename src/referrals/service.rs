@@ -12,7 +12,7 @@ use super::store::{self, Actor, Created, Idempotency, ListFilter, Referral};
 use super::vocab::{DeclineReason, Status};
 use crate::accounts::{orgs, users};
 use crate::app::App;
-use crate::audit::{self, Event};
+use crate::audit::{self, Event, Outcome};
 use crate::domain::{Caller, OrgId, ReferralId, UserId, Version};
 use crate::error::AppError;
 
@@ -117,6 +117,35 @@ pub struct CaseFile {
 /// organisation's reports, and of those only the outside view; anyone else gets 404, so existence
 /// is not revealed.
 pub async fn read(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFile, AppError> {
+    let result = read_file(app, caller, id).await;
+    audit_refusal(app, caller, "referral.read", id, result).await
+}
+
+/// A refusal to read or act on a referral (it does not exist for the caller, or the caller may
+/// not do that) is audited as well, naming the referral asked for.
+async fn audit_refusal<T>(
+    app: &App,
+    caller: &Caller,
+    action: &'static str,
+    id: ReferralId,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
+    let why = match &result {
+        Err(AppError::NotFound) => "not visible to the caller, or no such referral",
+        Err(AppError::Forbidden) => "not allowed to the caller",
+        _ => return result,
+    };
+    let event = Event::new(action)
+        .entity("referral", id)
+        .outcome(Outcome::Denied)
+        .detail(why);
+    if let Err(e) = audit::record_now(app, caller, event).await {
+        tracing::error!(error = %e, "a refusal could not be audited");
+    }
+    result
+}
+
+async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFile, AppError> {
     let standing = policy::standing(caller)?;
     let keys = app.keys();
     audit::read(app, caller, move |conn| {
@@ -293,6 +322,18 @@ pub async fn act(
     expected_version: Version,
     action: Action,
 ) -> Result<Referral, AppError> {
+    let name = action.audit_name();
+    let result = act_checked(app, caller, id, expected_version, action).await;
+    audit_refusal(app, caller, name, id, result).await
+}
+
+async fn act_checked(
+    app: &App,
+    caller: &Caller,
+    id: ReferralId,
+    expected_version: Version,
+    action: Action,
+) -> Result<Referral, AppError> {
     let standing = policy::standing(caller)?;
     let allowed = match policy::power(standing) {
         Power::Decide => true,
@@ -450,6 +491,17 @@ fn describe(e: &AppError) -> String {
 
 /// Confirms a reviewed draft (the unit's input, checked like any intake).
 pub async fn confirm(
+    app: &App,
+    caller: &Caller,
+    id: ReferralId,
+    expected_version: Version,
+    input: ReferralInput,
+) -> Result<Referral, AppError> {
+    let result = confirm_checked(app, caller, id, expected_version, input).await;
+    audit_refusal(app, caller, "referral.confirm", id, result).await
+}
+
+async fn confirm_checked(
     app: &App,
     caller: &Caller,
     id: ReferralId,

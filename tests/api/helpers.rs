@@ -411,6 +411,11 @@ impl TestApp {
             .collect()
     }
 
+    /// Rows of a table that meet a condition (SQL), counted directly in the database.
+    pub fn count_where(&self, table: &str, condition: &str) -> i64 {
+        self.count(&format!("{table} WHERE {condition}"))
+    }
+
     /// Rows of a table, counted directly in the database.
     pub fn count(&self, table: &str) -> i64 {
         use diesel::prelude::*;

@@ -613,6 +613,25 @@ async fn each_commission_sees_only_its_own_reports_and_what_is_addressed_to_it(b
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "decisions are the unit's");
+    // Each refusal is in the audit trail: the route's (a role the route does not allow), and the
+    // service's, naming the referral asked for.
+    assert_eq!(
+        u.op.count_where(
+            "audit_log",
+            "action = 'access.denied' AND outcome = 'denied' AND detail LIKE '%take-charge'"
+        ),
+        1
+    );
+    for (action, id) in [("referral.read", pd_id), ("referral.consent_withdrawn", pd_id)] {
+        assert_eq!(
+            u.op.count_where(
+                "audit_log",
+                &format!("action = '{action}' AND outcome = 'denied' AND entity_id = '{id}'")
+            ),
+            1,
+            "{action}"
+        );
+    }
 
     // The unit declines Padova's (a duplicate of Verona's) with a note for itself, takes Verona's
     // in charge and writes back.
