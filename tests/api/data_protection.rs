@@ -369,6 +369,34 @@ async fn files_at_rest_are_private() {
     files_at_rest_are_private_whatever_the_umask().await;
 }
 
+/// Under a umask that lets everyone read and write (`000`), the command line still creates the
+/// data folder 0700, the database 0600 and backups 0600.
+#[test]
+fn the_command_line_makes_private_files_under_an_open_umask() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("data").join("varco.db");
+    let backup = dir.path().join("copy.db");
+    let run = |args: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask 000 && exec \"$0\" {args}"))
+            .arg(env!("CARGO_BIN_EXE_varco"))
+            .env("DATABASE_URL", &db)
+            .env("VARCO_MASTER_KEY_FILE", dir.path().join("master.key"))
+            .env("RUST_LOG", "warn")
+            .env_remove("VARCO_CONFIG")
+            .current_dir(dir.path())
+            .output()
+            .expect("run varco");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run("migrate");
+    run(&format!("backup --to {}", backup.display()));
+    assert_eq!(mode(db.parent().expect("folder")), 0o700);
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(&backup), 0o600);
+}
+
 #[actix_web::test]
 async fn the_write_ahead_log_stays_bounded_under_sustained_intake() {
     let mut u = crate::referrals::unit_with(Backend::Sqlite, |s| s.sqlite_wal_limit_mb = 1).await;
