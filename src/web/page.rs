@@ -213,10 +213,20 @@ pub fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A local path to go back to, never another site.
+/// A local path to go back to, never another site: one leading `/`, then no `/` or `\\` right
+/// after it, no backslash, and no control or whitespace character anywhere (browsers drop tabs and
+/// newlines from a `Location`, so `/\t/other.host/` would become `//other.host/`). Anything else
+/// goes home.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -367,6 +377,10 @@ mod tests {
         assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
+        for sneaky in ["/\t/other.host/", "/\n/other.host", "/\r//x", "/ /x", "/\u{0}", "/\u{85}/x", "/\\other.host"] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
+        assert_eq!(safe_next(Some("/referrals?status=new&page=2")), "/referrals?status=new&page=2");
         assert_eq!(safe_next(None), "/");
     }
 

@@ -15,6 +15,7 @@ mod import;
 mod notify;
 mod referrals;
 mod service;
+mod security;
 mod snapshots;
 mod storage;
 mod testdb;
