@@ -54,8 +54,12 @@ pub struct Settings {
     pub lockout_threshold: i32,
     /// Minutes an account stays locked.
     pub lockout_minutes: i64,
-    /// Failed logins from one address within `lockout_minutes` after which that address is throttled.
+    /// Failed logins for one account name from one address within `lockout_minutes` after which
+    /// that pair is throttled (others behind the same address, a proxy, are not).
     pub ip_failure_limit: i64,
+    /// Failed logins from one address, whatever the account, within `lockout_minutes` after which
+    /// the address is throttled: much higher than `ip_failure_limit`, for everyone behind a proxy.
+    pub address_failure_cap: i64,
     /// Send cookies with the `Secure` attribute (turn off only for plain-HTTP tests on a LAN).
     pub cookie_secure: bool,
     /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a reverse proxy.
@@ -106,6 +110,7 @@ impl Default for Settings {
             lockout_threshold: 5,
             lockout_minutes: 15,
             ip_failure_limit: 20,
+            address_failure_cap: 200,
             cookie_secure: true,
             trust_proxy: false,
             body_limit: 256 * 1024,
@@ -253,6 +258,9 @@ impl Settings {
         if let Some(v) = get("VARCO_IP_FAILURE_LIMIT") {
             self.ip_failure_limit = parse("VARCO_IP_FAILURE_LIMIT", &v)?;
         }
+        if let Some(v) = get("VARCO_ADDRESS_FAILURE_CAP") {
+            self.address_failure_cap = parse("VARCO_ADDRESS_FAILURE_CAP", &v)?;
+        }
         if let Some(v) = get("VARCO_COOKIE_SECURE") {
             self.cookie_secure = boolean("VARCO_COOKIE_SECURE", &v)?;
         }
@@ -323,7 +331,11 @@ impl Settings {
         if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
             return bad("VARCO_SESSION_IDLE_MINUTES", "session lifetimes must be positive");
         }
-        if self.lockout_threshold <= 0 || self.lockout_minutes <= 0 || self.ip_failure_limit <= 0 {
+        if self.lockout_threshold <= 0
+            || self.lockout_minutes <= 0
+            || self.ip_failure_limit <= 0
+            || self.address_failure_cap <= 0
+        {
             return bad("VARCO_LOCKOUT_THRESHOLD", "lockout settings must be positive");
         }
         if self.emergency_ack_minutes <= 0 {

@@ -34,12 +34,13 @@ pub async fn read_user(app: &App, caller: &Caller, id: UserId) -> Result<UserRow
 }
 
 /// Hashes a password on a blocking thread (argon2 takes tens of milliseconds).
-pub async fn hash_password(plain: String) -> Result<String, AppError> {
+pub async fn hash_password(app: &App, plain: String) -> Result<String, AppError> {
+    app.singleton::<password::PasswordWork>().hashed();
     web::block(move || password::hash(&plain)).await?
 }
 
 pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> Result<UserRow, AppError> {
-    let hash = hash_password(new.password.expose().to_owned()).await?;
+    let hash = hash_password(app, new.password.expose().to_owned()).await?;
     // Routing reads users from the directory snapshot.
     audit::write(app, caller, &[Cache::Directory], move |tx| {
         let row = users::insert(tx.conn, &new, &hash, tx.caller().now)?;
@@ -61,7 +62,7 @@ pub async fn update_user(
     if let Some(pw) = new_password {
         let username = app.db.read(move |c| Ok(users::get(c, id)?.username)).await?;
         Password::parse(&pw, &username).map_err(|m| AppError::invalid("password", m))?;
-        patch.password_hash = Some(hash_password(pw).await?);
+        patch.password_hash = Some(hash_password(app, pw).await?);
     }
     audit::write(app, caller, &[Cache::Directory], move |tx| {
         let detail = describe_patch(&patch);
@@ -143,7 +144,8 @@ pub async fn create_org(app: &App, caller: &Caller, fields: OrgFields) -> Result
 
 /// Updates an organisation; `input` builds the new fields from the current row, inside the
 /// same transaction (the API overlays a partial change, the pages send every field). A
-/// deactivated organisation's tokens stop working at once.
+/// deactivated organisation's tokens stop working at once, its people's sessions end and their
+/// logins are refused.
 pub async fn update_org<F>(
     app: &App,
     caller: &Caller,
@@ -155,9 +157,16 @@ where
     F: FnOnce(OrgRow) -> OrgInput + Send + 'static,
 {
     audit::write(app, caller, &[Cache::Tokens, Cache::Directory], move |tx| {
+        let was_active = orgs::get(tx.conn, id)?.active;
         let fields = input(orgs::get(tx.conn, id)?).parse()?;
         let row = orgs::update(tx.conn, id, expected_version, &fields, tx.caller().now)?;
-        tx.audit(Event::new("organisation.update").entity("organisation", id))?;
+        let mut event = Event::new("organisation.update").entity("organisation", id);
+        if was_active && !row.active {
+            // Its people are out at once, as its tokens are: sessions ended, logins refused.
+            let ended = users::end_sessions_of_org(tx.conn, id)?;
+            event = event.detail(format!("deactivated; {ended} session(s) ended"));
+        }
+        tx.audit(event)?;
         Ok(row)
     })
     .await
@@ -202,6 +211,20 @@ pub async fn admin_exists(app: &App) -> Result<bool, AppError> {
     app.db.read(users::admin_exists).await
 }
 
+/// Refused once an administrator exists (a conflict) or with a link that is not valid.
+fn setup_still_open(conn: &mut crate::db::DbConn, token: &str, now: chrono::NaiveDateTime) -> Result<(), AppError> {
+    if users::admin_exists(conn)? {
+        return Err(AppError::Conflict("setup is already done: log in instead".into()));
+    }
+    if !setup::is_valid(conn, token, now)? {
+        return Err(AppError::invalid(
+            "token",
+            "the setup link is invalid, used or expired: restart the server for a new one",
+        ));
+    }
+    Ok(())
+}
+
 /// Creates the first administrator with a setup token and opens their session. Refused once any
 /// administrator exists, so a leaked link is worthless after setup.
 pub async fn create_first_admin(
@@ -213,19 +236,16 @@ pub async fn create_first_admin(
     if user.role != Role::Admin {
         return Err(AppError::invalid("role", "the first account is an administrator"));
     }
-    let hash = hash_password(user.password.expose().to_owned()).await?;
+    // Checked before the password is hashed (tens of milliseconds of CPU), so that anonymous
+    // posts after setup or without a valid link cost nothing; checked again in the write, where
+    // two concurrent setups meet.
+    let (now, probe) = (caller.now, token.clone());
+    app.db.read(move |conn| setup_still_open(conn, &probe, now)).await?;
+    let hash = hash_password(app, user.password.expose().to_owned()).await?;
     let settings = app.settings.clone();
     audit::write(app, caller, &[Cache::Directory], move |tx| {
         let now = tx.caller().now;
-        if users::admin_exists(tx.conn)? {
-            return Err(AppError::Conflict("setup is already done: log in instead".into()));
-        }
-        if !setup::is_valid(tx.conn, &token, now)? {
-            return Err(AppError::invalid(
-                "token",
-                "the setup link is invalid, used or expired: restart the server for a new one",
-            ));
-        }
+        setup_still_open(tx.conn, &token, now)?;
         let row = users::insert(tx.conn, &user, &hash, now)?;
         setup::spend_all(tx.conn, now)?;
         let me = Caller {
@@ -314,10 +334,31 @@ pub async fn change_password(
     if let Err(m) = Password::parse(&new, &username) {
         errors.push(("password", m));
     }
-    let stored = app.db.read(move |conn| users::password_hash(conn, id)).await?;
-    let ok = web::block(move || password::verify(&current, &stored)).await?;
-    if !ok {
-        errors.push(("current_password", "is not your current password"));
+    // A wrong current password counts toward the account's lockout, as at login: whoever holds
+    // a stolen session cannot guess the password here either.
+    let (settings, now) = (app.settings.clone(), caller.now);
+    let failures = app
+        .db
+        .write(move |conn| crate::auth::login::count_account_attempt(conn, id, &settings, now))
+        .await?;
+    match failures {
+        None => errors.push(("current_password", "too many wrong attempts: try again later")),
+        Some(n) => {
+            let stored = app.db.read(move |conn| users::password_hash(conn, id)).await?;
+            app.singleton::<password::PasswordWork>().checked();
+            let ok = web::block(move || password::verify(&current, &stored)).await?;
+            let settings = app.settings.clone();
+            if ok {
+                app.db
+                    .write(move |conn| crate::auth::login::account_attempt_succeeded(conn, id))
+                    .await?;
+            } else {
+                app.db
+                    .write(move |conn| crate::auth::login::account_attempt_failed(conn, id, n, &settings, now))
+                    .await?;
+                errors.push(("current_password", "is not your current password"));
+            }
+        }
     }
     if !errors.is_empty() {
         audit::record_now(
@@ -330,7 +371,7 @@ pub async fn change_password(
         .await?;
         return Ok(Err(errors));
     }
-    let hash = hash_password(new).await?;
+    let hash = hash_password(app, new).await?;
     let settings = app.settings.clone();
     let session = audit::write(app, caller, &[], move |tx| {
         let now = tx.caller().now;

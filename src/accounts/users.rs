@@ -440,6 +440,12 @@ pub fn update(
     get(conn, id)
 }
 
+/// Ends the sessions of every account acting for an organisation; returns how many.
+pub fn end_sessions_of_org(conn: &mut DbConn, org: OrgId) -> Result<usize, AppError> {
+    let members = users::table.filter(users::org_id.eq(org)).select(users::id);
+    Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq_any(members))).execute(conn)?)
+}
+
 /// The stored hash, for the password check.
 pub fn password_hash(conn: &mut DbConn, id: UserId) -> Result<String, AppError> {
     Ok(users::table.find(id).select(users::password_hash).first(conn)?)

@@ -1,11 +1,40 @@
 //! Password hashing with argon2id (login and account changes only: never per request).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
 use crate::error::AppError;
+
+/// How much password work an instance did (`App::singleton`): each hash and each check costs
+/// tens of milliseconds of CPU, so the throttles' job is to keep these counts low under attack.
+#[derive(Default)]
+pub struct PasswordWork {
+    hashes: AtomicU64,
+    checks: AtomicU64,
+}
+
+impl PasswordWork {
+    pub fn hashed(&self) {
+        self.hashes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn checked(&self) {
+        self.checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hashes computed so far.
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
+    }
+
+    /// Passwords checked so far (against a real or a dummy hash).
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
+    }
+}
 
 /// Hashes a password with argon2id and the crate's recommended parameters.
 pub fn hash(password: &str) -> Result<String, AppError> {

@@ -67,6 +67,7 @@ type Row = (
     Option<OrgId>,
     bool,
     Option<OrgKind>,
+    Option<bool>,
 );
 
 /// A write a session lookup asks for: done through the writer, not on the reading connection.
@@ -118,6 +119,7 @@ pub fn resolve(
             users::org_id,
             users::disabled,
             organisations::kind.nullable(),
+            organisations::active.nullable(),
         ))
         .first(conn)
         .optional()?;
@@ -133,12 +135,15 @@ pub fn resolve(
         org_id,
         disabled,
         org_kind,
+        org_active,
     )) = row
     else {
         return Ok((Lookup::Unknown, None));
     };
     let idle_limit = last_seen + Duration::minutes(settings.session_idle_minutes);
-    if disabled || now >= expires_at || now >= idle_limit {
+    // A deactivated organisation's people are out at once (their sessions are also deleted
+    // with the deactivation; this holds for any left behind).
+    if disabled || org_active == Some(false) || now >= expires_at || now >= idle_limit {
         return Ok((Lookup::Expired, Some(Touch::End(id_hash))));
     }
     let touch = (now - last_seen >= Duration::seconds(60)).then(|| Touch::Seen(id_hash.clone(), now));

@@ -100,10 +100,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
-        id -> BigInt,
-        ip -> Text,
-        at -> Timestamp,
+    login_throttle (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        attempts -> Integer,
     }
 }
 
@@ -337,7 +337,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     setup_tokens,
-    login_failures,
+    login_throttle,
     master_keys,
     data_keys,
     referrals,

@@ -222,14 +222,6 @@ async fn login_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
             form.general = Some(crate::web::i18n::t(ctx.lang, "login.invalid").to_owned());
             StatusCode::UNAUTHORIZED
         }
-        LoginResult::Locked { until } => {
-            form.general = Some(format!(
-                "{} {}",
-                crate::web::i18n::t(ctx.lang, "login.locked"),
-                rome_display(until)
-            ));
-            StatusCode::LOCKED
-        }
         LoginResult::Throttled { .. } => {
             form.general = Some(crate::web::i18n::t(ctx.lang, "login.throttled").to_owned());
             StatusCode::TOO_MANY_REQUESTS

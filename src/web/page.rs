@@ -377,10 +377,21 @@ mod tests {
         assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
-        for sneaky in ["/\t/other.host/", "/\n/other.host", "/\r//x", "/ /x", "/\u{0}", "/\u{85}/x", "/\\other.host"] {
+        for sneaky in [
+            "/\t/other.host/",
+            "/\n/other.host",
+            "/\r//x",
+            "/ /x",
+            "/\u{0}",
+            "/\u{85}/x",
+            "/\\other.host",
+        ] {
             assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
         }
-        assert_eq!(safe_next(Some("/referrals?status=new&page=2")), "/referrals?status=new&page=2");
+        assert_eq!(
+            safe_next(Some("/referrals?status=new&page=2")),
+            "/referrals?status=new&page=2"
+        );
         assert_eq!(safe_next(None), "/");
     }
 

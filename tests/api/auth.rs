@@ -136,12 +136,23 @@ async fn repeated_failures_lock_the_account_until_the_lockout_ends(b: Backend) {
             StatusCode::UNAUTHORIZED
         );
     }
-    // Now even the right password is refused while the lock lasts.
+    // Now even the right password is refused while the lock lasts, with the answer a wrong
+    // password gets (a lock must not tell which accounts exist).
     let r = app.login("lucia", PASSWORD).await;
-    assert_eq!(r.status, StatusCode::LOCKED, "{}", r.body);
-    assert!(r.body.contains("bloccato"));
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let unknown = app.login("nobody.here", PASSWORD).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    let general = |body: &str| {
+        body.split("class=\"error general\" role=\"alert\">")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .map(str::to_owned)
+    };
+    assert!(r.body.contains("Nome utente o password non corretti"), "{}", r.body);
+    assert_eq!(general(&r.body), general(&unknown.body));
+    assert!(!r.body.contains("bloccato fino"));
     app.clock.advance(Duration::minutes(14));
-    assert_eq!(app.login("lucia", PASSWORD).await.status, StatusCode::LOCKED);
+    assert_eq!(app.login("lucia", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     app.clock.advance(Duration::minutes(2));
     assert_eq!(app.login("lucia", PASSWORD).await.status, StatusCode::SEE_OTHER);
 
@@ -157,17 +168,40 @@ async fn repeated_failures_lock_the_account_until_the_lockout_ends(b: Backend) {
 both!(repeated_failures_lock_the_account_until_the_lockout_ends);
 
 async fn an_address_with_too_many_failures_is_throttled(b: Backend) {
-    let mut app = spawn_with(b, |s| s.ip_failure_limit = 3).await;
+    let mut app = spawn_with(b, |s| {
+        s.ip_failure_limit = 3;
+        s.address_failure_cap = 5;
+    })
+    .await;
     app.setup_admin().await;
     app.logout_local();
-    for name in ["a1", "a2", "a3"] {
+    for _ in 0..3 {
         assert_eq!(
-            app.login(name, "whatever whatever").await.status,
+            app.login("a1", "whatever whatever").await.status,
             StatusCode::UNAUTHORIZED
         );
     }
-    let r = app.login("admin", ADMIN_PASSWORD).await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // That account name from this address is throttled…
+    assert_eq!(
+        app.login("a1", "whatever whatever").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // …but not the others behind the same address (a proxy): a correct password gets in.
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    app.logout_local();
+    // Past the much higher cap for the address, everyone from it waits.
+    assert_eq!(
+        app.login("a2", "whatever whatever").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("a3", "whatever whatever").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        app.login("admin", ADMIN_PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     app.clock.advance(Duration::minutes(16));
     assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status, StatusCode::SEE_OTHER);
 }

@@ -440,16 +440,20 @@ async fn the_write_ahead_log_stays_bounded_under_sustained_intake() {
 
 async fn a_panicking_write_fails_alone_and_its_neighbours_commit(b: Backend) {
     let app = spawn(b).await;
-    let before = app.count("login_failures");
+    let before = app.count("login_throttle");
     let mut writes = Vec::new();
     for i in 0..48 {
         let db = app.state.db.clone();
         let at = varco::clock::db_now(app.state.clock.as_ref());
         writes.push(async move {
             db.write(move |conn| {
-                use varco::db::schema::login_failures;
-                diesel::insert_into(login_failures::table)
-                    .values((login_failures::ip.eq(format!("10.0.0.{i}")), login_failures::at.eq(at)))
+                use varco::db::schema::login_throttle;
+                diesel::insert_into(login_throttle::table)
+                    .values((
+                        login_throttle::key.eq(format!("test:{i}")),
+                        login_throttle::window_start.eq(at),
+                        login_throttle::attempts.eq(1),
+                    ))
                     .execute(conn)?;
                 if i % 3 == 0 {
                     panic!("a bug in write {i}");
@@ -471,7 +475,7 @@ async fn a_panicking_write_fails_alone_and_its_neighbours_commit(b: Backend) {
         }
     }
     assert_eq!(
-        app.count("login_failures") - before,
+        app.count("login_throttle") - before,
         32,
         "the panicking writes left nothing"
     );

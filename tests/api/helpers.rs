@@ -266,6 +266,37 @@ impl TestApp {
         }
     }
 
+    /// Posts the same browser form `n` times at once (the page's CSRF token fetched first), as
+    /// an attacker's parallel requests would; the statuses, in no particular order.
+    pub async fn form_burst(&mut self, page: &str, action: &str, fields: &[(&str, &str)], n: usize) -> Vec<StatusCode> {
+        let csrf = self.get(page).await.csrf_field();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let body = serde_urlencoded::to_string(&all).expect("encode form");
+        let cookie = self.cookie_header();
+        let sends = (0..n).map(|_| {
+            let mut req = self.client.post(self.url(action));
+            if let Some(c) = &cookie {
+                req = req.insert_header((header::COOKIE, c.clone()));
+            }
+            let body = body.clone();
+            async move {
+                req.insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+                    .send_body(body)
+                    .await
+                    .expect("request")
+                    .status()
+            }
+        });
+        futures_util::future::join_all(sends).await
+    }
+
+    /// The instance's password work so far (hashes, checks).
+    pub fn password_work(&self) -> (u64, u64) {
+        let w = self.state.singleton::<varco::auth::password::PasswordWork>();
+        (w.hashes(), w.checks())
+    }
+
     pub async fn get(&mut self, path: &str) -> Reply {
         self.send(Method::GET, path, &[], None).await
     }

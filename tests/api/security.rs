@@ -3,7 +3,7 @@
 use awc::http::StatusCode;
 
 use crate::both;
-use crate::helpers::{spawn, Backend, ADMIN_PASSWORD};
+use crate::helpers::{spawn, spawn_with, Backend, ADMIN_PASSWORD, PASSWORD};
 
 /// Ways to write "another site" that a naive check of a leading `/` lets through: browsers drop
 /// tabs and newlines from a `Location`, and read a backslash as a slash.
@@ -51,3 +51,165 @@ async fn next_goes_only_to_a_path_of_this_site(b: Backend) {
     assert_eq!(r.header("location").as_deref(), Some("/admin/users?page=2"));
 }
 both!(next_goes_only_to_a_path_of_this_site);
+
+/// Parallel guesses are counted before any is checked: of 16 at once against one account (lock
+/// at 5), five are checked; of 40 at once for one name from one address (limit 20), twenty.
+async fn parallel_guesses_are_counted_before_they_are_checked(b: Backend) {
+    let mut app = spawn_with(b, |s| s.address_failure_cap = 1_000).await;
+    app.setup_admin().await;
+    app.user("lucia").role("operator").create().await;
+    app.logout_local();
+    let (_, before) = app.password_work();
+    let statuses = app
+        .form_burst(
+            "/login",
+            "/login",
+            &[
+                ("username", "lucia"),
+                ("password", "a guess at her password"),
+                ("next", "/"),
+            ],
+            16,
+        )
+        .await;
+    let (_, after) = app.password_work();
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert_eq!(
+        after - before,
+        16,
+        "each attempt costs the same work (real or dummy check)"
+    );
+    assert_eq!(
+        app.count_where("audit_log", "action = 'auth.login' AND outcome = 'failure'"),
+        5,
+        "only five guesses were checked against her password"
+    );
+    // Locked: her own password is refused too, as a wrong one would be.
+    assert_eq!(app.login("lucia", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+
+    let statuses = app
+        .form_burst(
+            "/login",
+            "/login",
+            &[
+                ("username", "nobody.at.all"),
+                ("password", "another guess entirely"),
+                ("next", "/"),
+            ],
+            40,
+        )
+        .await;
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(refused, 20, "{statuses:?}");
+}
+both!(parallel_guesses_are_counted_before_they_are_checked);
+
+/// Once an administrator exists, an anonymous `POST /setup` is refused before its password is
+/// hashed (a hash costs tens of milliseconds of CPU).
+async fn setup_after_setup_costs_nothing(b: Backend) {
+    let mut app = spawn(b).await;
+    let token = app.setup_token();
+    app.setup_admin().await;
+    app.logout_local();
+    let (hashes, _) = app.password_work();
+    for t in [token.as_str(), "a made-up token"] {
+        let r = app
+            .submit(
+                "/login",
+                "/setup",
+                &[
+                    ("token", t),
+                    ("username", "intruder"),
+                    ("display_name", "Intruder"),
+                    ("password", "a long enough password"),
+                    ("password_confirm", "a long enough password"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.header("location").as_deref(), Some("/login"));
+    }
+    assert_eq!(app.password_work().0, hashes, "no password was hashed");
+    assert_eq!(app.count_where("users", "username = 'intruder'"), 0);
+}
+both!(setup_after_setup_costs_nothing);
+
+/// Deactivating an organisation stops its people as it stops its tokens: their sessions end at
+/// once and their logins are refused (as a wrong password is).
+async fn a_deactivated_organisation_s_people_are_out_at_once(b: Backend) {
+    let mut admin = spawn(b).await;
+    admin.setup_admin().await;
+    let cas = admin.org("CAS Spinea").create().await;
+    admin.user("cas.ref").role("referrer").org(cas).create().await;
+    let mut referrer = crate::helpers::TestApp::sibling(&admin);
+    assert_eq!(referrer.login("cas.ref", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(referrer.get("/api/v1/me").await.status, StatusCode::OK);
+
+    let r = admin
+        .api(
+            awc::http::Method::PATCH,
+            &format!("/api/v1/organisations/{cas}"),
+            Some(serde_json::json!({"version": 1, "active": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(referrer.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        referrer.count_where(
+            "sessions",
+            "user_id IN (SELECT id FROM users WHERE username = 'cas.ref')"
+        ),
+        0
+    );
+    assert_eq!(
+        referrer.login("cas.ref", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        admin.count_where(
+            "audit_log",
+            "action = 'auth.login' AND outcome = 'denied' AND detail = 'organisation inactive'"
+        ),
+        1
+    );
+    // Active again: they may log in again.
+    let r = admin
+        .api(
+            awc::http::Method::PATCH,
+            &format!("/api/v1/organisations/{cas}"),
+            Some(serde_json::json!({"version": 2, "active": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(referrer.login("cas.ref", PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+both!(a_deactivated_organisation_s_people_are_out_at_once);
+
+/// Wrong current passwords on the change-password form count toward the lockout: a stolen
+/// session cannot be used to guess the password either.
+async fn wrong_current_passwords_count_toward_the_lockout(b: Backend) {
+    let mut admin = spawn(b).await;
+    admin.setup_admin().await;
+    admin.user("sara").role("operator").create().await;
+    let mut sara = crate::helpers::TestApp::sibling(&admin);
+    assert_eq!(sara.login("sara", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let (_, checks) = sara.password_work();
+    for _ in 0..7 {
+        let r = sara
+            .submit(
+                "/account",
+                "/account/password",
+                &[
+                    ("current_password", "a guess at sara's password"),
+                    ("password", "a brand new long password"),
+                    ("password_confirm", "a brand new long password"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+    assert_eq!(sara.password_work().1 - checks, 5, "two guesses were refused unchecked");
+    sara.logout_local();
+    assert_eq!(sara.login("sara", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+}
+both!(wrong_current_passwords_count_toward_the_lockout);
