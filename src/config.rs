@@ -62,8 +62,9 @@ pub struct Settings {
     pub address_failure_cap: i64,
     /// Send cookies with the `Secure` attribute (turn off only for plain-HTTP tests on a LAN).
     pub cookie_secure: bool,
-    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a reverse proxy.
-    pub trust_proxy: bool,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; empty: none, the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// HTTP worker threads (0: one per core).
@@ -112,7 +113,7 @@ impl Default for Settings {
             ip_failure_limit: 20,
             address_failure_cap: 200,
             cookie_secure: true,
-            trust_proxy: false,
+            trusted_proxies: Vec::new(),
             body_limit: 256 * 1024,
             workers: 0,
             log_format: LogFormat::Text,
@@ -144,7 +145,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_LOCKOUT_MINUTES",
     "VARCO_IP_FAILURE_LIMIT",
     "VARCO_COOKIE_SECURE",
-    "VARCO_TRUST_PROXY",
+    "VARCO_TRUSTED_PROXIES",
     "VARCO_BODY_LIMIT",
     "VARCO_WORKERS",
     "VARCO_LOG_FORMAT",
@@ -219,6 +220,21 @@ impl Settings {
                 }),
             }
         }
+        // Addresses or CIDR ranges, separated by commas or spaces (`10.0.0.0/8, ::1`).
+        fn parse_proxies(v: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+            v.split([',', ' '])
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| {
+                    let p = p.trim();
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| ConfigError::Env {
+                            name: "VARCO_TRUSTED_PROXIES",
+                            message: format!("{p:?} is not an address or a CIDR range"),
+                        })
+                })
+                .collect()
+        }
         if let Some(v) = get("VARCO_BIND") {
             self.bind = v;
         }
@@ -264,8 +280,8 @@ impl Settings {
         if let Some(v) = get("VARCO_COOKIE_SECURE") {
             self.cookie_secure = boolean("VARCO_COOKIE_SECURE", &v)?;
         }
-        if let Some(v) = get("VARCO_TRUST_PROXY") {
-            self.trust_proxy = boolean("VARCO_TRUST_PROXY", &v)?;
+        if let Some(v) = get("VARCO_TRUSTED_PROXIES") {
+            self.trusted_proxies = parse_proxies(&v)?;
         }
         if let Some(v) = get("VARCO_BODY_LIMIT") {
             self.body_limit = parse("VARCO_BODY_LIMIT", &v)?;
@@ -362,6 +378,11 @@ impl Settings {
             Some(_) => PathBuf::from("."),
             None => PathBuf::from("data"),
         }
+    }
+
+    /// Whether `ip` is one of the trusted reverse proxies.
+    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 
     /// True when the database URL names PostgreSQL.

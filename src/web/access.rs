@@ -33,7 +33,7 @@ pub async fn check(
         return Ok(deny(req, AppError::Internal("application state missing".into())));
     };
     let is_api = req.path().starts_with("/api/");
-    let ip = client_ip(req.request(), state.settings.trust_proxy);
+    let ip = client_ip(req.request(), &state.settings);
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
 
     // Static assets are public and need no caller: no database lookup for them.

@@ -54,14 +54,40 @@ impl Ctx {
     }
 }
 
-/// The client's address: the peer, or the proxy's `X-Forwarded-For` when the proxy is trusted.
-pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> Option<String> {
-    if trust_proxy {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return Some(strip_port(ip).to_owned());
+/// The client's address. Behind trusted reverse proxies (`VARCO_TRUSTED_PROXIES`), the
+/// rightmost `X-Forwarded-For` address that is not one of them: each proxy appends the address it
+/// saw, so everything left of the last untrusted hop was written by the client and may be forged.
+/// Otherwise the peer.
+pub fn client_ip(req: &HttpRequest, settings: &crate::config::Settings) -> Option<String> {
+    let peer = req.peer_addr().map(|a| a.ip())?;
+    Some(forwarded_client(peer, req.headers(), settings).to_string())
+}
+
+/// See [`client_ip`]: `peer` and the `X-Forwarded-For` headers (all of them, in order).
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    headers: &actix_web::http::header::HeaderMap,
+    settings: &crate::config::Settings,
+) -> std::net::IpAddr {
+    if !settings.is_trusted_proxy(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match strip_port(hop).parse::<std::net::IpAddr>() {
+            Ok(ip) if settings.is_trusted_proxy(ip) => client = ip,
+            Ok(ip) => return ip,
+            // Garbage where an address should be: stop at the last hop a proxy vouched for.
+            Err(_) => return client,
         }
     }
-    req.peer_addr().map(|a| a.ip().to_string())
+    client
 }
 
 fn strip_port(addr: &str) -> &str {
@@ -101,7 +127,7 @@ pub fn ctx_of(req: &HttpRequest) -> Result<Ctx, AppError> {
         .unwrap_or_default();
     Ok(Ctx {
         now: db_now(state.clock.as_ref()),
-        ip: client_ip(req, state.settings.trust_proxy),
+        ip: client_ip(req, &state.settings),
         pre_csrf: req.cookie(super::csrf::PRE_COOKIE).map(|c| c.value().to_owned()),
         flash: req.cookie(super::page::FLASH_COOKIE).map(|c| c.value().to_owned()),
         path: req.path().to_owned(),
@@ -110,4 +136,45 @@ pub fn ctx_of(req: &HttpRequest) -> Result<Ctx, AppError> {
         request_id,
         lang,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in xff {
+            h.append(
+                HeaderName::from_static("x-forwarded-for"),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_forwarded_address_not_a_trusted_proxy() {
+        let mut s = crate::config::Settings::default();
+        let peer: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let spoofed = headers(&["6.6.6.6, 203.0.113.9"]);
+        // No trusted proxy: the header is the client's word, ignored.
+        assert_eq!(forwarded_client(peer, &spoofed, &s), peer);
+        s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(forwarded_client(peer, &spoofed, &s).to_string(), "203.0.113.9");
+        // Two proxies in a row, and the header split over two lines.
+        let chained = headers(&["6.6.6.6", "203.0.113.9, 10.0.0.7"]);
+        assert_eq!(forwarded_client(peer, &chained, &s).to_string(), "203.0.113.9");
+        // A peer that is not a proxy is believed over any header.
+        let outsider: std::net::IpAddr = "198.51.100.4".parse().unwrap();
+        assert_eq!(forwarded_client(outsider, &spoofed, &s), outsider);
+        // Garbage after a proxy: the last address a proxy vouched for.
+        assert_eq!(forwarded_client(peer, &headers(&["not an address"]), &s), peer);
+        assert_eq!(forwarded_client(peer, &headers(&[]), &s), peer);
+        assert_eq!(
+            forwarded_client(peer, &headers(&["[2001:db8::1]:4711"]), &s).to_string(),
+            "2001:db8::1"
+        );
+    }
 }

@@ -100,7 +100,7 @@ fn is_tls(req: &ServiceRequest) -> bool {
     if req.app_config().secure() {
         return true;
     }
-    state.settings.trust_proxy
+    req.peer_addr().is_some_and(|p| state.settings.is_trusted_proxy(p.ip()))
         && req
             .headers()
             .get("x-forwarded-proto")

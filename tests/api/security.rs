@@ -213,3 +213,41 @@ async fn wrong_current_passwords_count_toward_the_lockout(b: Backend) {
     assert_eq!(sara.login("sara", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
 }
 both!(wrong_current_passwords_count_toward_the_lockout);
+
+/// `X-Forwarded-For` is the client's word up to the last proxy: the audit trail (and the login
+/// throttle) take the rightmost address that is not a trusted proxy, and ignore the header when
+/// the peer is not one.
+async fn forwarded_addresses_cannot_be_spoofed(b: Backend) {
+    for (trusted, expected) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+        let mut app = spawn_with(b, |s| {
+            if trusted {
+                s.trusted_proxies = vec!["127.0.0.0/8".parse().expect("cidr")];
+            }
+        })
+        .await;
+        let csrf = app.get("/login").await.csrf_field();
+        let body = serde_urlencoded::to_string([
+            ("csrf", csrf.as_str()),
+            ("username", "nobody"),
+            ("password", "a wrong password"),
+            ("next", "/"),
+        ])
+        .expect("form");
+        let r = app
+            .send(
+                awc::http::Method::POST,
+                "/login",
+                &[("x-forwarded-for", "6.6.6.6, 203.0.113.9".into())],
+                Some(("application/x-www-form-urlencoded", body.into_bytes())),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.count_where("audit_log", &format!("action = 'auth.login' AND ip = '{expected}'")),
+            1,
+            "trusted proxy: {trusted}"
+        );
+        assert_eq!(app.count_where("audit_log", "ip = '6.6.6.6'"), 0);
+    }
+}
+both!(forwarded_addresses_cannot_be_spoofed);

@@ -74,7 +74,7 @@ async fn every_response_carries_the_security_headers(b: Backend) {
     assert!(!page.contains("<script") && !page.contains("style="));
 
     // Behind a TLS proxy that is trusted: HSTS.
-    let mut proxied = spawn_with(b, |s| s.trust_proxy = true).await;
+    let mut proxied = spawn_with(b, |s| s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")]).await;
     let r = proxied
         .send(Method::GET, "/login", &[("x-forwarded-proto", "https".into())], None)
         .await;
