@@ -23,6 +23,33 @@ fn deny(req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
     ServiceResponse::new(http_req, actix_web::HttpResponse::from_error(e))
 }
 
+/// Names in `event` the record a refused request asked for: the `{id}` of the route, with the
+/// kind of record from the path segment before it (`/api/v1/referrals/{id}/…` → `referral`).
+fn record_of(req: &ServiceRequest, event: Event) -> Event {
+    let Some(id) = req.match_info().get("id").filter(|id| id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())) else {
+        return event;
+    };
+    let pattern = req.match_pattern().unwrap_or_default();
+    let segments: Vec<&str> = pattern.split('/').collect();
+    let kind = segments
+        .iter()
+        .position(|s| *s == "{id}")
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| segments.get(i))
+        .map(|s| match *s {
+            "referrals" | "portal" => "referral",
+            "organisations" => "organisation",
+            "users" => "user",
+            "tokens" => "token",
+            "shifts" => "shift",
+            _ => "record",
+        });
+    match kind {
+        Some(kind) => event.entity(kind, id),
+        None => event,
+    }
+}
+
 /// Enforces `access` on one route (installed by `routes::configure` on every route).
 pub async fn check(
     access: Access,
@@ -42,7 +69,20 @@ pub async fn check(
     } else {
         match resolve(&state, &req, is_api).await {
             Ok(p) => p,
-            Err(e) => return Ok(deny(req, e)),
+            Err(e) => {
+                if matches!(e, AppError::Unauthenticated) && req.headers().contains_key(header::AUTHORIZATION) {
+                    // A bearer token that is unknown, revoked or of a deactivated organisation:
+                    // audited (never the token), so that a leaked or guessed token shows.
+                    let caller = Caller::anonymous(ip.clone(), request_id.clone(), db_now(state.clock.as_ref()));
+                    let event = record_of(&req, Event::new("auth.token"))
+                        .outcome(Outcome::Denied)
+                        .detail("unknown or revoked bearer token");
+                    if let Err(e) = audit::record_now(&state, &caller, event).await {
+                        return Ok(deny(req, e));
+                    }
+                }
+                return Ok(deny(req, e));
+            }
         }
     };
     if let Some(p) = &principal {
@@ -59,7 +99,9 @@ pub async fn check(
         let audited = audit::record_now(
             &state,
             &caller,
-            Event::new("access.denied").outcome(Outcome::Denied).detail(action),
+            record_of(&req, Event::new("access.denied"))
+                .outcome(Outcome::Denied)
+                .detail(action),
         )
         .await;
         if let Err(e) = audited {

@@ -618,7 +618,10 @@ async fn each_commission_sees_only_its_own_reports_and_what_is_addressed_to_it(b
     assert_eq!(
         u.op.count_where(
             "audit_log",
-            "action = 'access.denied' AND outcome = 'denied' AND detail LIKE '%take-charge'"
+            &format!(
+                "action = 'access.denied' AND outcome = 'denied' AND detail LIKE '%take-charge' \
+                 AND entity_type = 'referral' AND entity_id = '{vr_id}'"
+            )
         ),
         1
     );

@@ -251,3 +251,25 @@ async fn forwarded_addresses_cannot_be_spoofed(b: Backend) {
     }
 }
 both!(forwarded_addresses_cannot_be_spoofed);
+
+/// A request with a bearer token that is not (or no longer) valid is audited, never the token.
+async fn unknown_and_revoked_tokens_are_audited_without_the_token(b: Backend) {
+    let mut app = spawn(b).await;
+    app.setup_admin().await;
+    let forged = "vrc_this-token-was-never-issued-0123456789abcdef";
+    let r = app.bearer(forged, awc::http::Method::GET, "/api/v1/referrals/42", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.count_where(
+            "audit_log",
+            "action = 'auth.token' AND outcome = 'denied' AND entity_type = 'referral' AND entity_id = '42'"
+        ),
+        1
+    );
+    assert_eq!(
+        app.count_where("audit_log", &format!("detail LIKE '%{}%'", &forged[4..20])),
+        0,
+        "the token is never written"
+    );
+}
+both!(unknown_and_revoked_tokens_are_audited_without_the_token);
