@@ -11,6 +11,7 @@ pub mod org_kind;
 pub mod role;
 pub mod source;
 pub mod territory;
+pub mod text;
 pub mod time;
 pub mod vocab;
 

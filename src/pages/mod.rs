@@ -75,21 +75,16 @@ async fn openapi() -> HttpResponse {
         .body(crate::openapi::document_json())
 }
 
-#[derive(serde::Deserialize)]
-struct NextQuery {
-    next: Option<String>,
-}
-
 async fn switch_lang(req: HttpRequest, code: web::Path<String>) -> Result<HttpResponse, AppError> {
     let lang = Lang::parse(&code).ok_or_else(|| AppError::bad_request("code", "must be it or en"))?;
-    let next: NextQuery = crate::web::extract::parse_query(req.query_string())?;
+    let next = crate::web::page::next_param(req.query_string());
     let cookie = actix_web::cookie::Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
         .same_site(actix_web::cookie::SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::days(365))
         .finish();
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, safe_next(next.next.as_deref())))
+        .insert_header((header::LOCATION, next))
         .cookie(cookie)
         .finish())
 }
@@ -188,8 +183,7 @@ struct LoginPage {
 }
 
 async fn login_form(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let q: NextQuery = crate::web::extract::parse_query(req.query_string())?;
-    let next = safe_next(q.next.as_deref());
+    let next = crate::web::page::next_param(req.query_string());
     if ctx.principal.is_some() {
         return Ok(redirect(&next));
     }

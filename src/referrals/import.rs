@@ -152,19 +152,25 @@ fn read_message(
     pec: Option<PecEnvelope>,
     extra_attachments: Vec<String>,
 ) -> Result<ImportedMessage, ImportError> {
-    let text = readable_text(m).ok_or(ImportError::NoBody)?;
+    // Whatever the sender put in: control characters are not text (nor storable on PostgreSQL).
+    let clean = crate::domain::text::clean;
+    let text = readable_text(m)
+        .map(|t| clean(&t))
+        .filter(|t| !t.trim().is_empty())
+        .ok_or(ImportError::NoBody)?;
     let mut attachments = attachment_names(m, &[]);
     attachments.extend(extra_attachments);
+    let attachments = attachments.iter().map(|a| clean(a)).collect();
     Ok(ImportedMessage {
         kind,
         from: m
             .from()
             .and_then(|a| a.first())
             .and_then(|a| a.address())
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned),
-        subject: non_empty(m.subject()),
+            .map(clean)
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty()),
+        subject: non_empty(m.subject().map(clean).as_deref()),
         date: m.date().and_then(to_utc),
         text,
         attachments,

@@ -26,7 +26,11 @@ fn deny(req: ServiceRequest, e: AppError) -> ServiceResponse<BoxBody> {
 /// Names in `event` the record a refused request asked for: the `{id}` of the route, with the
 /// kind of record from the path segment before it (`/api/v1/referrals/{id}/…` → `referral`).
 fn record_of(req: &ServiceRequest, event: Event) -> Event {
-    let Some(id) = req.match_info().get("id").filter(|id| id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())) else {
+    let Some(id) = req
+        .match_info()
+        .get("id")
+        .filter(|id| id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
+    else {
         return event;
     };
     let pattern = req.match_pattern().unwrap_or_default();

@@ -69,6 +69,19 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::bad_request("body", "is empty: send a JSON object"));
     }
+    if crate::domain::text::json_may_hold_forbidden(body) {
+        if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) {
+            let mut bad = Vec::new();
+            forbidden_text(&doc, "", &mut bad);
+            if !bad.is_empty() {
+                return Err(AppError::Invalid(
+                    bad.into_iter()
+                        .map(|f| FieldError::new(f, crate::domain::text::CONTROL_CHARACTERS))
+                        .collect(),
+                ));
+            }
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -79,6 +92,49 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             inner.is_syntax() || inner.is_eof(),
         )])
     })
+}
+
+/// The paths of the strings (values or keys) in `doc` that hold characters text may not hold.
+fn forbidden_text(doc: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match doc {
+        Value::String(s) if crate::domain::text::has_forbidden(s) => out.push(if path.is_empty() {
+            "body".into()
+        } else {
+            path.to_owned()
+        }),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                forbidden_text(
+                    item,
+                    &format!("{}[{i}]", if path.is_empty() { "body" } else { path }),
+                    out,
+                );
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                if crate::domain::text::has_forbidden(k) {
+                    // A key is not echoed: it is the attacker's text.
+                    out.push(if path.is_empty() {
+                        "body".into()
+                    } else {
+                        path.to_owned()
+                    });
+                    continue;
+                }
+                forbidden_text(v, &join(k), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Names the field in a serde message: a missing field is reported at its parent's path.
@@ -148,6 +204,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
 
 /// Deserialises a query string, naming the bad parameter.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let bad: Vec<FieldError> = form_urlencoded_parse(query)
+        .filter(|(k, v)| crate::domain::text::has_forbidden(k) || crate::domain::text::has_forbidden(v))
+        .map(|(k, _)| {
+            let name = if crate::domain::text::has_forbidden(&k) {
+                "query".into()
+            } else {
+                k.into_owned()
+            };
+            FieldError::new(name, crate::domain::text::CONTROL_CHARACTERS)
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(AppError::BadRequest(bad));
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -231,6 +231,15 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The `next` parameter of a query string made safe (see [`safe_next`]): whatever it holds, even
+/// control characters, the answer is a path of this site, never an error.
+pub fn next_param(query: &str) -> String {
+    let next = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned());
+    safe_next(next.as_deref())
+}
+
 /// The values a form was sent with and what is wrong with them, to show it again.
 #[derive(Default)]
 pub struct Form {
@@ -336,7 +345,24 @@ impl Form {
 
 /// Reads a URL-encoded form body into pairs (repeated keys kept, for checkbox lists).
 pub fn pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_bytes(body).map_err(|_| AppError::bad_request("body", "is not a valid form submission"))
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::bad_request("body", "is not a valid form submission"))?;
+    let bad: Vec<FieldError> = pairs
+        .iter()
+        .filter(|(k, v)| crate::domain::text::has_forbidden(k) || crate::domain::text::has_forbidden(v))
+        .map(|(k, _)| {
+            let name = if crate::domain::text::has_forbidden(k) {
+                "body"
+            } else {
+                k.as_str()
+            };
+            FieldError::new(name, crate::domain::text::CONTROL_CHARACTERS)
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(AppError::Invalid(bad));
+    }
+    Ok(pairs)
 }
 
 /// The first value of `key` in form pairs.

@@ -257,7 +257,9 @@ async fn unknown_and_revoked_tokens_are_audited_without_the_token(b: Backend) {
     let mut app = spawn(b).await;
     app.setup_admin().await;
     let forged = "vrc_this-token-was-never-issued-0123456789abcdef";
-    let r = app.bearer(forged, awc::http::Method::GET, "/api/v1/referrals/42", None).await;
+    let r = app
+        .bearer(forged, awc::http::Method::GET, "/api/v1/referrals/42", None)
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.count_where(
@@ -273,3 +275,72 @@ async fn unknown_and_revoked_tokens_are_audited_without_the_token(b: Backend) {
     );
 }
 both!(unknown_and_revoked_tokens_are_audited_without_the_token);
+
+/// Text PostgreSQL would refuse (a NUL), other control characters, and dates PostgreSQL cannot
+/// hold are refused on both backends with 422 naming the field, and nothing is stored.
+async fn control_characters_and_impossible_dates_are_refused_naming_the_field(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let before = u.op.count("referrals");
+    let cases = [
+        (
+            json!({"person": {"alias": "Ada\u{0}", "gender": "female"}}),
+            "person.alias",
+        ),
+        (json!({"notes": "linea\u{1b}[31m rossa"}), "notes"),
+        (
+            json!({"person": {"gender": "female", "languages": ["en\u{85}"]}}),
+            "person.languages[0]",
+        ),
+        (json!({"received_at": "-4800-01-01T00:00:00Z"}), "received_at"),
+    ];
+    for (extra, field) in cases {
+        let mut body = crate::referrals::cas_report(u.cas);
+        for (k, v) in extra.as_object().expect("object") {
+            if k == "person" {
+                for (pk, pv) in v.as_object().expect("person") {
+                    body["person"][pk] = pv.clone();
+                }
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        let r = u.op.api(awc::http::Method::POST, "/api/v1/referrals", Some(body)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", r.body);
+        let fields: Vec<String> = r.json()["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str().map(str::to_owned))
+            .collect();
+        assert!(fields.contains(&field.to_owned()), "{field}: {}", r.body);
+        assert!(!r.body.contains('\u{0}') && !r.body.contains("\\u0000"), "never echoed");
+    }
+    // A commission's consent record with an audition date PostgreSQL cannot hold.
+    let org = u.ct_verona;
+    let mut ct = crate::referrals::commission(&mut u, "ct.dates", org).await;
+    let mut c = crate::referrals::consent();
+    c["audition_date"] = json!("-262143-01-01");
+    let r = ct
+        .api(
+            awc::http::Method::POST,
+            "/api/v1/referrals",
+            Some(json!({"urgency": "ordinary", "consent": c, "person": {"gender": "female"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("consent.audition_date"), "{}", r.body);
+    // A browser form and a query string, the same.
+    let r =
+        u.op.submit(
+            "/referrals/new",
+            "/referrals",
+            &[("notes", "a\u{0}b"), ("urgency", "ordinary")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = u.op.get("/api/v1/referrals?status=new%00").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(u.op.count("referrals"), before, "nothing stored");
+}
+both!(control_characters_and_impossible_dates_are_refused_naming_the_field);
