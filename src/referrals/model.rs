@@ -30,7 +30,8 @@ pub struct PersonInput {
     pub minor: Option<bool>,
     /// Languages spoken, ISO 639 codes (`en`, `pcm`, `edo`).
     pub languages: Option<Vec<String>>,
-    /// The CAS or SAI project hosting the person, if any.
+    /// The CAS or SAI project hosting the person, if any; a CAS's or SAI's own report names
+    /// itself (set when omitted, 422 if another).
     #[schema(value_type = Option<i64>)]
     pub hosted_org_id: Option<OrgId>,
 }
@@ -61,7 +62,9 @@ pub struct ConsentInput {
 pub struct ReferralInput {
     /// How it arrived; fixed to `portal` for referrers and commissions.
     pub channel: Option<Channel>,
-    /// Who activated the call; taken from the organisation's kind when omitted.
+    /// Who activated the call; taken from the organisation's kind when omitted. A referrer's is
+    /// its organisation's kind (an organisation of no source's kind sends `private_citizen` or
+    /// `self`).
     pub source_kind: Option<SourceKind>,
     /// The referring organisation (a referrer's or commission's own, always).
     #[schema(value_type = Option<i64>)]
@@ -69,7 +72,8 @@ pub struct ReferralInput {
     /// The referring operator's work contact (name, phone or email at work).
     #[validate(length(max = 200))]
     pub referrer_contact: Option<String>,
-    /// When the report was received (RFC 3339, or Europe/Rome local time); default now.
+    /// When the report was received (RFC 3339, or Europe/Rome local time); default now. The unit's
+    /// only: an outside submission is received when the server receives it (422 if given).
     pub received_at: Option<String>,
     pub urgency: Option<Urgency>,
     #[validate(nested)]
@@ -180,10 +184,24 @@ impl ReferralInput {
                 Some(SourceKind::TerritorialCommission)
             }
             Submitter::Referrer { org_kind, .. } => {
+                // The source is the organisation's own kind: a CAS cannot report as the police.
+                // An organisation of no source's kind (an NGO) passes on a citizen's or the
+                // person's own report.
                 let implied = source_of(org_kind);
                 match (self.source_kind, implied) {
                     (Some(SourceKind::TerritorialCommission), _) => {
                         err("source_kind", "only a territorial commission sends commission reports");
+                        None
+                    }
+                    (Some(s), Some(own)) if s != own => {
+                        err("source_kind", "must be your organisation's kind");
+                        None
+                    }
+                    (Some(s), None) if !matches!(s, SourceKind::PrivateCitizen | SourceKind::SelfReferral) => {
+                        err(
+                            "source_kind",
+                            "an organisation of this kind passes on a private citizen's or the person's own report",
+                        );
                         None
                     }
                     (Some(s), _) => Some(s),
@@ -201,7 +219,17 @@ impl ReferralInput {
                 self.source_kind
             }
         };
+        // An outside submission is received when the unit receives it: its time is the server's
+        // (a backdated one would be overdue at once and alert the coordinators).
+        let outside = !matches!(who, Submitter::Unit);
+        if outside && self.received_at.is_some() {
+            err(
+                "received_at",
+                "is set by the unit's server for outside submissions: leave it out",
+            );
+        }
         let received_at = match &self.received_at {
+            _ if outside => now,
             None => now,
             Some(s) => match parse_instant(s) {
                 Some(t) if t <= now + chrono::Duration::minutes(5) => t,
@@ -267,6 +295,15 @@ impl ReferralInput {
         // The procedure of the source decides what else is mandatory (protocols/procedures.toml).
         let mut consent = None;
         let mut hosted_org_id = person.hosted_org_id;
+        // A CAS or SAI reports about the people it hosts: itself.
+        if let Submitter::Referrer { org_id, org_kind } = who {
+            if matches!(org_kind, crate::domain::OrgKind::Cas | crate::domain::OrgKind::Sai) {
+                if hosted_org_id.is_some_and(|h| h != org_id) {
+                    err("person.hosted_org_id", "must be your own organisation");
+                }
+                hosted_org_id = Some(org_id);
+            }
+        }
         if let Some(source) = source_kind {
             let procedure = protocols.procedure(source);
             if procedure.hosted_org_required && hosted_org_id.is_none() {

@@ -155,9 +155,15 @@ async fn intake_page(
     standing: Submitter,
 ) -> Result<HttpResponse, AppError> {
     let all = crate::accounts::service::list_orgs(&ctx.state).await?;
+    // A CAS or SAI reports about the people it hosts: only itself is offered.
+    let own_host = match standing {
+        Submitter::Referrer { org_id, org_kind } if matches!(org_kind, OrgKind::Cas | OrgKind::Sai) => Some(org_id),
+        _ => None,
+    };
     let hosts = all
         .iter()
         .filter(|o| o.active && matches!(o.kind, OrgKind::Cas | OrgKind::Sai))
+        .filter(|o| own_host.is_none_or(|own| o.id == own))
         .cloned()
         .collect();
     let tpl = IntakePage {
@@ -184,7 +190,11 @@ async fn intake_page(
         provinces: PROVINCES,
         indicators: ctx.state.protocols.indicators.items.clone(),
         channels: Channel::ALL,
-        sources: SourceKind::ALL,
+        // What the model accepts from each side (see `ReferralInput::check`).
+        sources: match standing {
+            Submitter::Unit => SourceKind::ALL,
+            _ => &[SourceKind::PrivateCitizen, SourceKind::SelfReferral],
+        },
         genders: Gender::ALL,
         age_bands: AgeBand::ALL,
         contexts: EmergenceContext::ALL,

@@ -1058,6 +1058,10 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
     ngo_ref.login("ref.ngo", PASSWORD).await;
     let form = ngo_ref.get("/portal/new").await;
     assert!(form.body.contains("name=\"source_kind\"") && !form.body.contains("value=\"territorial_commission\""));
+    assert!(
+        !form.body.contains("value=\"police\""),
+        "only what an NGO may send is offered"
+    );
     let r = ngo_ref.submit("/portal/new", "/portal", &[("gender", "female")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"source_kind-error\""));
@@ -1065,7 +1069,7 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
         .submit(
             "/portal/new",
             "/portal",
-            &[("source_kind", "street_unit"), ("gender", "female")],
+            &[("source_kind", "private_citizen"), ("gender", "female")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -344,3 +344,57 @@ async fn control_characters_and_impossible_dates_are_refused_naming_the_field(b:
     assert_eq!(u.op.count("referrals"), before, "nothing stored");
 }
 both!(control_characters_and_impossible_dates_are_refused_naming_the_field);
+
+/// What a referrer's system may not decide: when the unit received the report, that it came
+/// from another kind of source, or that another CAS hosts the person.
+async fn referrers_cannot_set_the_facts_the_unit_relies_on(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let (cas, other_cas) = (u.cas, u.admin.org("CAS Mirano").create().await);
+    u.admin
+        .user("cas.night")
+        .role("referrer")
+        .org(cas)
+        .email("night@cas.example.org")
+        .create()
+        .await;
+    let mut cas_ref = crate::helpers::TestApp::sibling(&u.admin);
+    assert_eq!(cas_ref.login("cas.night", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let base = json!({"urgency": "ordinary", "person": {"gender": "female"}});
+    for (extra, field) in [
+        (json!({"received_at": "2001-01-01T00:00:00Z"}), "received_at"),
+        (json!({"source_kind": "police"}), "source_kind"),
+        (
+            json!({"person": {"gender": "female", "hosted_org_id": other_cas}}),
+            "person.hosted_org_id",
+        ),
+    ] {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        let r = cas_ref
+            .api(awc::http::Method::POST, "/api/v1/referrals", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", r.body);
+        assert!(
+            r.body.contains(&format!("\"field\":\"{field}\"")),
+            "{field}: {}",
+            r.body
+        );
+    }
+    // Left out, they are the server's time, the CAS's own kind, and the CAS itself.
+    let r = cas_ref
+        .api(awc::http::Method::POST, "/api/v1/referrals", Some(base))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_i64().expect("id");
+    let c = crate::referrals::case(&mut u.op, id).await;
+    assert_eq!(c["source_kind"], "cas_operator");
+    assert_eq!(c["person"]["hosted_by"]["id"].as_i64(), Some(cas), "{c}");
+    assert_eq!(
+        u.op.count_where("referrals", &format!("id = {id} AND received_at = created_at")),
+        1
+    );
+}
+both!(referrers_cannot_set_the_facts_the_unit_relies_on);
