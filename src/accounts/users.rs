@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 
 use crate::accounts::orgs;
 use crate::clock::rome;
-use crate::db::schema::{organisations, sessions, user_languages, users};
+use crate::db::schema::{organisations, sessions, shifts, user_languages, users};
 use crate::db::DbConn;
+use crate::domain::duty::Duty;
 use crate::domain::{parse_email, parse_languages, DisplayName, OrgId, Password, Role, UserId, Username, Version};
 use crate::error::{AppError, FieldError};
 
@@ -437,7 +438,43 @@ pub fn update(
     if disabled || patch.password_hash.is_some() || role != current.role {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
     }
+    if (disabled && !current.disabled) || role != current.role {
+        end_unfit_shifts(conn, id, role, disabled, now)?;
+    }
     get(conn, id)
+}
+
+/// Ends the shifts a person can no longer hold (all of them once disabled; those whose duty
+/// the new role cannot cover after a role change): the ones to come are removed, the one under
+/// way ends now. Otherwise an operator turned referrer would still be routed emergencies they
+/// cannot open. Returns how many shifts were ended or removed.
+pub fn end_unfit_shifts(
+    conn: &mut DbConn,
+    id: UserId,
+    role: Role,
+    disabled: bool,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let held: Vec<(i64, Duty, NaiveDateTime)> = shifts::table
+        .filter(shifts::user_id.eq(id))
+        .filter(shifts::ends_at.gt(now))
+        .select((shifts::id, shifts::duty, shifts::starts_at))
+        .load(conn)?;
+    let mut ended = 0;
+    for (shift, duty, starts_at) in held {
+        if !disabled && crate::domain::duty::fits(duty, role) {
+            continue;
+        }
+        if starts_at >= now {
+            diesel::delete(shifts::table.find(shift)).execute(conn)?;
+        } else {
+            diesel::update(shifts::table.find(shift))
+                .set(shifts::ends_at.eq(now))
+                .execute(conn)?;
+        }
+        ended += 1;
+    }
+    Ok(ended)
 }
 
 /// Ends the sessions of every account acting for an organisation; returns how many.

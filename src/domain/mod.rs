@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod caller;
+pub mod duty;
 pub mod email;
 pub mod ids;
 pub mod lang;

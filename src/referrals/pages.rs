@@ -157,7 +157,10 @@ async fn intake_page(
     let all = crate::accounts::service::list_orgs(&ctx.state).await?;
     // A CAS or SAI reports about the people it hosts: only itself is offered.
     let own_host = match standing {
-        Submitter::Referrer { org_id, org_kind } if matches!(org_kind, OrgKind::Cas | OrgKind::Sai) => Some(org_id),
+        Submitter::Referrer {
+            org_id,
+            org_kind: OrgKind::Cas | OrgKind::Sai,
+        } => Some(org_id),
         _ => None,
     };
     let hosts = all

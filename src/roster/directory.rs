@@ -92,6 +92,8 @@ impl Snapshot {
             .shifts
             .iter()
             .filter(|(s, _)| s.duty == duty && s.starts_at <= at && s.ends_at > at)
+            // Only someone who can open what they are routed (a shift left by a role change).
+            .filter(|(_, u)| !u.disabled && super::model::fits(duty, u.role))
             .collect();
         rows.sort_by_key(|(s, _)| s.mode != ShiftMode::OnDuty);
         rows.into_iter().map(|(_, u)| u).collect()

@@ -4,18 +4,10 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{parse_instant, Role, UserId};
+pub use crate::domain::duty::{fits, Duty};
+use crate::domain::{parse_instant, UserId};
 use crate::error::{AppError, FieldError};
 use crate::vocabulary;
-
-vocabulary! {
-    /// What a shift covers in the crisis unit.
-    Duty ("duty") {
-        Operator = "operator" => ("Operatore", "Operator"),
-        Coordinator = "coordinator" => ("Coordinatore", "Coordinator"),
-        Mediator = "mediator" => ("Mediatore", "Mediator"),
-    }
-}
 
 vocabulary! {
     ShiftMode ("shift_mode") {
@@ -28,15 +20,6 @@ vocabulary! {
 
 /// Longest shift accepted (on-call periods can span a weekend night).
 pub const MAX_SHIFT_HOURS: i64 = 48;
-
-/// The roles that may cover a duty.
-pub fn fits(duty: Duty, role: Role) -> bool {
-    match duty {
-        Duty::Operator => matches!(role, Role::Operator | Role::Coordinator),
-        Duty::Coordinator => role == Role::Coordinator,
-        Duty::Mediator => role == Role::Mediator,
-    }
-}
 
 /// A shift as shown: with the person's display name and languages (work data).
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -145,6 +128,7 @@ impl ShiftInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Role;
 
     #[test]
     fn shift_input_reports_every_problem() {

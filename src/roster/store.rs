@@ -137,6 +137,8 @@ pub fn covering(conn: &mut DbConn, duty: Duty, at: NaiveDateTime) -> Result<Vec<
         .order((shifts::starts_at.asc(), shifts::id.asc()))
         .load(conn)?;
     let mut rows = with_people(conn, rows)?;
+    // Only someone who can open what they are routed (a shift left by a role change).
+    rows.retain(|(_, u)| super::model::fits(duty, u.role));
     rows.sort_by_key(|(s, _)| s.mode != ShiftMode::OnDuty);
     Ok(rows)
 }

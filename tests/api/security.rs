@@ -398,3 +398,60 @@ async fn referrers_cannot_set_the_facts_the_unit_relies_on(b: Backend) {
     );
 }
 both!(referrers_cannot_set_the_facts_the_unit_relies_on);
+
+/// An operator given another role (or disabled) loses the shifts they can no longer hold, so
+/// that routing never gives them a referral they cannot open.
+async fn a_changed_role_ends_the_shifts_it_cannot_hold(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let (op_id, cas) = (u.op_id, u.cas);
+    // Tomorrow night too.
+    let r = u
+        .coord
+        .api(
+            awc::http::Method::POST,
+            "/api/v1/roster/shifts",
+            Some(json!({"user_id": op_id, "duty": "operator", "mode": "on_duty",
+                        "starts_at": "2026-11-26T00:00", "ends_at": "2026-11-26T08:00"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let version = u.admin.get(&format!("/api/v1/users/{op_id}")).await.json()["version"]
+        .as_i64()
+        .expect("version");
+    let r = u
+        .admin
+        .api(
+            awc::http::Method::PATCH,
+            &format!("/api/v1/users/{op_id}"),
+            Some(json!({"version": version, "role": "referrer", "org_id": cas})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        u.admin.count_where("shifts", &format!("user_id = {op_id}")),
+        1,
+        "the future one removed"
+    );
+    let now = varco::clock::db_now(u.admin.state.clock.as_ref());
+    assert_eq!(
+        u.admin.count_where(
+            "shifts",
+            &format!(
+                "user_id = {op_id} AND ends_at > '{}'",
+                now.format("%Y-%m-%d %H:%M:%S%.f")
+            )
+        ),
+        0,
+        "the one under way ended now"
+    );
+    // An emergency now finds no operator: the coordinators hear of it, nobody is given it.
+    let mut body = crate::referrals::cas_report(cas);
+    body["urgency"] = json!("emergency");
+    let filed = crate::referrals::file(&mut u.coord, body).await;
+    assert!(filed["assigned_operator"].is_null(), "{filed}");
+    // The edit page says what a role change does.
+    let page = u.admin.get(&format!("/admin/users/{op_id}")).await;
+    assert!(page.body.contains("chiude i turni"), "{}", page.body);
+}
+both!(a_changed_role_ends_the_shifts_it_cannot_hold);
