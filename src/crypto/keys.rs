@@ -198,6 +198,13 @@ impl Keyring {
         Self::from_list(MASTER_KEY_ENV, keys)
     }
 
+    /// A key for `label`'s own use (signing a value the server hands out and must recognise),
+    /// derived from the current master key: every instance sharing the keyring derives the same,
+    /// and none of them can be turned back into the master key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        super::hmac_sha256(&self.current.key[..], &[b"varco derived key v1\0", label.as_bytes()])
+    }
+
     /// Id of the key that wraps new data keys.
     pub fn current_id(&self) -> &KeyId {
         self.current.id()

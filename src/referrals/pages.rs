@@ -505,11 +505,35 @@ async fn import_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
 /// Largest message accepted (a PEC with its attachments), and files per upload.
 const MAX_FILE: usize = 15 * 1024 * 1024;
 const MAX_FILES: usize = 50;
+/// Largest upload request, all files together.
+const MAX_REQUEST: usize = 32 * 1024 * 1024;
 
-async fn import_submit(ctx: Ctx, mut payload: actix_multipart::Multipart) -> Result<HttpResponse, AppError> {
+async fn import_submit(
+    ctx: Ctx,
+    req: actix_web::HttpRequest,
+    mut payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
     use futures_util::StreamExt;
+    // The whole request is bounded, not only each file: refused at once when it says it is
+    // larger, and cut off when it turns out to be.
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST) {
+        return Err(AppError::PayloadTooLarge { limit: MAX_REQUEST });
+    }
+    let session_token = ctx
+        .principal
+        .as_ref()
+        .and_then(|p| p.session.as_ref())
+        .map(|s| s.csrf_token.clone())
+        .ok_or(AppError::CsrfRejected)?;
+    crate::web::csrf::first_part(&mut payload, &session_token).await?;
     let mut files = Vec::new();
     let mut error = None;
+    let mut total = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|_| AppError::bad_request("files", "the upload could not be read"))?;
         if field.name() != Some("files") {
@@ -524,6 +548,10 @@ async fn import_submit(ctx: Ctx, mut payload: actix_multipart::Multipart) -> Res
             let chunk = chunk.map_err(|_| AppError::bad_request("files", "the upload could not be read"))?;
             if bytes.len() + chunk.len() > MAX_FILE {
                 return Err(AppError::PayloadTooLarge { limit: MAX_FILE });
+            }
+            total += chunk.len();
+            if total > MAX_REQUEST {
+                return Err(AppError::PayloadTooLarge { limit: MAX_REQUEST });
             }
             bytes.extend_from_slice(&chunk);
         }

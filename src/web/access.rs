@@ -117,9 +117,13 @@ pub async fn check(
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let by_session = principal.as_ref().is_none_or(|p| p.session.is_some());
     if unsafe_method && by_session {
+        let key = state.keys().derive(csrf::KEY_LABEL);
         let expected = csrf::expected(
             principal.as_ref(),
-            req.cookie(csrf::PRE_COOKIE).as_ref().map(|c| c.value()),
+            req.cookie(csrf::pre_cookie(state.settings.cookie_secure))
+                .as_ref()
+                .map(|c| c.value()),
+            &key,
         );
         let presented = if is_api {
             req.headers()
@@ -134,8 +138,16 @@ pub async fn check(
                 Err(e) => return Ok(deny(req, e)),
             }
         };
-        // An anonymous API call has no session to forge: only browser forms need the token.
-        let needed = !(is_api && principal.is_none());
+        // An anonymous API call has no session to forge: only browser forms need the token. An
+        // upload by a logged-in user is checked by its handler, on the form's first part.
+        let upload = principal.as_ref().is_some_and(|p| p.session.is_some())
+            && csrf::UPLOAD_ROUTES.contains(&req.match_pattern().unwrap_or_default().as_str())
+            && req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let needed = !(upload || (is_api && principal.is_none()));
         if needed && !csrf::matches(expected.as_deref(), presented.as_deref()) {
             let now = db_now(state.clock.as_ref());
             let caller = match &principal {
@@ -194,7 +206,7 @@ async fn resolve(
 }
 
 /// The CSRF token of a browser form: the `csrf` field of a URL-encoded body (the body is put
-/// back for the handler), or the `csrf` query parameter for multipart uploads.
+/// back for the handler).
 async fn form_token(req: ServiceRequest, limit: usize) -> (ServiceRequest, Result<Option<String>, AppError>) {
     let urlencoded = req
         .headers()
@@ -202,10 +214,9 @@ async fn form_token(req: ServiceRequest, limit: usize) -> (ServiceRequest, Resul
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     if !urlencoded {
-        let token = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-            .ok()
-            .and_then(|q| q.into_iter().find(|(k, _)| k == csrf::FIELD).map(|(_, v)| v));
-        return (req, Ok(token));
+        // No token in the URL (it would reach logs and the browser's history): an upload
+        // carries it as the form's first part, checked by its handler (`csrf::first_part`).
+        return (req, Ok(None));
     }
     let (http_req, mut payload) = req.into_parts();
     match web::Bytes::from_request(&http_req, &mut payload).await {

@@ -128,7 +128,9 @@ pub fn ctx_of(req: &HttpRequest) -> Result<Ctx, AppError> {
     Ok(Ctx {
         now: db_now(state.clock.as_ref()),
         ip: client_ip(req, &state.settings),
-        pre_csrf: req.cookie(super::csrf::PRE_COOKIE).map(|c| c.value().to_owned()),
+        pre_csrf: req
+            .cookie(super::csrf::pre_cookie(state.settings.cookie_secure))
+            .map(|c| c.value().to_owned()),
         flash: req.cookie(super::page::FLASH_COOKIE).map(|c| c.value().to_owned()),
         path: req.path().to_owned(),
         state,

@@ -8,10 +8,9 @@ use actix_web::http::header;
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::csrf::PRE_COOKIE;
 use super::ctx::Ctx;
 use super::i18n::{self, Lang};
-use crate::auth::{random_secret, Actor};
+use crate::auth::Actor;
 use crate::domain::vocab::Labelled;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
@@ -101,10 +100,17 @@ impl Page {
             .as_ref()
             .and_then(|p| p.session.as_ref())
             .map(|s| s.csrf_token.clone());
-        let (csrf, new_pre_csrf) = match (session_csrf, &ctx.pre_csrf) {
-            (Some(t), _) => (t, false),
-            (None, Some(t)) => (t.clone(), false),
-            (None, None) => (random_secret(), true),
+        let (csrf, new_pre_csrf) = match session_csrf {
+            Some(t) => (t, false),
+            None => {
+                // Before login: the pre-session cookie's token when the server made it, else a
+                // new one (a planted value is never taken over).
+                let key = ctx.state.keys().derive(super::csrf::KEY_LABEL);
+                match &ctx.pre_csrf {
+                    Some(t) if super::csrf::is_ours(&key, t) => (t.clone(), false),
+                    _ => (super::csrf::issue(&key), true),
+                }
+            }
         };
         Page {
             lang: ctx.lang,
@@ -153,7 +159,7 @@ impl Page {
         res.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
         if self.new_pre_csrf {
             res.cookie(
-                Cookie::build(PRE_COOKIE, self.csrf.clone())
+                Cookie::build(super::csrf::pre_cookie(self.cookie_secure), self.csrf.clone())
                     .path("/")
                     .http_only(true)
                     .secure(self.cookie_secure)

@@ -109,17 +109,6 @@ impl Reply {
             .unwrap_or_default()
     }
 
-    /// The CSRF token carried in a form's action (multipart uploads: `?csrf=…`).
-    pub fn csrf_field_in_action(&self) -> String {
-        let marker = "?csrf=";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no csrf in an action: {}", self.body))
-            + marker.len();
-        self.body[start..].split('"').next().unwrap_or("").to_owned()
-    }
-
     /// The value of the `csrf` hidden field of a page.
     pub fn csrf_field(&self) -> String {
         let marker = "name=\"csrf\" value=\"";

@@ -168,21 +168,25 @@ async fn the_upload_page_and_the_api_import_messages(b: Backend) {
     let mut u = unit(b).await;
     let page = u.op.get("/referrals/import").await;
     assert_eq!(page.status, StatusCode::OK);
-    let csrf = page.csrf_field_in_action();
-    // Two files in one multipart upload: one good, one broken.
+    assert!(!page.body.contains("?csrf="), "the token stays out of the URL");
+    let csrf = page.csrf_field();
+    // Two files in one multipart upload: one good, one broken; the token is the first part.
     let boundary = "varco-test-boundary";
-    let mut body = Vec::new();
+    let token_part =
+        |t: &str| format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{t}\r\n").into_bytes();
+    let mut files = Vec::new();
     for name in ["html_only.eml", "broken.eml"] {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes());
-        body.extend_from_slice(&std::fs::read(fixture(name)).expect("fixture"));
-        body.extend_from_slice(b"\r\n");
+        files.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes());
+        files.extend_from_slice(&std::fs::read(fixture(name)).expect("fixture"));
+        files.extend_from_slice(b"\r\n");
     }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    files.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let body = [token_part(&csrf), files.clone()].concat();
     let content_type = format!("multipart/form-data; boundary={boundary}");
     let r =
         u.op.send(
             Method::POST,
-            &format!("/referrals/import?csrf={csrf}"),
+            "/referrals/import",
             &[],
             Some((&content_type, body.clone())),
         )
@@ -190,11 +194,35 @@ async fn the_upload_page_and_the_api_import_messages(b: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("html_only.eml: <a href=\"/referrals/"), "{}", r.body);
     assert!(r.body.contains("broken.eml: <span class=\"error\">"), "{}", r.body);
-    // Without the CSRF token the upload is refused.
+    // Without the CSRF token, with a wrong one, or with it in the URL, the upload is refused.
+    for (path, body) in [
+        ("/referrals/import", files.clone()),
+        (
+            "/referrals/import",
+            [token_part("not-the-token"), files.clone()].concat(),
+        ),
+        (&*format!("/referrals/import?csrf={csrf}"), files.clone()),
+    ] {
+        let r = u.op.send(Method::POST, path, &[], Some((&content_type, body))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    // The request as a whole is bounded (32 MB), not only each file (15 MB): three files of
+    // 11 MB are refused.
+    let big = vec![b'x'; 11 * 1024 * 1024];
+    let mut body = token_part(&csrf);
+    for i in 0..3 {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big{i}.eml\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(&big);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     let r =
         u.op.send(Method::POST, "/referrals/import", &[], Some((&content_type, body)))
             .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     // The draft is in the queue, and its page is the form to review.
     let queue = u.op.get("/referrals").await;
     assert!(queue.body.contains("id=\"drafts\""));

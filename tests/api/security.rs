@@ -455,3 +455,49 @@ async fn a_changed_role_ends_the_shifts_it_cannot_hold(b: Backend) {
     assert!(page.body.contains("chiude i turni"), "{}", page.body);
 }
 both!(a_changed_role_ends_the_shifts_it_cannot_hold);
+
+/// The login form's CSRF cookie is a `__Host-` cookie whose value the server made: a value
+/// planted by someone else (a sibling site, an injected header) is neither taken over nor
+/// accepted.
+async fn a_planted_csrf_cookie_is_not_accepted(b: Backend) {
+    // As deployed: `Secure` cookies (the tests' default is plain HTTP).
+    let mut app = spawn_with(b, |s| s.cookie_secure = true).await;
+    app.setup_admin().await;
+    app.logout_local();
+    app.jar.clear();
+    let page = app.get("/login").await;
+    let set = page
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-varco_csrf="))
+        .expect("a __Host- cookie")
+        .to_owned();
+    assert!(
+        set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"),
+        "{set}"
+    );
+    // Planted: the page does not take it over, and a form carrying it is refused.
+    app.jar
+        .insert("__Host-varco_csrf".into(), "planted-by-the-attacker".into());
+    let page = app.get("/login").await;
+    assert!(!page.body.contains("planted-by-the-attacker"));
+    app.jar
+        .insert("__Host-varco_csrf".into(), "planted-by-the-attacker".into());
+    let r = app
+        .form(
+            "/login",
+            &[
+                ("csrf", "planted-by-the-attacker"),
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The server's own token works.
+    app.jar.clear();
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+both!(a_planted_csrf_cookie_is_not_accepted);
