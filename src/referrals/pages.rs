@@ -439,6 +439,12 @@ async fn draft_page(
     });
     let mut form = form;
     form.set("version", r.version().to_string());
+    // Whether a PEC certificate vouched for the sender (an ordinary email's `From:` does not).
+    let certified = file.events.iter().any(|e| {
+        e.kind == super::vocab::EventKind::Imported
+            && e.detail.as_deref().is_some_and(|d| d.contains("sender certified"))
+    });
+    form.set("sender_verified", if certified { "pec" } else { "no" });
     intake_page(
         ctx,
         form,

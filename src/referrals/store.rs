@@ -785,8 +785,10 @@ fn after_routing(
 }
 
 /// Stores a message saved from the unit's mailbox as a draft: it counts nowhere and reaches nobody
-/// until an operator has reviewed and confirmed it. When the sender's address is an
-/// organisation's, the draft is filled in as coming from it.
+/// until an operator has reviewed and confirmed it. When the PEC certificate names as sender an
+/// organisation's address, the draft is filled in as coming from it; an ordinary email's `From:`
+/// can be written by anyone, so it attributes nothing: the operator decides on review (the page
+/// says the sender is not verified).
 pub fn create_draft(
     conn: &mut DbConn,
     keys: &Keyring,
@@ -796,13 +798,16 @@ pub fn create_draft(
     now: NaiveDateTime,
 ) -> Result<Referral, AppError> {
     use super::import::MessageKind;
-    let sender = msg
+    let certified = msg
         .pec
         .as_ref()
+        .filter(|p| p.kind.as_deref() == Some("posta-certificata"))
         .and_then(|p| p.sender.clone())
-        .or_else(|| msg.from.clone())
         .map(|s| s.trim().to_lowercase());
-    let org: Option<orgs::OrgRow> = match &sender {
+    let sender = certified
+        .clone()
+        .or_else(|| msg.from.clone().map(|s| s.trim().to_lowercase()));
+    let org: Option<orgs::OrgRow> = match &certified {
         Some(address) => organisations::table
             .filter(organisations::email.is_not_null())
             .select(orgs::OrgRow::as_select())
@@ -865,10 +870,12 @@ pub fn create_draft(
     diesel::insert_into(referral_people::table)
         .values((referral_people::referral_id.eq(id), seal_person(&key, &person)))
         .execute(conn)?;
-    write_events(
-        conn,
-        &[pending(id, actor, EventKind::Imported, now).detail(channel.as_str())],
-    )?;
+    let how = if certified.is_some() {
+        format!("{}; sender certified by PEC", channel.as_str())
+    } else {
+        format!("{}; sender not verified", channel.as_str())
+    };
+    write_events(conn, &[pending(id, actor, EventKind::Imported, now).detail(how)])?;
     get(conn, id)
 }
 

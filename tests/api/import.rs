@@ -27,6 +27,17 @@ async fn the_command_line_imports_eml_and_pec_and_skips_a_broken_file(b: Backend
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The ordinary email claims to come from the commission: anyone can write a `From:`.
+    let ct = u.ct_verona;
+    let r = u
+        .admin
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/organisations/{ct}"),
+            Some(json!({"version": 1, "email": "ct.verona@interno.example"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let out = Command::new(env!("CARGO_BIN_EXE_varco"))
         .args([
             "import",
@@ -90,6 +101,15 @@ async fn the_command_line_imports_eml_and_pec_and_skips_a_broken_file(b: Backend
     let plain = drafts.iter().find(|d| d["id"].as_i64() != Some(pec_id)).expect("plain");
     let plain_id = plain["id"].as_i64().expect("id");
     let c = u.op.get(&format!("/api/v1/referrals/{plain_id}")).await.json();
+    assert!(
+        c["referring_org"].is_null(),
+        "an unverified From: attributes nothing: {c}"
+    );
+    assert_eq!(c["source_kind"], "private_citizen");
+    let review = u.op.get(&format!("/referrals/{plain_id}")).await.body;
+    assert!(review.contains("id=\"sender-unverified\"") && review.contains("Mittente non verificato"));
+    let review = u.op.get(&format!("/referrals/{pec_id}")).await.body;
+    assert!(review.contains("id=\"sender-certified\""));
     assert!(
         c["notes"]
             .as_str()
