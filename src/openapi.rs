@@ -42,6 +42,7 @@ use crate::{accounts, audit, hotline, notify, pages, referrals, roster};
         referrals::api::withdraw_consent,
         referrals::api::import_draft,
         referrals::api::confirm,
+        referrals::api::answer_mediation,
         hotline::api::list_calls,
         hotline::api::create_call,
         roster::api::get_roster,

@@ -160,6 +160,8 @@ diesel::table! {
         proposed_mediator_id -> Nullable<BigInt>,
         acknowledged_at -> Nullable<Timestamp>,
         escalated_at -> Nullable<Timestamp>,
+        mediator_answer -> Nullable<Text>,
+        mediator_answered_at -> Nullable<Timestamp>,
     }
 }
 

@@ -13,7 +13,7 @@ use super::service::{self, Action, CaseFile};
 use super::store::{self, Referral};
 use super::vocab::{
     AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
-    Status, Urgency,
+    MediatorAnswer, Status, Urgency,
 };
 use crate::auth::Access;
 use crate::clock::rome;
@@ -47,6 +47,12 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::POST, "/api/v1/referrals/{id}/take-charge", UNIT, take_charge),
         RouteDef::new(Method::POST, "/api/v1/referrals/{id}/decline", UNIT, decline),
         RouteDef::new(Method::POST, "/api/v1/referrals/{id}/feedback", UNIT, feedback),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/referrals/{id}/mediation",
+            Access::Roles(&[Role::Mediator]),
+            answer_mediation,
+        ),
         RouteDef::new(
             Method::POST,
             "/api/v1/referrals/{id}/consent/withdraw",
@@ -391,13 +397,84 @@ pub(crate) async fn list(ctx: Ctx, q: ApiQuery<ListQuery>) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// One referral: the case file for the unit, the outside view for its referrer or commission.
+/// What a mediator sees of a referral proposed to them: until they answer, what they need to
+/// decide; once they accepted, and while it is open, what the interview needs (`person`,
+/// `exploitation_types`, `assigned_operator`). Never the notes, the referrer's contact, the
+/// consent record, the decision or the feedback.
+#[derive(Serialize, ToSchema)]
+pub struct MediatorCaseView {
+    pub id: i64,
+    pub reference: String,
+    pub status: Status,
+    pub urgency: Urgency,
+    pub received_at: DateTime<FixedOffset>,
+    /// The languages the person speaks.
+    pub languages: Vec<String>,
+    /// The mediator's answer; null while the proposal waits for it.
+    pub answer: Option<MediatorAnswer>,
+    /// Once accepted.
+    pub person: Option<MediatorPersonView>,
+    pub exploitation_types: Vec<ExploitationType>,
+    pub assigned_operator: Option<Named>,
+    pub version: i64,
+}
+
+/// The person, as the interview needs them.
+#[derive(Serialize, ToSchema)]
+pub struct MediatorPersonView {
+    pub alias: Option<String>,
+    pub gender: Gender,
+    pub age: Option<i32>,
+    pub age_band: Option<AgeBand>,
+    pub nationality: Option<String>,
+    pub minor: bool,
+    pub hosted_by: Option<Named>,
+}
+
+impl MediatorCaseView {
+    pub fn new(file: &CaseFile) -> MediatorCaseView {
+        let (r, routing) = (&file.referral.row, &file.referral.routing);
+        let accepted = routing.mediator_answer == Some(MediatorAnswer::Accepted);
+        let p = &file.sensitive.person;
+        MediatorCaseView {
+            id: r.id.get(),
+            reference: r.reference.clone(),
+            status: r.status,
+            urgency: r.urgency,
+            received_at: rome(r.received_at),
+            languages: file.facts.languages.clone(),
+            answer: routing.mediator_answer,
+            person: accepted.then(|| MediatorPersonView {
+                alias: p.alias.clone(),
+                gender: r.person_gender,
+                age: p.age,
+                age_band: r.person_age_band,
+                nationality: p.nationality.clone(),
+                minor: r.person_minor,
+                hosted_by: org(file, r.hosted_org_id),
+            }),
+            exploitation_types: file.facts.exploitation.clone(),
+            assigned_operator: if accepted {
+                user(file, routing.assigned_operator_id)
+            } else {
+                None
+            },
+            version: r.version.get(),
+        }
+    }
+}
+
+/// One referral: the case file for the unit, the outside view for its referrer or commission,
+/// the mediator's share for the mediator it was proposed to.
 #[utoipa::path(get, path = "/api/v1/referrals/{id}", tag = "referrals", params(("id" = i64, Path)),
     responses((status = 200, body = ReferralView), (status = 404, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn get(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
     let v = file.referral.version();
+    if matches!(file.standing, super::policy::Standing::Mediator { .. }) {
+        return Ok(versioned(StatusCode::OK, &MediatorCaseView::new(&file), v, None));
+    }
     if super::policy::is_outside(file.standing) {
         return Ok(versioned(
             StatusCode::OK,
@@ -460,6 +537,37 @@ async fn respond_action(
     }
     .map_err(AppError::internal)?;
     Ok(versioned(StatusCode::OK, &body, row.version(), None))
+}
+
+/// A mediator's answer to a proposal.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediationInput {
+    pub version: Option<i64>,
+    pub answer: MediatorAnswer,
+}
+
+/// The proposed mediator accepts or declines: accepted, they see what the interview needs;
+/// declined, the referral leaves their list and the unit sees the answer in the history.
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/mediation", tag = "referrals", params(("id" = i64, Path)),
+    request_body = MediationInput, responses((status = 200, description = "accepted: what the interview needs", body = MediatorCaseView),
+        (status = 204, description = "declined: the referral is no longer the mediator's to see"),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn answer_mediation(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId<ReferralId>,
+    body: ApiJson<MediationInput>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let expected = expected_version(&req, b.version)?;
+    service::answer_proposal(&ctx.state, &ctx.caller(), id.0, expected, b.answer).await?;
+    match b.answer {
+        MediatorAnswer::Accepted => get(ctx, id).await,
+        // Declined: no longer theirs to see.
+        MediatorAnswer::Declined => Ok(HttpResponse::NoContent().finish()),
+    }
 }
 
 /// The operator on duty has seen the emergency: the escalation clock stops.

@@ -37,6 +37,12 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::GET, "/referrals/import", UNIT, import_form),
         RouteDef::new(Method::POST, "/referrals/import", UNIT, import_submit),
         RouteDef::new(Method::GET, "/referrals/{id}", STAFF, detail),
+        RouteDef::new(
+            Method::POST,
+            "/referrals/{id}/mediation",
+            Access::Roles(&[Role::Mediator]),
+            mediation_submit,
+        ),
         RouteDef::new(Method::POST, "/referrals/{id}/confirm", UNIT, confirm_submit),
         RouteDef::new(Method::POST, "/referrals/{id}/acknowledge", UNIT, acknowledge),
         RouteDef::new(Method::POST, "/referrals/{id}/take-charge", UNIT, take_charge),
@@ -405,8 +411,61 @@ fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusC
     render_status(&tpl.page, status, &tpl)
 }
 
+#[derive(Template)]
+#[template(path = "referrals/mediation.html")]
+struct MediationPage {
+    page: Page,
+    c: super::api::MediatorCaseView,
+    form: Form,
+}
+
+/// A mediator's page of a referral proposed to them: the proposal to answer, then what the
+/// interview needs.
+fn render_mediation(
+    ctx: &Ctx,
+    file: &service::CaseFile,
+    form: Form,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let tpl = MediationPage {
+        page: Page::new(ctx, "referrals.title"),
+        c: super::api::MediatorCaseView::new(file),
+        form,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+async fn mediation_submit(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let pairs = pairs(&body)?;
+    let mut form = Form::from_pairs(&pairs);
+    let answer = super::vocab::MediatorAnswer::parse(form.v("answer"));
+    let version = form.v("version").trim().parse::<Version>().ok();
+    let result = match (answer, version) {
+        (Some(a), Some(v)) => service::answer_proposal(&ctx.state, &ctx.caller(), id.0, v, a)
+            .await
+            .map(|_| a),
+        _ => Err(AppError::invalid("answer", "choose to accept or decline")),
+    };
+    match result {
+        Ok(super::vocab::MediatorAnswer::Accepted) => Ok(redirect_with_flash(
+            &format!("/referrals/{}", id.0),
+            "flash.mediation_accepted",
+        )),
+        Ok(super::vocab::MediatorAnswer::Declined) => Ok(redirect_with_flash("/referrals", "flash.mediation_declined")),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::StaleVersion { .. })) => {
+            form.absorb(&e, ctx.lang);
+            let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
+            render_mediation(&ctx, &file, form, StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 async fn detail(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
+    if matches!(file.standing, super::policy::Standing::Mediator { .. }) {
+        return render_mediation(&ctx, &file, Form::default(), StatusCode::OK);
+    }
     if file.referral.status() == Status::Draft {
         return draft_page(&ctx, &file, None, StatusCode::OK).await;
     }

@@ -1,7 +1,9 @@
 //! Who sees which referral, and who may do what with it: the one place these rules live.
 //!
 //! - The crisis unit (coordinators, operators) sees every referral and acts on it.
-//! - A cultural mediator sees the referrals proposed to them, and acts on none.
+//! - A cultural mediator sees a referral proposed to them while it is open: the proposal until
+//!   they answer it, then, if they accepted, what the interview needs; they answer proposals and
+//!   decide nothing else.
 //! - A referring organisation or a territorial commission (its staff or its system) sees its own
 //!   reports only, in the outside view; a commission may withdraw the consent it recorded.
 //! - Anyone else sees nothing. A referral one may not see answers 404, so existence is not
@@ -9,6 +11,7 @@
 
 use super::model::Submitter;
 use super::store::{ReferralRow, RoutingRow};
+use super::vocab::{MediatorAnswer, Status};
 use crate::domain::{Caller, Role, UserId};
 use crate::error::AppError;
 
@@ -50,12 +53,38 @@ pub fn submitter(caller: &Caller) -> Result<Submitter, AppError> {
     }
 }
 
-/// True when `standing` may see `row` (the case file for the unit and a mediator, the outside
-/// view for its organisation).
+/// What a mediator sees of a referral proposed to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediatorView {
+    /// A proposal waiting for their answer: what they need to decide (languages, urgency, when),
+    /// nothing of the person.
+    Proposal,
+    /// Accepted and still open: what the interview needs (how to address the person, languages,
+    /// gender and age, nationality, where they are hosted, who the operator is); never the notes,
+    /// the referrer's contact, the consent record, the decision note or the feedback.
+    Interview,
+}
+
+/// What `user_id`, a mediator, sees of a referral: nothing unless it was proposed to them, is
+/// open, and they have not declined it.
+pub fn mediator_view(row: &ReferralRow, routing: &RoutingRow, user_id: UserId) -> Option<MediatorView> {
+    let open = matches!(row.status, Status::New | Status::InCharge);
+    if routing.proposed_mediator_id != Some(user_id) || !open {
+        return None;
+    }
+    match routing.mediator_answer {
+        None => Some(MediatorView::Proposal),
+        Some(MediatorAnswer::Accepted) => Some(MediatorView::Interview),
+        Some(MediatorAnswer::Declined) => None,
+    }
+}
+
+/// True when `standing` may see `row` (the case file for the unit, the proposal or the
+/// interview's share for a mediator, the outside view for its organisation).
 pub fn can_see(row: &ReferralRow, routing: &RoutingRow, standing: Standing) -> bool {
     match standing {
         Standing::Unit => true,
-        Standing::Mediator { user_id } => routing.proposed_mediator_id == Some(user_id),
+        Standing::Mediator { user_id } => mediator_view(row, routing, user_id).is_some(),
         Standing::Outside(Submitter::Referrer { org_id, .. } | Submitter::Commission { org_id }) => {
             row.submitter_org_id == Some(org_id)
         }

@@ -113,6 +113,48 @@ pub struct CaseFile {
     pub standing: Standing,
 }
 
+/// A mediator's share of a case file (see [`policy::MediatorView`]): what is not theirs to see
+/// is never put in it.
+fn mediator_file(
+    conn: &mut crate::db::DbConn,
+    keys: &crate::crypto::Keyring,
+    referral: Referral,
+    view: policy::MediatorView,
+    standing: Standing,
+) -> Result<CaseFile, AppError> {
+    let all = store::facts(conn, referral.id())?;
+    let mut file = CaseFile {
+        facts: store::Facts {
+            languages: all.languages,
+            ..store::Facts::default()
+        },
+        sensitive: store::Sensitive::default(),
+        events: Vec::new(),
+        org_names: HashMap::new(),
+        user_names: HashMap::new(),
+        standing,
+        referral,
+    };
+    if view == policy::MediatorView::Interview {
+        let sensitive = store::sensitive(conn, keys, &file.referral)?;
+        file.sensitive.person = store::Person {
+            alias: sensitive.person.alias,
+            age: sensitive.person.age,
+            nationality: sensitive.person.nationality,
+            ..store::Person::default()
+        };
+        file.sensitive.erased = sensitive.erased;
+        file.facts.exploitation = all.exploitation;
+        if let Some(org) = file.referral.row.hosted_org_id {
+            file.org_names.insert(org, orgs::get(conn, org)?.name);
+        }
+        if let Some(op) = file.referral.routing.assigned_operator_id {
+            file.user_names.insert(op, users::get(conn, op)?.name_with_languages());
+        }
+    }
+    Ok(file)
+}
+
 /// Reads a referral for the caller (an audited read). Outsiders may read only their own
 /// organisation's reports, and of those only the outside view; anyone else gets 404, so existence
 /// is not revealed.
@@ -154,6 +196,11 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
             return Err(AppError::NotFound);
         }
         let event = Event::new("referral.read").entity("referral", id);
+        if let Standing::Mediator { user_id } = standing {
+            let view = policy::mediator_view(&referral.row, &referral.routing, user_id).ok_or(AppError::NotFound)?;
+            let file = mediator_file(conn, &keys, referral, view, standing)?;
+            return Ok((file, event.detail("mediator")));
+        }
         if policy::is_outside(standing) {
             let feedback = store::feedback(conn, &keys, &referral)?;
             let file = CaseFile {
@@ -487,6 +534,39 @@ fn describe(e: &AppError) -> String {
         AppError::Conflict(m) => m.clone(),
         other => other.to_string(),
     }
+}
+
+/// The proposed mediator answers a proposal (see `store::answer_proposal`).
+pub async fn answer_proposal(
+    app: &App,
+    caller: &Caller,
+    id: ReferralId,
+    expected_version: Version,
+    answer: super::vocab::MediatorAnswer,
+) -> Result<Referral, AppError> {
+    let result = async {
+        let Standing::Mediator { user_id } = policy::standing(caller)? else {
+            return Err(AppError::Forbidden);
+        };
+        let actor = actor_of(caller);
+        audit::write(app, caller, &[], move |tx| {
+            let current = store::get(tx.conn, id)?;
+            if policy::mediator_view(&current.row, &current.routing, user_id).is_none() {
+                return Err(AppError::NotFound);
+            }
+            let now = tx.caller().now;
+            let row = store::answer_proposal(tx.conn, &current, expected_version, &actor, answer, now)?;
+            tx.audit(
+                Event::new("referral.mediation")
+                    .entity("referral", id)
+                    .detail(answer.as_str()),
+            )?;
+            Ok(row)
+        })
+        .await
+    }
+    .await;
+    audit_refusal(app, caller, "referral.mediation", id, result).await
 }
 
 /// Confirms a reviewed draft (the unit's input, checked like any intake).

@@ -20,7 +20,7 @@ use super::model::{Consent, NewReferral};
 use super::routing::{self, Routing};
 use super::vocab::{
     AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
-    Status, Urgency,
+    MediatorAnswer, Status, Urgency,
 };
 use crate::accounts::orgs;
 use crate::accounts::users::{self, UserRow};
@@ -75,6 +75,9 @@ pub struct RoutingRow {
     pub proposed_mediator_id: Option<UserId>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub escalated_at: Option<NaiveDateTime>,
+    /// The proposed mediator's answer (none yet: the proposal waits).
+    pub mediator_answer: Option<MediatorAnswer>,
+    pub mediator_answered_at: Option<NaiveDateTime>,
 }
 
 /// The unit's decision (its note, sealed, is read with the case file only).
@@ -661,6 +664,8 @@ pub fn create(
         proposed_mediator_id: routing.mediator.as_ref().map(|u| u.id),
         acknowledged_at: None,
         escalated_at: None,
+        mediator_answer: None,
+        mediator_answered_at: None,
     };
     let routing_values = (
         referral_routing::referral_id.eq(id),
@@ -907,6 +912,8 @@ pub fn confirm_draft(
         .set((
             referral_routing::assigned_operator_id.eq(routing.operator.as_ref().map(|u| u.id)),
             referral_routing::proposed_mediator_id.eq(routing.mediator.as_ref().map(|u| u.id)),
+            referral_routing::mediator_answer.eq(None::<MediatorAnswer>),
+            referral_routing::mediator_answered_at.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
     let key = live_key(conn, keys, &row)?;
@@ -1164,7 +1171,15 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> Result<Vec<Referral>, AppError
         q = q.filter(referrals::submitter_org_id.eq(o));
     }
     if let Some(m) = f.mediator_id {
-        q = q.filter(referral_routing::proposed_mediator_id.eq(m));
+        // What the mediator may see (`policy::mediator_view`): open, and not declined.
+        q = q
+            .filter(referral_routing::proposed_mediator_id.eq(m))
+            .filter(
+                referral_routing::mediator_answer
+                    .is_null()
+                    .or(referral_routing::mediator_answer.eq(MediatorAnswer::Accepted)),
+            )
+            .filter(referrals::status.eq_any([Status::New, Status::InCharge]));
     }
     if let Some(b) = f.before {
         q = q.filter(referrals::id.lt(b));
@@ -1247,6 +1262,55 @@ fn apply(
             current_version: get(conn, id)?.row.version.get(),
         }),
     }
+}
+
+/// The proposed mediator accepts or declines the proposal. The referral's version moves on (the
+/// case file changed), its state does not. Refused (409) when the proposal is not waiting for
+/// this mediator's answer.
+pub fn answer_proposal(
+    conn: &mut DbConn,
+    current: &Referral,
+    expected: Version,
+    mediator: &Actor,
+    answer: MediatorAnswer,
+    now: NaiveDateTime,
+) -> Result<Referral, AppError> {
+    let id = current.id();
+    let waiting = current.routing.proposed_mediator_id.is_some()
+        && current.routing.proposed_mediator_id == mediator.user_id
+        && current.routing.mediator_answer.is_none()
+        && matches!(current.row.status, Status::New | Status::InCharge);
+    if !waiting {
+        return Err(AppError::Conflict("no proposal is waiting for your answer".into()));
+    }
+    let bumped = diesel::update(
+        referrals::table
+            .filter(referrals::id.eq(id))
+            .filter(referrals::version.eq(expected)),
+    )
+    .set((referrals::version.eq(expected.next()), referrals::updated_at.eq(now)))
+    .execute(conn)?;
+    if bumped == 0 {
+        return Err(AppError::StaleVersion {
+            current_version: current.row.version.get(),
+        });
+    }
+    diesel::update(referral_routing::table.find(id))
+        .set((
+            referral_routing::mediator_answer.eq(Some(answer)),
+            referral_routing::mediator_answered_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    let kind = match answer {
+        MediatorAnswer::Accepted => EventKind::MediatorAccepted,
+        MediatorAnswer::Declined => EventKind::MediatorDeclined,
+    };
+    let mut event = pending(id, mediator, kind, now);
+    if let Some(user) = mediator.user_id {
+        event = event.about(user);
+    }
+    write_events(conn, &[event])?;
+    get(conn, id)
 }
 
 /// The operator on duty confirms they have seen an emergency (stops the escalation clock).

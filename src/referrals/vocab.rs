@@ -172,6 +172,16 @@ vocabulary! {
         ConsentWithdrawn = "consent_withdrawn" => ("Consenso revocato: dati personali cancellati", "Consent withdrawn: personal data erased"),
         Confirmed = "confirmed" => ("Bozza confermata", "Draft confirmed"),
         Imported = "imported" => ("Importata da email", "Imported from email"),
+        MediatorAccepted = "mediator_accepted" => ("Il mediatore ha accettato", "The mediator accepted"),
+        MediatorDeclined = "mediator_declined" => ("Il mediatore non è disponibile", "The mediator declined"),
+    }
+}
+
+vocabulary! {
+    /// A proposed mediator's answer.
+    MediatorAnswer ("mediator_answer") {
+        Accepted = "accepted" => ("Accettata", "Accepted"),
+        Declined = "declined" => ("Rifiutata", "Declined"),
     }
 }
 

@@ -501,3 +501,116 @@ async fn a_planted_csrf_cookie_is_not_accepted(b: Backend) {
     assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status, StatusCode::SEE_OTHER);
 }
 both!(a_planted_csrf_cookie_is_not_accepted);
+
+/// A mediator sees a proposal (what they need to decide), accepts or declines it, and once they
+/// accepted sees what the interview needs, while the referral is open: never the notes, the
+/// referrer's contact, the consent record or the decision note.
+async fn a_mediator_sees_what_the_interview_needs_and_only_while_it_is_theirs(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let org = u.ct_verona;
+    let mut ct = crate::referrals::commission(&mut u, "ct.med", org).await;
+    let body = json!({"urgency": "ordinary", "consent": crate::referrals::consent(),
+                      "person": {"alias": "Joy", "gender": "female", "age": 22, "nationality": "Nigeria", "languages": ["en", "edo"]},
+                      "notes": "dettagli riservati all'unità", "exploitation_types": ["sexual"]});
+    let id = crate::referrals::file(&mut ct, body).await["id"].as_i64().expect("id");
+    let c = crate::referrals::case(&mut u.op, id).await;
+    assert_eq!(c["proposed_mediator"]["id"].as_i64(), Some(u.med_id), "{c}");
+    let mut med = crate::helpers::TestApp::sibling(&u.admin);
+    assert_eq!(
+        med.login("mediatrice.edo", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // The proposal: enough to decide, nothing of the person.
+    let r = med.get(&format!("/api/v1/referrals/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let p = r.json();
+    assert!(p["answer"].is_null() && p["person"].is_null(), "{p}");
+    assert_eq!(p["languages"], json!(["edo", "en"]));
+    for secret in ["Joy", "riservati", "Sezione di Padova", "operatrice CAS", "Nigeria"] {
+        assert!(!r.body.contains(secret), "{secret} in the proposal: {}", r.body);
+    }
+    let page = med.get(&format!("/referrals/{id}")).await;
+    assert!(page.body.contains("id=\"accept\"") && !page.body.contains("Joy"));
+
+    // Accepted: what the interview needs, and still none of the rest.
+    let r = med
+        .api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{id}/mediation"),
+            Some(json!({"version": p["version"], "answer": "accepted"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["person"]["alias"], "Joy");
+    assert_eq!(v["person"]["nationality"], "Nigeria");
+    for secret in ["riservati", "Sezione di Padova", "operatrice CAS", "funzionaria"] {
+        assert!(!r.body.contains(secret), "{secret} shown to the mediator: {}", r.body);
+    }
+    // Answered once only.
+    let again = med
+        .api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{id}/mediation"),
+            Some(json!({"version": v["version"], "answer": "declined"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let history: Vec<String> = crate::referrals::case(&mut u.op, id).await["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(history.contains(&"mediator_accepted".to_owned()), "{history:?}");
+
+    // Closed (declined by the unit): the mediator no longer sees it.
+    let version = crate::referrals::case(&mut u.op, id).await["version"].clone();
+    let r =
+        u.op.api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{id}/decline"),
+            Some(json!({"version": version, "reason": "redirected_social_services"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        med.get(&format!("/api/v1/referrals/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        med.get("/api/v1/referrals").await.json().as_array().map(|a| a.len()),
+        Some(0)
+    );
+
+    // Another proposal, declined: it leaves the mediator's list.
+    let body = json!({"urgency": "ordinary", "consent": crate::referrals::consent(),
+                      "person": {"gender": "male", "languages": ["pcm"]}});
+    let id2 = crate::referrals::file(&mut ct, body).await["id"].as_i64().expect("id");
+    let r = med
+        .api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{id2}/mediation"),
+            Some(json!({"version": 1, "answer": "declined"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        med.get(&format!("/api/v1/referrals/{id2}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let c = crate::referrals::case(&mut u.op, id2).await;
+    assert!(c["history"].to_string().contains("mediator_declined"), "{c}");
+    // The unit's actions stay the unit's.
+    let r = med
+        .api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{id2}/take-charge"),
+            Some(json!({"version": 2})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+both!(a_mediator_sees_what_the_interview_needs_and_only_while_it_is_theirs);

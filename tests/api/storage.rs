@@ -97,6 +97,11 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("referral_consents", "scope", v(ConsentScope::CODES)),
         ("referral_consents", "contact_route", v(ContactRoute::CODES)),
         ("referral_events", "kind", v(EventKind::CODES)),
+        (
+            "referral_routing",
+            "mediator_answer",
+            v(varco::referrals::vocab::MediatorAnswer::CODES),
+        ),
         ("hotline_calls", "language", v(StationLanguage::CODES)),
         ("hotline_calls", "caller_kind", v(CallerKind::CODES)),
         ("hotline_calls", "outcome", v(CallOutcome::CODES)),
