@@ -44,7 +44,8 @@ pub enum AppError {
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
-    MethodNotAllowed,
+    /// The methods the path takes (the `Allow` header).
+    MethodNotAllowed { allow: String },
     /// A uniqueness clash or a state that forbids the change: 409.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -134,7 +135,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::CsrfRejected => "csrf",
             AppError::NotFound => "not-found",
-            AppError::MethodNotAllowed => "method-not-allowed",
+            AppError::MethodNotAllowed { .. } => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
             AppError::IllegalTransition { .. } => "illegal-transition",
             AppError::StaleVersion { .. } => "stale-version",
@@ -213,7 +214,7 @@ impl ResponseError for AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) | AppError::StaleVersion { .. } | AppError::IllegalTransition { .. } => {
                 StatusCode::CONFLICT
             }
@@ -239,6 +240,9 @@ impl ResponseError for AppError {
         }
         if let AppError::StaleVersion { current_version } = self {
             res.insert_header((header::ETAG, format!("\"{current_version}\"")));
+        }
+        if let AppError::MethodNotAllowed { allow } = self {
+            res.insert_header((header::ALLOW, allow.clone()));
         }
         if matches!(self, AppError::Unauthenticated) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"varco\""));

@@ -655,12 +655,12 @@ pub struct DraftCreated {
 #[utoipa::path(post, path = "/api/v1/referrals/drafts", tag = "referrals",
     request_body(content = String, content_type = "message/rfc822", description = "the .eml file"),
     params(("X-File-Name" = Option<String>, Header, description = "the file's name, kept with the draft")),
-    responses((status = 201, body = DraftCreated), (status = 415, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = DraftCreated), (status = 413, body = Problem, description = "larger than 32 MB"), (status = 415, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn import_draft(
     ctx: Ctx,
     req: HttpRequest,
-    body: actix_web::web::Bytes,
+    payload: actix_web::web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let is_message = req
         .headers()
@@ -670,6 +670,7 @@ pub(crate) async fn import_draft(
     if !is_message {
         return Err(AppError::UnsupportedMediaType);
     }
+    let body = crate::web::extract::read_limited(&req, payload, super::import::MAX_MESSAGE_BYTES).await?;
     let name = req
         .headers()
         .get("x-file-name")

@@ -60,6 +60,28 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// Reads a request body of at most `limit` bytes: a larger one is a 413 problem document
+/// (refused at once when its `Content-Length` says so), never actix's plain-text error.
+pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, AppError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| AppError::bad_request("body", "could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 fn mime_json() -> &'static str {
     "json"
 }
@@ -154,15 +176,32 @@ fn describe_serde(path: &str, message: &str, syntax: bool) -> FieldError {
         let name = rest.split('`').next().unwrap_or(rest);
         return FieldError::new(join(path, name), "is required");
     }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        // Here the path already ends at the unknown field itself.
-        let name = rest.split('`').next().unwrap_or(rest);
-        let field = if path.is_empty() || path == "." {
-            name.to_owned()
-        } else {
-            path.to_owned()
+    if message.starts_with("unknown field `") {
+        // The path ends at the unknown key itself: a key like ours (a typo) is named, anything
+        // else (the caller's arbitrary text) is not echoed, only where it was.
+        let plausible = |k: &str| {
+            !k.is_empty()
+                && k.len() <= 40
+                && k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         };
-        return FieldError::new(field, "is not a known field");
+        let (parent, key) = match path.rsplit_once('.') {
+            Some((parent, key)) => (parent, key),
+            None => ("", path),
+        };
+        let field = if plausible(key) {
+            path.to_owned()
+        } else if parent.is_empty() || parent == "." {
+            "body".to_owned()
+        } else {
+            parent.to_owned()
+        };
+        let message = if plausible(key) {
+            "is not a known field"
+        } else {
+            "holds a field that is not known"
+        };
+        return FieldError::new(field, message);
     }
     let field = if path.is_empty() || path == "." {
         "body".to_owned()
@@ -176,11 +215,39 @@ fn describe_serde(path: &str, message: &str, syntax: bool) -> FieldError {
                 || message.starts_with("invalid value")
                 || message.starts_with("unknown variant") =>
         {
-            format!("must be {}", &message[i + ", expected ".len()..])
+            format!("must be {}", plain_expectation(&message[i + ", expected ".len()..]))
         }
-        _ => message.to_owned(),
+        _ => plain_expectation(message),
     };
     FieldError::new(field, message)
+}
+
+/// serde's expectation in words a person reads, not Rust's (`i32`, `a sequence`, `struct X`).
+fn plain_expectation(expected: &str) -> String {
+    let e = expected.trim();
+    let integer = |e: &str| matches!(e, "i8" | "i16" | "i32" | "i64" | "i128" | "isize");
+    let natural = |e: &str| matches!(e, "u8" | "u16" | "u32" | "u64" | "u128" | "usize");
+    if integer(e) {
+        return "an integer".into();
+    }
+    if natural(e) {
+        return "a whole number, 0 or more".into();
+    }
+    match e {
+        "f32" | "f64" => return "a number".into(),
+        "a boolean" | "bool" => return "true or false".into(),
+        "a sequence" => return "a list".into(),
+        "a map" => return "an object".into(),
+        "unit" => return "null".into(),
+        _ => {}
+    }
+    if e.starts_with("struct ") || e.starts_with("a struct") {
+        return "an object".into();
+    }
+    if let Some(rest) = e.strip_prefix("a string") {
+        return format!("text{rest}");
+    }
+    e.to_owned()
 }
 
 fn strip_position(message: &str) -> &str {
@@ -317,6 +384,16 @@ mod tests {
             "inner.flag"
         );
         assert_eq!(field_of(r#"{"name": "x", "count": 1, "extra": 1}"#).0, "extra");
+        // Not a key of ours: not echoed, only where it was.
+        let (f, m) = field_of(r#"{"name": "x", "count": 1, "<img src=x>": 1}"#);
+        assert_eq!((f.as_str(), m.as_str()), ("body", "holds a field that is not known"));
+        let (f, _) = field_of(r#"{"name": "x", "count": 1, "inner": {"flag": true, "DROP TABLE": 1}}"#);
+        assert_eq!(f, "inner");
+        // Types in words, not Rust's.
+        let (_, m) = field_of(r#"{"name": "x", "count": "many"}"#);
+        assert!(!m.contains("i32") && !m.contains("i64") && !m.contains("u32"), "{m}");
+        let (_, m) = field_of(r#"{"name": "x", "count": 1, "inner": {"flag": "yes"}}"#);
+        assert_eq!(m, "must be true or false");
         assert_eq!(field_of(r#"{"name": "#).0, "body");
         assert_eq!(field_of("").0, "body");
     }

@@ -73,7 +73,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
     }
     for (path, defs) in groups {
-        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        let allow = defs.iter().map(|d| d.method.as_str()).collect::<Vec<_>>().join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<actix_web::HttpResponse, _>(AppError::MethodNotAllowed { allow }) }
+        }));
         for def in defs {
             let access = def.access;
             resource = resource.route(
@@ -83,10 +87,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
         cfg.service(resource);
     }
-}
-
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed)
 }
 
 /// Anything unrouted.

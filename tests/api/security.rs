@@ -614,3 +614,45 @@ async fn a_mediator_sees_what_the_interview_needs_and_only_while_it_is_theirs(b:
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 both!(a_mediator_sees_what_the_interview_needs_and_only_while_it_is_theirs);
+
+/// 405 says what the path takes; a draft too large is a problem document; errors speak of
+/// types in words and do not echo keys the caller made up.
+async fn errors_say_what_is_allowed_in_plain_words(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let r =
+        u.op.send(awc::http::Method::DELETE, "/api/v1/referrals", &[], None)
+            .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.header("allow").as_deref(), Some("POST, GET"));
+    assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+
+    let big = vec![b'x'; 33 * 1024 * 1024];
+    let csrf = u.op.csrf.clone().unwrap_or_default();
+    let r =
+        u.op.send(
+            awc::http::Method::POST,
+            "/api/v1/referrals/drafts",
+            &[("x-csrf-token", csrf)],
+            Some(("message/rfc822", big)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/problem+json"));
+    assert!(r.json()["status"] == 413, "{}", r.body);
+
+    let mut body = crate::referrals::cas_report(u.cas);
+    body["person"]["age"] = json!("twenty");
+    body["<script>alert(1)</script>"] = json!(1);
+    let r = u.op.api(awc::http::Method::POST, "/api/v1/referrals", Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(!r.body.contains("<script>") && !r.body.contains("script"), "{}", r.body);
+    let mut body = crate::referrals::cas_report(u.cas);
+    body["person"]["age"] = json!("twenty");
+    let r = u.op.api(awc::http::Method::POST, "/api/v1/referrals", Some(body)).await;
+    for rust in ["i32", "i64", "u32", "u8", "usize"] {
+        assert!(!r.body.contains(rust), "{rust}: {}", r.body);
+    }
+    assert!(r.body.contains("person.age"), "{}", r.body);
+}
+both!(errors_say_what_is_allowed_in_plain_words);
