@@ -60,6 +60,15 @@ pub struct IndicatorSet {
     /// Stored with each referral's answers, so that old answers keep their meaning.
     pub version: String,
     pub items: Vec<Indicator>,
+    /// A minor is an emergency whatever the referrer chose.
+    pub minors_are_emergencies: bool,
+}
+
+impl IndicatorSet {
+    /// The items among `ids` that make a referral an emergency.
+    pub fn emergencies<'a>(&'a self, ids: &'a [String]) -> impl Iterator<Item = &'a Indicator> + 'a {
+        self.items.iter().filter(move |i| i.emergency && ids.contains(&i.id))
+    }
 }
 
 crate::vocabulary! {
@@ -78,6 +87,8 @@ pub struct Indicator {
     pub category: IndicatorCategory,
     pub label_it: String,
     pub label_en: String,
+    /// Observed, it makes the referral an emergency (`emergency = true` in the file).
+    pub emergency: bool,
 }
 
 /// How the crisis unit handles a referral from one source, and the rules the service enforces.
@@ -328,6 +339,8 @@ fn parse_projects(file: &str, text: &str) -> Result<Vec<Art18Project>, ProtocolE
 #[serde(deny_unknown_fields)]
 struct IndicatorsFile {
     version: String,
+    #[serde(default)]
+    minors_are_emergencies: bool,
     items: Vec<RawIndicator>,
 }
 
@@ -338,6 +351,8 @@ struct RawIndicator {
     category: String,
     label_it: String,
     label_en: String,
+    #[serde(default)]
+    emergency: bool,
 }
 
 fn parse_indicators(file: &str, text: &str) -> Result<IndicatorSet, ProtocolError> {
@@ -369,11 +384,13 @@ fn parse_indicators(file: &str, text: &str) -> Result<IndicatorSet, ProtocolErro
             category,
             label_it: item.label_it,
             label_en: item.label_en,
+            emergency: item.emergency,
         });
     }
     Ok(IndicatorSet {
         version: raw.version,
         items,
+        minors_are_emergencies: raw.minors_are_emergencies,
     })
 }
 

@@ -140,6 +140,9 @@ pub struct NewReferral {
     pub interview_joint: Option<bool>,
     pub consent: Option<Consent>,
     pub submitter_org_id: Option<OrgId>,
+    /// Why the urgency was raised to an emergency whatever the referrer chose (`minor`, or the
+    /// ids of the observed indicators that make it one; `protocols/indicators.toml`).
+    pub urgency_raised_by: Vec<String>,
 }
 
 /// A checked consent record.
@@ -382,6 +385,22 @@ impl ReferralInput {
             hosted_org_id = None;
         }
 
+        // Danger raises urgency (the rule is protocol data): a minor, or an observation flagged
+        // as an emergency, makes the referral an emergency whatever the referrer chose.
+        let mut urgency_raised_by = Vec::new();
+        if minor && protocols.indicators.minors_are_emergencies {
+            urgency_raised_by.push("minor".to_owned());
+        }
+        urgency_raised_by.extend(protocols.indicators.emergencies(&indicators).map(|i| i.id.clone()));
+        let urgency = if urgency_raised_by.is_empty() {
+            urgency
+        } else {
+            Urgency::Emergency
+        };
+        if urgency_raised_by.is_empty() || self.urgency == Some(Urgency::Emergency) {
+            urgency_raised_by.clear();
+        }
+
         match source_kind {
             Some(source_kind) if errors.is_empty() => Ok(NewReferral {
                 channel,
@@ -407,6 +426,7 @@ impl ReferralInput {
                 interview_joint: self.interview_joint,
                 consent,
                 submitter_org_id,
+                urgency_raised_by,
             }),
             _ => Err(AppError::Invalid(errors)),
         }

@@ -695,11 +695,12 @@ pub fn create(
             .values(&values)
             .execute(c))?;
     }
-    let mut events = vec![pending(id, actor, EventKind::Created, now).detail(format!(
-        "{} via {}",
-        new.source_kind.as_str(),
-        new.channel.as_str()
-    ))];
+    let mut how = format!("{} via {}", new.source_kind.as_str(), new.channel.as_str());
+    if !new.urgency_raised_by.is_empty() {
+        // Codes of the rule and of the observations, not the person's data.
+        how.push_str(&format!("; emergency because of: {}", new.urgency_raised_by.join(", ")));
+    }
+    let mut events = vec![pending(id, actor, EventKind::Created, now).detail(how)];
     if new.consent.is_some() {
         events.push(pending(id, actor, EventKind::ConsentRecorded, now));
     }

@@ -656,3 +656,39 @@ async fn errors_say_what_is_allowed_in_plain_words(b: Backend) {
     assert!(r.body.contains("person.age"), "{}", r.body);
 }
 both!(errors_say_what_is_allowed_in_plain_words);
+
+/// Danger raises urgency, by protocol data: a minor, or an observation flagged as an emergency
+/// in `protocols/indicators.toml`, makes the referral an emergency whatever the referrer chose.
+async fn danger_and_minors_make_a_referral_an_emergency(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let cases = [
+        (json!({"age": 16}), json!([]), "emergency", Some("minor")),
+        (
+            json!({"age": 30}),
+            json!(["immediate_danger"]),
+            "emergency",
+            Some("immediate_danger"),
+        ),
+        (json!({"age": 30}), json!(["debt_bondage"]), "ordinary", None),
+    ];
+    for (person, indicators, expected, why) in cases {
+        let mut body = crate::referrals::cas_report(u.cas);
+        body["urgency"] = json!("ordinary");
+        body["person"]["age"] = person["age"].clone();
+        body["indicators"] = indicators.clone();
+        let filed = crate::referrals::file(&mut u.op, body).await;
+        let id = filed["id"].as_i64().expect("id");
+        let c = crate::referrals::case(&mut u.op, id).await;
+        assert_eq!(c["urgency"], expected, "{indicators}: {c}");
+        let created = c["history"][0]["detail"].as_str().unwrap_or("").to_owned();
+        match why {
+            Some(w) => assert!(created.contains(w), "{created}"),
+            None => assert!(!created.contains("emergency because"), "{created}"),
+        }
+    }
+    // The queue shows the minor.
+    let queue = u.op.get("/referrals").await;
+    assert!(queue.body.contains("tag warn minor"), "{}", queue.body);
+}
+both!(danger_and_minors_make_a_referral_an_emergency);
