@@ -149,6 +149,8 @@ pub struct ReferralView {
     /// For the unit only: never shown to the referrer.
     pub decision_note: Option<String>,
     pub duplicate_of: Option<i64>,
+    /// The reference of `duplicate_of`.
+    pub duplicate_of_reference: Option<String>,
     /// True once the personal fields were erased (consent withdrawn).
     pub erased: bool,
     pub history: Vec<EventView>,
@@ -232,6 +234,7 @@ impl ReferralView {
             decline_reason: referral.decline_reason(),
             decision_note: file.sensitive.decision_note.clone(),
             duplicate_of: referral.decision.as_ref().and_then(|d| d.duplicate_of).map(|d| d.get()),
+            duplicate_of_reference: file.duplicate_reference.clone(),
             erased: file.sensitive.erased,
             history: file
                 .events
@@ -507,9 +510,12 @@ pub struct DeclineInput {
     /// For the unit only.
     #[validate(length(max = 4000))]
     pub note: Option<String>,
-    /// With reason `duplicate`: the referral this one duplicates.
+    /// With reason `duplicate`: the referral this one duplicates, by id…
     #[schema(value_type = Option<i64>)]
     pub duplicate_of: Option<ReferralId>,
+    /// …or by its reference (`R-7K2M9QXH`).
+    #[validate(length(max = 40))]
+    pub duplicate_of_reference: Option<String>,
 }
 
 /// Written feedback for the referrer or commission.
@@ -607,10 +613,21 @@ pub(crate) async fn decline(
     body: ApiJson<DeclineInput>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
+    let duplicate_of = match (b.duplicate_of, b.duplicate_of_reference) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_request(
+                "duplicate_of_reference",
+                "give the duplicated referral by id or by reference, not both",
+            ))
+        }
+        (Some(id), None) => Some(super::store::Duplicate::Id(id)),
+        (None, Some(r)) => super::store::Duplicate::parse(&r),
+        (None, None) => None,
+    };
     let action = Action::Decline {
         reason: b.reason,
         note: b.note.filter(|n| !n.trim().is_empty()),
-        duplicate_of: b.duplicate_of,
+        duplicate_of,
     };
     respond_action(&ctx, &req, id.0, b.version, action).await
 }

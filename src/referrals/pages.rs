@@ -712,13 +712,8 @@ async fn decline(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<H
     let back = format!("/referrals/{}", id.0);
     let make = |f: &Form| {
         let reason = DeclineReason::parse(f.v("reason")).ok_or_else(|| AppError::invalid("reason", "is required"))?;
-        let duplicate_of = match f.v("duplicate_of").trim() {
-            "" => None,
-            s => Some(
-                s.parse::<ReferralId>()
-                    .map_err(|_| AppError::invalid("duplicate_of", "must be a number"))?,
-            ),
-        };
+        // People know the reference (`R-…`); a number still works.
+        let duplicate_of = super::store::Duplicate::parse(f.v("duplicate_of"));
         Ok(Action::Decline {
             reason,
             note: Some(f.v("note").trim().to_owned()).filter(|n| !n.is_empty()),

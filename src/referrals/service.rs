@@ -111,6 +111,8 @@ pub struct CaseFile {
     pub user_names: HashMap<UserId, String>,
     /// How the reader stands towards it (which view they get).
     pub standing: Standing,
+    /// The reference of the referral this one duplicates, if declined as a duplicate.
+    pub duplicate_reference: Option<String>,
 }
 
 /// A mediator's share of a case file (see [`policy::MediatorView`]): what is not theirs to see
@@ -134,6 +136,7 @@ fn mediator_file(
         user_names: HashMap::new(),
         standing,
         referral,
+        duplicate_reference: None,
     };
     if view == policy::MediatorView::Interview {
         let sensitive = store::sensitive(conn, keys, &file.referral)?;
@@ -214,6 +217,7 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
                 org_names: HashMap::new(),
                 user_names: HashMap::new(),
                 standing,
+                duplicate_reference: None,
             };
             return Ok((file, event));
         }
@@ -246,6 +250,10 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
             }
             user_names.insert(user, users::get(conn, user)?.name_with_languages());
         }
+        let duplicate_reference = match referral.decision.as_ref().and_then(|d| d.duplicate_of) {
+            Some(other) => Some(store::get(conn, other)?.row.reference),
+            None => None,
+        };
         let file = CaseFile {
             facts: store::facts(conn, id)?,
             sensitive,
@@ -254,6 +262,7 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
             org_names,
             user_names,
             standing,
+            duplicate_reference,
         };
         Ok((file, event))
     })
@@ -343,7 +352,7 @@ pub enum Action {
     Decline {
         reason: DeclineReason,
         note: Option<String>,
-        duplicate_of: Option<ReferralId>,
+        duplicate_of: Option<store::Duplicate>,
     },
     Feedback(String),
     WithdrawConsent,

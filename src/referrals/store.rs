@@ -1364,7 +1364,38 @@ pub fn take_charge(
 pub struct Decline {
     pub reason: DeclineReason,
     pub note: Option<String>,
-    pub duplicate_of: Option<ReferralId>,
+    pub duplicate_of: Option<Duplicate>,
+}
+
+/// The referral a duplicate repeats: by its reference (`R-7K2M9QXH`, what people know) or by
+/// its id (what systems hold).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Duplicate {
+    Id(ReferralId),
+    Reference(String),
+}
+
+impl Duplicate {
+    /// What a person typed: a reference, or a number.
+    pub fn parse(typed: &str) -> Option<Duplicate> {
+        let t = typed.trim();
+        if t.is_empty() {
+            return None;
+        }
+        Some(match t.parse::<i64>() {
+            Ok(n) => Duplicate::Id(ReferralId(n)),
+            Err(_) => Duplicate::Reference(t.to_uppercase()),
+        })
+    }
+}
+
+/// The referral with `reference`, if any.
+pub fn id_by_reference(conn: &mut DbConn, reference: &str) -> Result<Option<ReferralId>, AppError> {
+    Ok(referrals::table
+        .filter(referrals::reference.eq(reference.trim().to_uppercase()))
+        .select(referrals::id)
+        .first(conn)
+        .optional()?)
 }
 
 /// The unit declines with a reason from the closed list; the note stays within the unit.
@@ -1383,7 +1414,20 @@ pub fn decline(
     now: NaiveDateTime,
 ) -> Result<Referral, AppError> {
     let id = current.id();
-    let duplicate_of = match (d.reason, d.duplicate_of) {
+    let named = match &d.duplicate_of {
+        None => None,
+        // Only a missing referral is the caller's mistake; a failing database is not.
+        Some(Duplicate::Id(other)) => Some(if exists(conn, *other)? {
+            *other
+        } else {
+            return Err(AppError::invalid("duplicate_of", "no such referral"));
+        }),
+        Some(Duplicate::Reference(r)) => Some(
+            id_by_reference(conn, r)?
+                .ok_or_else(|| AppError::invalid("duplicate_of", "no referral has this reference"))?,
+        ),
+    };
+    let duplicate_of = match (d.reason, named) {
         (DeclineReason::Duplicate, None) => {
             return Err(AppError::invalid(
                 "duplicate_of",
@@ -1393,13 +1437,7 @@ pub fn decline(
         (DeclineReason::Duplicate, Some(other)) if other == id => {
             return Err(AppError::invalid("duplicate_of", "a referral cannot duplicate itself"))
         }
-        (DeclineReason::Duplicate, Some(other)) => {
-            // Only a missing referral is the caller's mistake; a failing database is not.
-            if !exists(conn, other)? {
-                return Err(AppError::invalid("duplicate_of", "no such referral"));
-            }
-            Some(other)
-        }
+        (DeclineReason::Duplicate, Some(other)) => Some(other),
         (_, Some(_)) => {
             return Err(AppError::invalid(
                 "duplicate_of",

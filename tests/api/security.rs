@@ -692,3 +692,46 @@ async fn danger_and_minors_make_a_referral_an_emergency(b: Backend) {
     assert!(queue.body.contains("tag warn minor"), "{}", queue.body);
 }
 both!(danger_and_minors_make_a_referral_an_emergency);
+
+/// A duplicate is named by its reference, as people know it (a number still works for systems).
+async fn a_duplicate_is_named_by_its_reference(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let first = crate::referrals::file(&mut u.op, crate::referrals::cas_report(u.cas)).await;
+    let second = crate::referrals::file(&mut u.op, crate::referrals::cas_report(u.cas)).await;
+    let (first_id, second_id) = (first["id"].as_i64().expect("id"), second["id"].as_i64().expect("id"));
+    let reference = first["reference"].as_str().expect("reference").to_owned();
+    // On the page: the reference as typed, lower case and spaces included.
+    let r =
+        u.op.submit(
+            &format!("/referrals/{second_id}"),
+            &format!("/referrals/{second_id}/decline"),
+            &[
+                ("version", "1"),
+                ("reason", "duplicate"),
+                ("duplicate_of", &format!("  {}  ", reference.to_lowercase())),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let c = crate::referrals::case(&mut u.op, second_id).await;
+    assert_eq!(c["duplicate_of"].as_i64(), Some(first_id), "{c}");
+    assert_eq!(c["duplicate_of_reference"].as_str(), Some(reference.as_str()));
+    let page = u.op.get(&format!("/referrals/{second_id}")).await;
+    assert!(
+        page.body.contains(&format!(">{reference}</a>")),
+        "the page names it by reference"
+    );
+    // A reference nobody has: said so, on the field.
+    let third = crate::referrals::file(&mut u.op, crate::referrals::cas_report(u.cas)).await;
+    let r =
+        u.op.api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{}/decline", third["id"]),
+            Some(json!({"version": 1, "reason": "duplicate", "duplicate_of_reference": "R-NOSUCHONE"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("duplicate_of"), "{}", r.body);
+}
+both!(a_duplicate_is_named_by_its_reference);
