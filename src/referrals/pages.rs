@@ -736,8 +736,26 @@ async fn feedback(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<
     .await
 }
 
+/// What a consent withdrawal erases, asked before it happens.
+const WITHDRAWAL: crate::web::page::Confirmation = crate::web::page::Confirmation {
+    heading: "confirm.withdraw_title",
+    intro: "confirm.withdraw_intro",
+    lost: &[
+        "confirm.withdraw_lost_person",
+        "confirm.withdraw_lost_notes",
+        "confirm.withdraw_lost_processing",
+        "confirm.irreversible",
+    ],
+    yes: "confirm.withdraw_yes",
+};
+
 async fn withdraw(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/referrals/{}", id.0);
+    let form = pairs(&body)?;
+    if !crate::web::page::confirmed(&form) {
+        let action = format!("/referrals/{}/consent/withdraw", id.0);
+        return crate::web::page::confirm_page(&ctx, WITHDRAWAL, &action, &form, &["version"], &back);
+    }
     act_from_form(
         &ctx,
         id.0,
@@ -824,6 +842,11 @@ async fn portal_detail(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse,
 
 async fn portal_withdraw(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let back = format!("/portal/{}", id.0);
+    let form = pairs(&body)?;
+    if !crate::web::page::confirmed(&form) {
+        let action = format!("/portal/{}/consent/withdraw", id.0);
+        return crate::web::page::confirm_page(&ctx, WITHDRAWAL, &action, &form, &["version"], &back);
+    }
     act_from_form(
         &ctx,
         id.0,

@@ -88,7 +88,18 @@ async fn shift_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppErr
     }
 }
 
-async fn shift_delete(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+async fn shift_delete(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let form = crate::web::page::pairs(&body)?;
+    if !crate::web::page::confirmed(&form) {
+        let what = crate::web::page::Confirmation {
+            heading: "confirm.shift_title",
+            intro: "confirm.shift_intro",
+            lost: &["confirm.shift_lost_cover", "confirm.irreversible"],
+            yes: "confirm.shift_yes",
+        };
+        let action = format!("/roster/shifts/{}/delete", id.0);
+        return crate::web::page::confirm_page(&ctx, what, &action, &form, &[], "/roster");
+    }
     service::remove_shift(&ctx.state, &ctx.caller(), ShiftId(id.0)).await?;
     Ok(redirect_with_flash("/roster", "flash.shift_removed"))
 }

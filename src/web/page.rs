@@ -246,6 +246,60 @@ pub fn next_param(query: &str) -> String {
     safe_next(next.as_deref())
 }
 
+/// A page that asks before an action that cannot be undone, saying what will be lost: its form
+/// posts `fields` again to `action` with `confirmed=yes`; cancelling goes `back`.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage<'a> {
+    page: Page,
+    heading: &'a str,
+    intro: &'a str,
+    lost: &'a [&'a str],
+    yes: &'a str,
+    action: &'a str,
+    fields: Vec<(String, String)>,
+    back: &'a str,
+}
+
+/// What a confirmation page says (i18n keys).
+pub struct Confirmation {
+    pub heading: &'static str,
+    pub intro: &'static str,
+    pub lost: &'static [&'static str],
+    pub yes: &'static str,
+}
+
+/// Whether a form was confirmed on its confirmation page.
+pub fn confirmed(pairs: &[(String, String)]) -> bool {
+    field(pairs, "confirmed") == Some("yes")
+}
+
+/// The confirmation page for `action` (see [`Confirmation`]); `keep` are the fields to post again.
+pub fn confirm_page(
+    ctx: &Ctx,
+    what: Confirmation,
+    action: &str,
+    pairs: &[(String, String)],
+    keep: &[&str],
+    back: &str,
+) -> Result<HttpResponse, AppError> {
+    let tpl = ConfirmPage {
+        page: Page::new(ctx, what.heading),
+        heading: what.heading,
+        intro: what.intro,
+        lost: what.lost,
+        yes: what.yes,
+        action,
+        fields: pairs
+            .iter()
+            .filter(|(k, _)| keep.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        back,
+    };
+    render(&tpl.page, &tpl)
+}
+
 /// The values a form was sent with and what is wrong with them, to show it again.
 #[derive(Default)]
 pub struct Form {

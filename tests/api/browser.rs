@@ -279,3 +279,37 @@ async fn chromium_files_a_referral_through_the_form_and_sees_it_in_the_queue() {
     browser.close().await;
     let _ = &mut unit;
 }
+
+#[actix_web::test]
+async fn chromium_withdraws_consent_only_after_the_confirmation_page() {
+    let mut unit = crate::referrals::unit(Backend::Sqlite).await;
+    let org = unit.ct_verona;
+    let mut ct = crate::referrals::commission(&mut unit, "ct.browser", org).await;
+    let body = serde_json::json!({"urgency": "ordinary", "consent": crate::referrals::consent(),
+                                  "person": {"alias": "Precious", "gender": "female"}});
+    let id = crate::referrals::file(&mut ct, body).await["id"].as_i64().expect("id");
+    let Some(browser) = start("consent withdrawal").await else {
+        return;
+    };
+    browser.client.goto(&ct.url("/login")).await.expect("open login");
+    browser.fill("#username", "ct.browser").await;
+    browser.fill("#password", crate::helpers::PASSWORD).await;
+    browser.click("#login-submit").await;
+    browser.wait_path("/").await;
+    browser
+        .client
+        .goto(&ct.url(&format!("/portal/{id}")))
+        .await
+        .expect("open the report");
+    browser.click("#withdraw").await;
+    // The page says what will be lost; nothing is erased yet.
+    browser.wait_text("#confirm", "cancellati per sempre").await;
+    assert_eq!(
+        crate::referrals::case(&mut unit.op, id).await["person"]["alias"],
+        "Precious"
+    );
+    browser.click("#confirm-yes").await;
+    browser.wait_text(".flash", "Revoca del consenso registrata").await;
+    assert!(crate::referrals::case(&mut unit.op, id).await["person"]["alias"].is_null());
+    browser.close().await;
+}

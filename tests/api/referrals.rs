@@ -1040,8 +1040,22 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
     );
     let csrf = detail.csrf_field();
     let v = version(&detail.body);
+    // Irreversible: first a page that says what will be lost; nothing happens until confirmed.
     let r = ct
         .form(&format!("{mine}/consent/withdraw"), &[("csrf", &csrf), ("version", &v)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("id=\"confirm-yes\"") && r.body.contains("cancellati per sempre"),
+        "{}",
+        r.body
+    );
+    assert!(!ct.get(&mine).await.body.contains("Consenso revocato"));
+    let r = ct
+        .form(
+            &format!("{mine}/consent/withdraw"),
+            &[("csrf", &csrf), ("version", &v), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(ct.get(&mine).await.body.contains("Consenso revocato"));

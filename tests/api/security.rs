@@ -735,3 +735,51 @@ async fn a_duplicate_is_named_by_its_reference(b: Backend) {
     assert!(r.body.contains("duplicate_of"), "{}", r.body);
 }
 both!(a_duplicate_is_named_by_its_reference);
+
+/// Irreversible actions take two steps: a page that says what will be lost, then the
+/// confirmation. Removing a shift and withdrawing consent (which erases) are such actions.
+async fn irreversible_actions_are_confirmed_on_a_page_that_says_what_is_lost(b: Backend) {
+    let mut u = crate::referrals::unit(b).await;
+    let shifts = u.coord.count("shifts");
+    let shift: i64 = {
+        let page = u.coord.get("/roster").await.body;
+        let start = page.find("/roster/shifts/").expect("a shift to remove") + "/roster/shifts/".len();
+        page[start..].split('/').next().expect("id").parse().expect("number")
+    };
+    let r = u
+        .coord
+        .submit("/roster", &format!("/roster/shifts/{shift}/delete"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("id=\"confirm-yes\"") && r.body.contains("non si può annullare"));
+    assert!(r.body.contains("href=\"/roster\""), "a way back");
+    assert_eq!(u.coord.count("shifts"), shifts, "nothing removed yet");
+    let r = u
+        .coord
+        .submit(
+            "/roster",
+            &format!("/roster/shifts/{shift}/delete"),
+            &[("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(u.coord.count("shifts"), shifts - 1);
+
+    // The unit's withdrawal of consent: the same two steps.
+    let org = u.ct_verona;
+    let mut ct = crate::referrals::commission(&mut u, "ct.confirm", org).await;
+    let body = serde_json::json!({"urgency": "ordinary", "consent": crate::referrals::consent(),
+                                  "person": {"alias": "Faith", "gender": "female"}});
+    let id = crate::referrals::file(&mut ct, body).await["id"].as_i64().expect("id");
+    let r =
+        u.op.submit(
+            &format!("/referrals/{id}"),
+            &format!("/referrals/{id}/consent/withdraw"),
+            &[("version", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("cancellati per sempre") && r.body.contains("name=\"version\" value=\"1\""));
+    assert_eq!(crate::referrals::case(&mut u.op, id).await["person"]["alias"], "Faith");
+}
+both!(irreversible_actions_are_confirmed_on_a_page_that_says_what_is_lost);
