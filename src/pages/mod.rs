@@ -56,10 +56,12 @@ async fn healthz(ctx: Ctx) -> Result<web::Json<Health>, AppError> {
 }
 
 const CSS: &[u8] = include_bytes!("../../static/varco.css");
+const REFRESH_JS: &[u8] = include_bytes!("../../static/refresh.js");
 
 async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (body, kind) = match path.as_str() {
         "varco.css" => (CSS, "text/css; charset=utf-8"),
+        "refresh.js" => (REFRESH_JS, "text/javascript; charset=utf-8"),
         _ => return Err(AppError::NotFound),
     };
     Ok(HttpResponse::Ok()
@@ -249,6 +251,14 @@ struct HomePage {
 }
 
 async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    // The crisis unit's home is its queue (emergencies first).
+    if ctx
+        .principal
+        .as_ref()
+        .is_some_and(|p| matches!(p.role, Role::Operator | Role::Coordinator | Role::Mediator))
+    {
+        return Ok(redirect("/referrals"));
+    }
     let tpl = HomePage {
         page: Page::new(&ctx, "home.title"),
     };

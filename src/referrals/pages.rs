@@ -70,6 +70,22 @@ pub struct Line {
     pub operator: Option<String>,
     pub overdue: bool,
     pub deadline: String,
+    /// "in 12 min" or "overdue by 2 min", while the referral waits for the unit (empty once
+    /// closed or taken in charge).
+    pub due: String,
+    /// An emergency not yet acknowledged.
+    pub alarm: bool,
+}
+
+/// A span of time as people say it: `2 min`, `1 h 05 min`, `3 g` (`3 d` in English).
+fn span(minutes: i64, lang: crate::domain::Lang) -> String {
+    let m = minutes.max(0);
+    let day = if lang == crate::domain::Lang::En { "d" } else { "g" };
+    match m {
+        0..=59 => format!("{m} min"),
+        60..=1439 => format!("{} h {:02} min", m / 60, m % 60),
+        _ => format!("{} {day}", m / 1440),
+    }
 }
 
 #[derive(Template)]
@@ -81,22 +97,54 @@ struct QueuePage {
     overdue: Vec<Line>,
     waiting: Vec<Line>,
     recent: Vec<Line>,
+    /// A reference searched for and not found (among what the caller may see).
+    not_found: Option<String>,
     can_file: bool,
 }
 
 fn lines(rows: Vec<Referral>, names: &HashMap<UserId, String>, ctx: &Ctx) -> Vec<Line> {
     let settings = &ctx.state.settings;
     rows.into_iter()
-        .map(|r| Line {
-            operator: r.routing.assigned_operator_id.and_then(|id| names.get(&id).cloned()),
-            overdue: r.is_overdue(ctx.now, settings),
-            deadline: crate::clock::rome_display(r.deadline(settings)),
-            r,
+        .map(|r| {
+            let deadline = r.deadline(settings);
+            let waiting = r.row.status == Status::New;
+            let left = (deadline - ctx.now).num_minutes();
+            let due = match (waiting, left) {
+                (false, _) => String::new(),
+                (true, l) if l >= 0 => message(ctx.lang, "in {}").replace("{}", &span(l, ctx.lang)),
+                (true, l) => message(ctx.lang, "overdue by {}").replace("{}", &span(-l, ctx.lang)),
+            };
+            Line {
+                operator: r.routing.assigned_operator_id.and_then(|id| names.get(&id).cloned()),
+                overdue: r.is_overdue(ctx.now, settings),
+                deadline: if waiting {
+                    crate::clock::rome_display(deadline)
+                } else {
+                    String::new()
+                },
+                alarm: waiting && r.row.urgency == Urgency::Emergency && r.routing.acknowledged_at.is_none(),
+                due,
+                r,
+            }
         })
         .collect()
 }
 
-async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
+#[derive(serde::Deserialize)]
+struct QueueQuery {
+    /// A reference to go to (`R-…`).
+    q: Option<String>,
+}
+
+async fn queue(ctx: Ctx, req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
+    let query: QueueQuery = crate::web::extract::parse_query(req.query_string())?;
+    let mut not_found = None;
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        match service::find_by_reference(&ctx.state, &ctx.caller(), q).await? {
+            Some(id) => return Ok(crate::web::page::redirect(&format!("/referrals/{id}"))),
+            None => not_found = Some(q.to_owned()),
+        }
+    }
     let service::Queue {
         open: open_rows,
         drafts: draft_rows,
@@ -115,6 +163,7 @@ async fn queue(ctx: Ctx) -> Result<HttpResponse, AppError> {
         overdue,
         waiting,
         recent: lines(recent_rows, &names, &ctx),
+        not_found,
         can_file: ctx
             .principal
             .as_ref()

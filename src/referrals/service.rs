@@ -489,6 +489,28 @@ pub fn reapply_erasures(
     })
 }
 
+/// The referral with `reference` among those the caller may see (`None` otherwise: a reference
+/// the caller may not see is as unknown as one that does not exist). The search is audited.
+pub async fn find_by_reference(app: &App, caller: &Caller, reference: &str) -> Result<Option<ReferralId>, AppError> {
+    let standing = policy::standing(caller)?;
+    let reference = reference.trim().to_uppercase();
+    audit::read(app, caller, move |conn| {
+        let found = match store::id_by_reference(conn, &reference)? {
+            Some(id) => {
+                let r = store::get(conn, id)?;
+                policy::can_see(&r.row, &r.routing, standing).then_some(id)
+            }
+            None => None,
+        };
+        let event = match found {
+            Some(id) => Event::new("referral.search").entity("referral", id),
+            None => Event::new("referral.search").detail("no match"),
+        };
+        Ok((found, event))
+    })
+    .await
+}
+
 /// How one imported file ended.
 pub struct ImportOutcome {
     pub file: String,

@@ -103,9 +103,13 @@ async fn login_and_logout_open_and_close_a_session(b: Backend) {
         (Some("operator"), Some("session"))
     );
 
+    // An operator's home is the queue.
     let home = app.get("/").await;
-    assert_eq!(home.status, StatusCode::OK);
-    let csrf = home.csrf_field();
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.header("location").as_deref(), Some("/referrals"));
+    let queue = app.get("/referrals").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    let csrf = queue.csrf_field();
     let r = app.form("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);

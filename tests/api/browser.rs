@@ -228,7 +228,8 @@ async fn chromium_files_a_referral_through_the_form_and_sees_it_in_the_queue() {
     browser.fill("#username", "operatrice.notte").await;
     browser.fill("#password", crate::helpers::PASSWORD).await;
     browser.click("#login-submit").await;
-    browser.wait_path("/").await;
+    // The operator's home is the queue.
+    browser.wait_path("/referrals").await;
     browser
         .client
         .goto(&unit.op.url("/referrals/new"))
@@ -262,11 +263,20 @@ async fn chromium_files_a_referral_through_the_form_and_sees_it_in_the_queue() {
     browser.wait_text(".flash", "Segnalazione registrata").await;
     let reference = browser.text("h1").await;
     assert!(reference.starts_with("R-"), "{reference}");
+    // An ordinary referral filed since: the emergency still comes first.
+    let ordinary = crate::referrals::file(&mut unit.op, crate::referrals::cas_report(unit.cas)).await;
+    let ordinary_ref = ordinary["reference"].as_str().expect("reference").to_owned();
     browser
         .client
         .goto(&unit.op.url("/referrals"))
         .await
         .expect("open queue");
+    let source = browser.client.source().await.expect("page source");
+    let emergency_at = source
+        .find(reference.split_whitespace().next().unwrap_or(""))
+        .expect("the emergency");
+    let ordinary_at = source.find(&ordinary_ref).expect("the ordinary one");
+    assert!(emergency_at < ordinary_at, "emergencies first");
     let emergencies = browser.text("#emergencies").await;
     assert!(
         emergencies.contains(reference.split_whitespace().next().unwrap_or("")),

@@ -783,3 +783,54 @@ async fn irreversible_actions_are_confirmed_on_a_page_that_says_what_is_lost(b: 
     assert_eq!(crate::referrals::case(&mut u.op, id).await["person"]["alias"], "Faith");
 }
 both!(irreversible_actions_are_confirmed_on_a_page_that_says_what_is_lost);
+
+/// The 3 a.m. queue: the operator's home; emergencies first, in red, with the time left or how
+/// late; drafts below what waits; a search by reference; it refreshes itself with a small
+/// script of its own, and works without it; closed referrals show no deadline.
+async fn the_queue_puts_emergencies_first_and_says_how_late(b: Backend) {
+    use serde_json::json;
+    let mut u = crate::referrals::unit(b).await;
+    let mut urgent = crate::referrals::cas_report(u.cas);
+    urgent["urgency"] = json!("emergency");
+    let e = crate::referrals::file(&mut u.op, urgent).await;
+    let o = crate::referrals::file(&mut u.op, crate::referrals::cas_report(u.cas)).await;
+    let closed = crate::referrals::file(&mut u.op, crate::referrals::cas_report(u.cas)).await;
+    let r =
+        u.op.api(
+            awc::http::Method::POST,
+            &format!("/api/v1/referrals/{}/decline", closed["id"]),
+            Some(json!({"version": 1, "reason": "redirected_social_services"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let q = u.op.get("/referrals").await.body;
+    let at = |needle: &str| q.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+    assert!(at("id=\"emergencies\"") < at("id=\"waiting\""), "emergencies first");
+    let e_ref = e["reference"].as_str().expect("reference");
+    assert!(q.contains("class=\"emergency\""), "the emergency row is marked");
+    assert!(q.contains("tag alarm"));
+    assert!(q.contains("tra 15 min") || q.contains("tra 14 min"), "time left: {q}");
+    assert!(q.contains("id=\"counts\""));
+    assert!(q.contains("<script src=\"/static/refresh.js\" defer></script>"));
+    // Later: the emergency is overdue, and says by how much.
+    u.op.clock.advance(chrono::Duration::minutes(17));
+    let q = u.op.get("/referrals").await.body;
+    assert!(q.contains("in ritardo di 2 min"), "{q}");
+    // The recent list shows no deadline for the closed one.
+    let closed_row = q
+        .split("<tr")
+        .find(|row| row.contains(closed["reference"].as_str().expect("reference")))
+        .expect("closed row");
+    assert!(!closed_row.contains("class=\"due"), "{closed_row}");
+    // Search by reference.
+    let r = u.op.get(&format!("/referrals?q={}", e_ref.to_lowercase())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some(format!("/referrals/{}", e["id"])));
+    let r = u.op.get("/referrals?q=R-NOTHERE").await;
+    assert!(r.body.contains("id=\"not-found\""));
+    let _ = o;
+    let js = u.op.get("/static/refresh.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.header("content-type").is_some_and(|c| c.contains("javascript")));
+}
+both!(the_queue_puts_emergencies_first_and_says_how_late);
