@@ -82,6 +82,9 @@ pub struct Settings {
     pub emergency_ack_minutes: i64,
     /// Hours within which an ordinary referral must be taken in charge.
     pub take_charge_hours: i64,
+    /// Hours back in which a browser form's referral is compared with earlier ones from the same
+    /// organisation, to warn of a probable duplicate before filing it.
+    pub duplicate_window_hours: i64,
     /// Folder of protocol TOML files overriding the built-in ones (none: built-in).
     pub protocols_dir: Option<String>,
     /// Seconds a bearer token's lookup is kept in memory (0: none). Revocations through an
@@ -121,6 +124,7 @@ impl Default for Settings {
             mail_from: "Varco <varco@localhost>".into(),
             mail_dir: "./data/mail".into(),
             emergency_ack_minutes: 15,
+            duplicate_window_hours: 72,
             take_charge_hours: 24,
             protocols_dir: None,
             token_cache_seconds: 2,
@@ -153,6 +157,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_MAIL_FROM",
     "VARCO_MAIL_DIR",
     "VARCO_EMERGENCY_ACK_MINUTES",
+    "VARCO_DUPLICATE_WINDOW_HOURS",
     "VARCO_TAKE_CHARGE_HOURS",
     "VARCO_PROTOCOLS_DIR",
     "VARCO_TOKEN_CACHE_SECONDS",
@@ -313,6 +318,9 @@ impl Settings {
         if let Some(v) = get("VARCO_EMERGENCY_ACK_MINUTES") {
             self.emergency_ack_minutes = parse("VARCO_EMERGENCY_ACK_MINUTES", &v)?;
         }
+        if let Some(v) = get("VARCO_DUPLICATE_WINDOW_HOURS") {
+            self.duplicate_window_hours = parse("VARCO_DUPLICATE_WINDOW_HOURS", &v)?;
+        }
         if let Some(v) = get("VARCO_TAKE_CHARGE_HOURS") {
             self.take_charge_hours = parse("VARCO_TAKE_CHARGE_HOURS", &v)?;
         }
@@ -353,6 +361,9 @@ impl Settings {
             || self.address_failure_cap <= 0
         {
             return bad("VARCO_LOCKOUT_THRESHOLD", "lockout settings must be positive");
+        }
+        if self.duplicate_window_hours < 0 {
+            return bad("VARCO_DUPLICATE_WINDOW_HOURS", "must be 0 (no check) or more");
         }
         if self.emergency_ack_minutes <= 0 {
             return bad("VARCO_EMERGENCY_ACK_MINUTES", "must be positive");

@@ -376,6 +376,26 @@ async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<
         )
         .await?));
     }
+    // Back after filing shows the form again with a new key: a probable duplicate is named
+    // before it is filed; sending the form again files it all the same.
+    if field(&pairs, "file_anyway") != Some("yes") {
+        if let Some(reference) = service::probable_duplicate(&ctx.state, &ctx.caller(), &input).await? {
+            form.general = Some(format!(
+                "{} {reference}. {}",
+                crate::web::i18n::t(ctx.lang, "referrals.probable_duplicate"),
+                crate::web::i18n::t(ctx.lang, "referrals.probable_duplicate_hint")
+            ));
+            form.set("file_anyway", "yes");
+            return Ok(Err(intake_page(
+                ctx,
+                form,
+                StatusCode::CONFLICT,
+                action.into(),
+                standing,
+            )
+            .await?));
+        }
+    }
     // The form's hidden key makes a double click or a resent form file one referral.
     let key = field(&pairs, "idempotency_key")
         .map(str::to_owned)

@@ -489,6 +489,28 @@ pub fn reapply_erasures(
     })
 }
 
+/// The reference of an earlier referral that is probably the same as `input` (see
+/// `store::probable_duplicate`), to warn before filing from a form. `None` when the input does
+/// not check (filing will say why) or the check is off. An audited read: it opens aliases.
+pub async fn probable_duplicate(app: &App, caller: &Caller, input: &ReferralInput) -> Result<Option<String>, AppError> {
+    let hours = app.settings.duplicate_window_hours;
+    if hours == 0 {
+        return Ok(None);
+    }
+    let who = policy::submitter(caller)?;
+    let Ok(new) = input.check(who, &app.protocols, caller.now) else {
+        return Ok(None);
+    };
+    let since = caller.now - chrono::Duration::hours(hours);
+    let keys = app.keys();
+    audit::read(app, caller, move |conn| {
+        let found = store::probable_duplicate(conn, &keys, &new, since)?;
+        let event = Event::new("referral.duplicate_check").detail(if found.is_some() { "match" } else { "none" });
+        Ok((found, event))
+    })
+    .await
+}
+
 /// The referral with `reference` among those the caller may see (`None` otherwise: a reference
 /// the caller may not see is as unknown as one that does not exist). The search is audited.
 pub async fn find_by_reference(app: &App, caller: &Caller, reference: &str) -> Result<Option<ReferralId>, AppError> {

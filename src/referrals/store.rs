@@ -1389,6 +1389,58 @@ impl Duplicate {
     }
 }
 
+/// An earlier referral that probably concerns the same person as `new`: from the same referring
+/// organisation, received since `since`, of the same gender, and with the same alias (case and
+/// spaces aside) or, without aliases, the same age and nationality. Its reference, if any.
+/// Aliases are sealed: the few candidates are opened here, never searched in SQL.
+pub fn probable_duplicate(
+    conn: &mut DbConn,
+    keys: &Keyring,
+    new: &NewReferral,
+    since: NaiveDateTime,
+) -> Result<Option<String>, AppError> {
+    let Some(org) = new.referring_org_id else {
+        return Ok(None);
+    };
+    let candidates: Vec<ReferralRow> = referrals::table
+        .filter(referrals::referring_org_id.eq(org))
+        .filter(referrals::person_gender.eq(new.gender))
+        .filter(referrals::received_at.ge(since))
+        .filter(referrals::status.ne(Status::Draft))
+        .order(referrals::id.desc())
+        .limit(20)
+        .select(crate::db::columns::<ReferralRow>())
+        .load(conn)?;
+    let norm = |s: &Option<String>| {
+        s.as_deref()
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+    };
+    for row in candidates {
+        let Some(key) = data_key(conn, keys, &row)? else {
+            continue;
+        };
+        let Some(sealed) = person_sealed(conn, row.id)? else {
+            continue;
+        };
+        let alias = open(&key, field::ALIAS, sealed.alias.as_ref())?;
+        let same = match (norm(&alias), norm(&new.alias)) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => {
+                let age = open(&key, field::AGE, sealed.age.as_ref())?;
+                let nationality = open(&key, field::NATIONALITY, sealed.nationality.as_ref())?;
+                age.as_deref() == new.age.map(|a| a.to_string()).as_deref()
+                    && row.person_age_band == new.age_band
+                    && norm(&nationality) == norm(&new.nationality)
+            }
+            _ => false,
+        };
+        if same {
+            return Ok(Some(row.reference));
+        }
+    }
+    Ok(None)
+}
+
 /// The referral with `reference`, if any.
 pub fn id_by_reference(conn: &mut DbConn, reference: &str) -> Result<Option<ReferralId>, AppError> {
     Ok(referrals::table

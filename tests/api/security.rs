@@ -834,3 +834,53 @@ async fn the_queue_puts_emergencies_first_and_says_how_late(b: Backend) {
     assert!(js.header("content-type").is_some_and(|c| c.contains("javascript")));
 }
 both!(the_queue_puts_emergencies_first_and_says_how_late);
+
+/// Back after filing shows the form again with a new key: sending it again is warned of, naming
+/// the earlier reference, and files only when sent once more.
+async fn a_probable_duplicate_is_named_before_it_is_filed(b: Backend) {
+    let mut u = crate::referrals::unit(b).await;
+    let cas = u.cas.to_string();
+    let fields = [
+        ("source_kind", "cas_operator"),
+        ("referring_org_id", cas.as_str()),
+        ("hosted_org_id", cas.as_str()),
+        ("urgency", "ordinary"),
+        ("alias", "Mercy"),
+        ("gender", "female"),
+        ("languages", "en"),
+    ];
+    let r = u.op.submit("/referrals/new", "/referrals", &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let first = u.op.get(r.header("location").as_deref().expect("location")).await.body;
+    let reference = first
+        .split("<h1>")
+        .nth(1)
+        .and_then(|h| h.split_whitespace().next())
+        .expect("reference")
+        .to_owned();
+    // The same person again, with a fresh form (as after Back): warned, not filed.
+    let before = u.op.count("referrals");
+    let mut again: Vec<(&str, &str)> = fields.to_vec();
+    again[4] = ("alias", "  mercy ");
+    let r = u.op.submit("/referrals/new", "/referrals", &again).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("Probabile duplicato") && r.body.contains(&reference),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("name=\"file_anyway\" value=\"yes\""));
+    assert!(r.body.contains("value=\"  mercy \""), "the form keeps what was typed");
+    assert_eq!(u.op.count("referrals"), before);
+    // Sent again from that page: filed.
+    again.push(("file_anyway", "yes"));
+    let r = u.op.submit("/referrals/new", "/referrals", &again).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(u.op.count("referrals"), before + 1);
+    // Another person from the same organisation: no warning.
+    let mut other: Vec<(&str, &str)> = fields.to_vec();
+    other[4] = ("alias", "Esther");
+    let r = u.op.submit("/referrals/new", "/referrals", &other).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+both!(a_probable_duplicate_is_named_before_it_is_filed);
