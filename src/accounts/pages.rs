@@ -235,9 +235,34 @@ async fn user_update(ctx: Ctx, id: PathId<UserId>, body: web::Bytes) -> Result<H
     match result {
         Ok(_) => Ok(redirect_with_flash("/admin/users", "flash.user_updated")),
         Err(AppError::StaleVersion { current_version }) => {
-            // Keep what the user typed; tell them someone else saved in between.
+            // Keep what the user typed, and show what the other person saved where it differs.
             form.set("version", current_version.to_string());
             form.general = Some(crate::web::i18n::t(ctx.lang, "form.stale").to_owned());
+            let now = service::read_user(&ctx.state, &ctx.caller(), id).await?;
+            let t = |k: &str| crate::web::i18n::t(ctx.lang, k).to_owned();
+            let theirs = form_of_user(&now);
+            let org_name = match now.org_id {
+                Some(o) => service::get_org(&ctx.state, o).await?.name,
+                None => String::new(),
+            };
+            let shown = [
+                ("display_name", "user.display_name", now.display_name.clone()),
+                ("email", "user.email", now.email.clone().unwrap_or_default()),
+                ("role", "user.role", now.role.label(ctx.lang).to_owned()),
+                ("org_id", "user.organisation", org_name),
+                ("languages", "user.languages", now.languages.join(", ")),
+                (
+                    "disabled",
+                    "user.disabled",
+                    t(if now.disabled { "form.yes" } else { "form.no" }),
+                ),
+            ];
+            for (field, label, words) in shown {
+                if form.v(field).trim() != theirs.v(field) {
+                    form.others
+                        .push((t(label), if words.is_empty() { "—".into() } else { words }));
+                }
+            }
             user_form(&ctx, form, Some(id), locked, StatusCode::CONFLICT).await
         }
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
@@ -361,8 +386,58 @@ async fn org_update(ctx: Ctx, id: PathId<OrgId>, body: web::Bytes) -> Result<Htt
     match result {
         Ok(_) => Ok(redirect_with_flash("/admin/organisations", "flash.org_updated")),
         Err(AppError::StaleVersion { current_version }) => {
+            // Keep what the user typed, and show what the other person saved where it differs:
+            // saving again must be a choice, not a silent revert of their change.
             form.set("version", current_version.to_string());
             form.general = Some(crate::web::i18n::t(ctx.lang, "form.stale").to_owned());
+            let current = service::get_org(&ctx.state, id).await?;
+            let t = |k: &str| crate::web::i18n::t(ctx.lang, k).to_owned();
+            let yes_no = |b: bool| t(if b { "form.yes" } else { "form.no" });
+            let shown = [
+                ("name", "org.name", current.name.clone(), current.name.clone()),
+                (
+                    "kind",
+                    "org.kind",
+                    current.kind.as_str().to_owned(),
+                    current.kind.label(ctx.lang).to_owned(),
+                ),
+                (
+                    "section",
+                    "org.section",
+                    current.section.clone().unwrap_or_default(),
+                    current.section.clone().unwrap_or_default(),
+                ),
+                (
+                    "region",
+                    "org.region",
+                    current.region.map(|r| r.code.to_owned()).unwrap_or_default(),
+                    current.region.map(|r| r.name.to_owned()).unwrap_or_default(),
+                ),
+                (
+                    "province",
+                    "org.province",
+                    current.province.map(|p| p.code.to_owned()).unwrap_or_default(),
+                    current.province.map(|p| p.name.to_owned()).unwrap_or_default(),
+                ),
+                (
+                    "email",
+                    "org.email",
+                    current.email.clone().unwrap_or_default(),
+                    current.email.clone().unwrap_or_default(),
+                ),
+                (
+                    "active",
+                    "org.active",
+                    if current.active { "on".into() } else { String::new() },
+                    yes_no(current.active),
+                ),
+            ];
+            for (field, label, value, words) in shown {
+                if form.v(field).trim() != value {
+                    form.others
+                        .push((t(label), if words.is_empty() { "—".into() } else { words }));
+                }
+            }
             org_form(&ctx, form, Some(id), StatusCode::CONFLICT)
         }
         Err(AppError::Conflict(_)) => {

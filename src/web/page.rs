@@ -306,6 +306,9 @@ pub struct Form {
     values: HashMap<String, String>,
     errors: HashMap<String, String>,
     pub general: Option<String>,
+    /// After an edit conflict: what someone else saved meanwhile where it differs from what
+    /// this user typed (a field's label, its current value in words), shown beside the form.
+    pub others: Vec<(String, String)>,
 }
 
 impl Form {

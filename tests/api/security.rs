@@ -884,3 +884,60 @@ async fn a_probable_duplicate_is_named_before_it_is_filed(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
 both!(a_probable_duplicate_is_named_before_it_is_filed);
+
+/// After an edit conflict the form keeps what the user typed and shows, beside it, what the
+/// other person saved meanwhile: a second save is a choice, not a silent revert.
+async fn an_edit_conflict_shows_the_other_persons_values(b: Backend) {
+    let mut admin = spawn(b).await;
+    admin.setup_admin().await;
+    let org = admin.org("CAS Dolo").email("old@cas.example.org").create().await;
+    let path = format!("/admin/organisations/{org}");
+    let page = admin.get(&path).await;
+    let csrf = page.csrf_field();
+    // Someone else changes the email first.
+    let r = admin
+        .form(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("name", "CAS Dolo"),
+                ("kind", "cas"),
+                ("email", "new@cas.example.org"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // This user, from the page opened before, renames it.
+    let r = admin
+        .form(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("name", "CAS Dolo (Venezia)"),
+                ("kind", "cas"),
+                ("email", "old@cas.example.org"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("value=\"CAS Dolo (Venezia)\""),
+        "the user's input is kept"
+    );
+    assert!(
+        r.body.contains("id=\"current-values\"") && r.body.contains("new@cas.example.org"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("name=\"version\" value=\"2\""));
+    let o = admin.get(&format!("/api/v1/organisations/{org}")).await.json();
+    assert_eq!(
+        (o["name"].as_str(), o["email"].as_str()),
+        (Some("CAS Dolo"), Some("new@cas.example.org"))
+    );
+}
+both!(an_edit_conflict_shows_the_other_persons_values);
