@@ -18,7 +18,7 @@ use crate::domain::Caller;
 use crate::error::AppError;
 use crate::notify::{self, Transport};
 use crate::web::middleware::{html_errors, request_context, security_headers};
-use crate::web::routes::{configure, not_found};
+use crate::web::routes::{configure, unrouted};
 use crate::web::AppState;
 
 /// How often the dispatcher looks for due notifications.
@@ -60,7 +60,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(configure)
-                .default_service(web::to(not_found))
+                .default_service(unrouted())
                 .wrap(from_fn(html_errors))
                 .wrap(from_fn(security_headers))
                 .wrap(from_fn(request_context))

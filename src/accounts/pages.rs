@@ -167,7 +167,7 @@ fn form_of_user(u: &UserRow) -> Form {
     f.set("email", u.email.clone().unwrap_or_default());
     f.set("role", u.role.as_str());
     f.set("org_id", u.org_id.map(|i| i.to_string()).unwrap_or_default());
-    f.set("languages", u.languages.join(", "));
+    f.set("languages", u.languages.join("\u{1f}"));
     if u.disabled {
         f.set("disabled", "on");
     }
@@ -250,7 +250,15 @@ async fn user_update(ctx: Ctx, id: PathId<UserId>, body: web::Bytes) -> Result<H
                 ("email", "user.email", now.email.clone().unwrap_or_default()),
                 ("role", "user.role", now.role.label(ctx.lang).to_owned()),
                 ("org_id", "user.organisation", org_name),
-                ("languages", "user.languages", now.languages.join(", ")),
+                (
+                    "languages",
+                    "user.languages",
+                    now.languages
+                        .iter()
+                        .map(|c| crate::domain::language_name(c, ctx.lang))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 (
                     "disabled",
                     "user.disabled",

@@ -21,7 +21,7 @@ pub use caller::{Actor, Caller};
 pub use email::parse_email;
 pub use ids::{CallId, DataKeyId, MessageId, OrgId, ReferralId, ShiftId, TokenId, UserId, Version};
 pub use lang::Lang;
-pub use language::{parse_language, parse_languages};
+pub use language::{language_name, languages_by_name, parse_language, parse_languages, LANGUAGES};
 pub use org_kind::OrgKind;
 pub use role::Role;
 pub use source::{source_of, SourceKind, StationLanguage};

@@ -96,6 +96,9 @@ impl From<&CallRow> for CallView {
     }
 }
 
+/// The longest call the log takes (12 hours).
+pub const MAX_CALL_SECS: i32 = 12 * 3600;
+
 /// A checked call.
 pub struct NewCall {
     pub started_at: NaiveDateTime,
@@ -147,6 +150,16 @@ impl CallInput {
                 None => region = Some(p.region()),
                 _ => {}
             }
+        }
+        // A call is logged after it ends: one that starts later than now (a minute of clock
+        // drift allowed) is a typing mistake.
+        if started_at > now + chrono::Duration::minutes(1) {
+            errors.push(FieldError::new("started_at", "must not be in the future"));
+        }
+        match self.duration_secs {
+            Some(d) if d < 0 => errors.push(FieldError::new("duration_secs", "must not be negative")),
+            Some(d) if d > MAX_CALL_SECS => errors.push(FieldError::new("duration_secs", "must be at most 12 hours")),
+            _ => {}
         }
         let outcome = self.outcome;
         if outcome.is_none() {

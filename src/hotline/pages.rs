@@ -28,13 +28,20 @@ pub fn routes() -> Vec<RouteDef> {
 struct HotlinePage {
     page: Page,
     form: Form,
-    calls: Vec<CallView>,
+    calls: Vec<CallLine>,
     projects: Vec<Art18Project>,
     languages: &'static [StationLanguage],
     callers: &'static [CallerKind],
     outcomes: &'static [CallOutcome],
     regions: &'static [Region],
     provinces: &'static [Province],
+}
+
+/// A call as people read it: province and project by name.
+struct CallLine {
+    view: CallView,
+    province: Option<String>,
+    project: Option<String>,
 }
 
 async fn hotline_render(ctx: &Ctx, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
@@ -46,7 +53,21 @@ async fn hotline_render(ctx: &Ctx, form: Form, status: StatusCode) -> Result<Htt
     let tpl = HotlinePage {
         page: Page::new(ctx, "hotline.title"),
         form,
-        calls: calls.iter().map(CallView::from).collect(),
+        calls: calls
+            .iter()
+            .map(|c| CallLine {
+                view: CallView::from(c),
+                province: c.province.map(|p| format!("{} ({})", p.name, p.sigla)),
+                project: c.diverted_project.as_ref().map(|id| {
+                    ctx.state
+                        .protocols
+                        .projects
+                        .iter()
+                        .find(|p| &p.id == id)
+                        .map_or_else(|| id.clone(), |p| p.name.clone())
+                }),
+            })
+            .collect(),
         projects: ctx.state.protocols.projects.clone(),
         languages: StationLanguage::ALL,
         callers: CallerKind::ALL,
@@ -61,6 +82,8 @@ async fn hotline_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let mut form = Form::default();
     form.set("language", "it");
     form.set("outcome", "information");
+    // The form starts at now: most calls are logged as they end.
+    form.set("started_at", crate::clock::rome_local_input(ctx.now));
     hotline_render(&ctx, form, StatusCode::OK).await
 }
 
@@ -69,7 +92,7 @@ async fn hotline_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppE
     let mut errors = Vec::new();
     let input = CallInput {
         started_at: form.opt("started_at"),
-        duration_secs: form.number("duration_secs", &mut errors),
+        duration_secs: duration(&form, &mut errors),
         language: form.choice("language", StationLanguage::parse, &mut errors),
         caller_kind: form.choice("caller_kind", CallerKind::parse, &mut errors),
         region: form.opt("region"),
@@ -81,14 +104,41 @@ async fn hotline_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppE
     let result = if errors.is_empty() {
         service::record_call(&ctx.state, &ctx.caller(), input).await.map(|_| ())
     } else {
+        // All errors in one round: the rules are checked on what could be read, too.
+        if let Err(AppError::Invalid(rules)) = input.check(&ctx.state.protocols, ctx.now) {
+            errors.extend(rules);
+        }
         Err(AppError::Invalid(errors))
     };
     match result {
         Ok(()) => Ok(redirect_with_flash("/hotline", "flash.call_logged")),
-        Err(e @ AppError::Invalid(_)) => {
-            form.absorb(&e, ctx.lang);
+        Err(AppError::Invalid(mut fields)) => {
+            // The duration is typed as minutes and seconds.
+            for f in &mut fields {
+                if f.field == "duration_secs" {
+                    f.field = "duration_min".into();
+                }
+            }
+            form.absorb(&AppError::Invalid(fields), ctx.lang);
             hotline_render(&ctx, form, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The duration typed as minutes and seconds (either may be left empty), in seconds.
+fn duration(form: &Form, errors: &mut Vec<crate::error::FieldError>) -> Option<i32> {
+    let minutes: Option<i32> = form.number("duration_min", errors);
+    let seconds: Option<i32> = form.number("duration_sec", errors);
+    if seconds.is_some_and(|s| !(0..60).contains(&s)) {
+        errors.push(crate::error::FieldError::new(
+            "duration_sec",
+            "must be between 0 and 59",
+        ));
+        return None;
+    }
+    match (minutes, seconds) {
+        (None, None) => None,
+        (m, s) => Some(m.unwrap_or(0).saturating_mul(60).saturating_add(s.unwrap_or(0))),
     }
 }

@@ -20,7 +20,7 @@ crate::vocabulary! {
         /// The crisis unit decided on a referral (taken in charge or declined): to the referrer.
         Decision = "decision" => ("Decisione sulla segnalazione", "Decision on a referral"),
         /// Written feedback on a referral is available: to the referrer.
-        Feedback = "feedback" => ("Restituzione scritta", "Written feedback"),
+        Feedback = "feedback" => ("Riscontro scritto", "Written feedback"),
         /// The person withdrew their consent: to the territorial commission.
         ConsentWithdrawn = "consent_withdrawn" => ("Consenso revocato", "Consent withdrawn"),
     }

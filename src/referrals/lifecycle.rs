@@ -23,7 +23,7 @@ vocabulary! {
         TakeCharge = "take_charge" => ("prendere in carico", "take in charge"),
         Decline = "decline" => ("non prendere in carico", "decline"),
         /// Written feedback to the referrer or commission.
-        Feedback = "feedback" => ("inviare una restituzione scritta", "send written feedback"),
+        Feedback = "feedback" => ("inviare un riscontro scritto", "send written feedback"),
         /// The person withdrew consent: restricted, personal data erased.
         WithdrawConsent = "withdraw_consent" => ("revocare il consenso", "withdraw consent"),
         /// Coordinators alerted about a missed deadline.

@@ -200,6 +200,9 @@ struct IntakePage {
     exploitation: &'static [ExploitationType],
     urgencies: &'static [Urgency],
     routes: &'static [ContactRoute],
+    /// Reviewing an imported draft: the email as it arrived (sender, subject and text), shown
+    /// beside the fields.
+    original: Option<(String, String)>,
 }
 
 async fn intake_page(
@@ -208,6 +211,17 @@ async fn intake_page(
     status: StatusCode,
     action: String,
     standing: Submitter,
+) -> Result<HttpResponse, AppError> {
+    intake_page_with(ctx, form, status, action, standing, None).await
+}
+
+async fn intake_page_with(
+    ctx: &Ctx,
+    form: Form,
+    status: StatusCode,
+    action: String,
+    standing: Submitter,
+    original: Option<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let all = crate::accounts::service::list_orgs(&ctx.state).await?;
     // A CAS or SAI reports about the people it hosts: only itself is offered.
@@ -259,6 +273,7 @@ async fn intake_page(
         exploitation: ExploitationType::ALL,
         urgencies: Urgency::ALL,
         routes: ContactRoute::ALL,
+        original,
     };
     render_status(&tpl.page, status, &tpl)
 }
@@ -284,7 +299,7 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
     }
     let languages: Vec<String> = form
         .v("languages")
-        .split([',', ' ', ';'])
+        .split([',', ' ', ';', '\u{1f}'])
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().to_owned())
         .collect();
@@ -366,6 +381,13 @@ async fn file_from_form(ctx: &Ctx, body: &[u8], action: &'static str) -> Result<
     if !errors.is_empty() {
         for e in &errors {
             form.add_error(&e.field, message(ctx.lang, &e.message));
+        }
+        // All errors in one round: the rules are checked on what could be read, too (a field
+        // keeps its format error).
+        if let Err(rules) = input.check(standing, &ctx.state.protocols, ctx.now) {
+            for f in rules.field_errors() {
+                form.add_error(&form_field(&f.field), message(ctx.lang, &f.message));
+            }
         }
         return Ok(Err(intake_page(
             ctx,
@@ -573,12 +595,18 @@ async fn draft_page(
             && e.detail.as_deref().is_some_and(|d| d.contains("sender certified"))
     });
     form.set("sender_verified", if certified { "pec" } else { "no" });
-    intake_page(
+    let person = &file.sensitive.person;
+    let original = Some((
+        person.referrer_contact.clone().unwrap_or_default(),
+        person.notes.clone().unwrap_or_default(),
+    ));
+    intake_page_with(
         ctx,
         form,
         status,
         format!("/referrals/{}/confirm", r.id()),
         Submitter::Unit,
+        original,
     )
     .await
 }
@@ -698,7 +726,30 @@ async fn import_submit(
         }
         files.push((name, bytes));
     }
-    let outcomes = service::import_files(&ctx.state, &ctx.caller(), files).await?;
+    if files.is_empty() && error.is_none() {
+        // Sent without choosing a file: say so rather than show an empty result.
+        let tpl = ImportPage {
+            page: Page::new(&ctx, "referrals.import"),
+            outcomes: Vec::new(),
+            error: Some(crate::web::i18n::t(ctx.lang, "referrals.import_none_chosen").to_owned()),
+        };
+        return render_status(&tpl.page, StatusCode::UNPROCESSABLE_ENTITY, &tpl);
+    }
+    let mut outcomes = service::import_files(&ctx.state, &ctx.caller(), files).await?;
+    // Why a file was skipped, in the page's language (`field: message; …` for rule refusals).
+    for o in &mut outcomes {
+        if let Err(why) = &mut o.result {
+            *why = why
+                .split("; ")
+                .map(|part| match part.split_once(": ") {
+                    Some((field, m)) if !field.contains(' ') => format!("{field}: {}", message(ctx.lang, m)),
+                    _ => message(ctx.lang, part),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+    }
+    let error = error.map(|e| message(ctx.lang, &e));
     let tpl = ImportPage {
         page: Page::new(&ctx, "referrals.import"),
         outcomes,
@@ -886,6 +937,12 @@ struct PortalDetailPage {
     r: Referral,
     feedback: Vec<store::Feedback>,
     commission: bool,
+    exploitation: Vec<super::vocab::ExploitationType>,
+    /// Indicator labels in the page's language.
+    indicators: Vec<String>,
+    /// An emergency the unit has not acknowledged yet: say what happens next, and by when.
+    emergency_waiting: bool,
+    deadline: chrono::NaiveDateTime,
 }
 
 async fn portal_detail_page(
@@ -895,11 +952,29 @@ async fn portal_detail_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id).await?;
+    let protocols = &ctx.state.protocols;
+    let indicators = file
+        .facts
+        .indicators
+        .iter()
+        .filter_map(|i| protocols.indicator(i))
+        .map(|i| match ctx.lang {
+            crate::domain::Lang::It => i.label_it.clone(),
+            crate::domain::Lang::En => i.label_en.clone(),
+        })
+        .collect();
+    let r = file.referral;
     let tpl = PortalDetailPage {
         page: Page::new(ctx, "portal.title"),
         form,
         commission: ctx.user()?.role == Role::Commission,
-        r: file.referral,
+        emergency_waiting: r.row.urgency == Urgency::Emergency
+            && r.row.status == Status::New
+            && r.routing.acknowledged_at.is_none(),
+        deadline: r.deadline(&ctx.state.settings),
+        exploitation: file.facts.exploitation,
+        indicators,
+        r,
         feedback: file.sensitive.feedback,
     };
     render_status(&tpl.page, status, &tpl)

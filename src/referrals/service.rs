@@ -206,9 +206,10 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
         }
         if policy::is_outside(standing) {
             let feedback = store::feedback(conn, &keys, &referral)?;
+            // What the organisation sent, without the sealed fields: it can tell its reports apart.
             let file = CaseFile {
+                facts: store::facts(conn, id)?,
                 referral,
-                facts: store::Facts::default(),
                 sensitive: store::Sensitive {
                     feedback,
                     ..store::Sensitive::default()

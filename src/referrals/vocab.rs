@@ -113,7 +113,7 @@ vocabulary! {
         RedirectedTo1522 = "redirected_1522" => ("Non è tratta o grave sfruttamento: indirizzata al 1522", "Not trafficking or grave exploitation: redirected to the 1522 helpline"),
         RedirectedToSocialServices = "redirected_social_services" => ("Non è tratta o grave sfruttamento: indirizzata ai servizi sociali", "Not trafficking or grave exploitation: redirected to social services"),
         RedirectedToAsylumSystem = "redirected_asylum_system" => ("Non è tratta o grave sfruttamento: indirizzata al sistema asilo", "Not trafficking or grave exploitation: redirected to the asylum system"),
-        Duplicate = "duplicate" => ("Doppione di un'altra segnalazione", "Duplicate of another referral"),
+        Duplicate = "duplicate" => ("Duplicato di un'altra segnalazione", "Duplicate of another referral"),
         WithdrawnByReferrer = "withdrawn_by_referrer" => ("Ritirata dal segnalante", "Withdrawn by the referrer"),
     }
 }
@@ -156,7 +156,7 @@ vocabulary! {
         Created = "created" => ("Segnalazione registrata", "Referral recorded"),
         ConsentRecorded = "consent_recorded" => ("Consenso registrato", "Consent recorded"),
         /// The procedure's first step for CAS referrals (seed 004).
-        TaskContactCas = "task_contact_cas" => ("Da fare: contattare gli operatori del CAS", "To do: contact the CAS operators"),
+        TaskContactCas = "task_contact_cas" => ("Da fare: contattare gli operatori della struttura di accoglienza", "To do: contact the CAS operators"),
         /// The procedure's first step for SAI referrals (seed 004).
         TaskInterviewSaiDesk = "task_interview_sai_desk" => ("Da fare: colloquio allo sportello SAI", "To do: interview at the SAI desk"),
         Assigned = "assigned" => ("Assegnata all'operatore in turno", "Assigned to the operator on duty"),
@@ -168,7 +168,7 @@ vocabulary! {
         Overdue = "overdue" => ("Non presa in carico nei tempi: avvisato il coordinamento", "Not taken in charge in time: coordinators alerted"),
         TakenInCharge = "taken_in_charge" => ("Presa in carico", "Taken in charge"),
         Declined = "declined" => ("Non presa in carico", "Declined"),
-        FeedbackSent = "feedback_sent" => ("Restituzione scritta inviata", "Written feedback sent"),
+        FeedbackSent = "feedback_sent" => ("Riscontro scritto inviato", "Written feedback sent"),
         ConsentWithdrawn = "consent_withdrawn" => ("Consenso revocato: dati personali cancellati", "Consent withdrawn: personal data erased"),
         Confirmed = "confirmed" => ("Bozza confermata", "Draft confirmed"),
         Imported = "imported" => ("Importata da email", "Imported from email"),

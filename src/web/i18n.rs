@@ -65,14 +65,44 @@ pub fn t(lang: Lang, key: &str) -> &str {
     lookup(lang, key).unwrap_or(key)
 }
 
-/// A field message from the domain (English) in the page's language, when translated.
+/// A field message from the domain (English) in the page's language. Numbers in a message
+/// (`must be at most 200 characters long`) are matched by a `{}` in the key and put back in
+/// order; a test keeps every message the code can produce translated.
 pub fn message(lang: Lang, english: &str) -> String {
     if lang == Lang::En {
         return english.to_owned();
     }
-    lookup(lang, &format!("messages.{english}"))
-        .unwrap_or(english)
-        .to_owned()
+    if let Some(t) = lookup(lang, &format!("messages.{english}")) {
+        return t.to_owned();
+    }
+    let (pattern, numbers) = numbers_out(english);
+    match lookup(lang, &format!("messages.{pattern}")) {
+        Some(t) if !numbers.is_empty() => numbers.iter().fold(t.to_owned(), |acc, n| acc.replacen("{}", n, 1)),
+        _ => english.to_owned(),
+    }
+}
+
+/// The message with each run of digits replaced by `{}`, and the runs.
+pub fn numbers_out(english: &str) -> (String, Vec<String>) {
+    let mut pattern = String::with_capacity(english.len());
+    let mut numbers = Vec::new();
+    let mut run = String::new();
+    for c in english.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        if !run.is_empty() {
+            numbers.push(std::mem::take(&mut run));
+            pattern.push_str("{}");
+        }
+        pattern.push(c);
+    }
+    if !run.is_empty() {
+        numbers.push(run);
+        pattern.push_str("{}");
+    }
+    (pattern, numbers)
 }
 
 #[cfg(test)]
@@ -100,5 +130,180 @@ mod tests {
         assert_eq!(t(Lang::It, "login.title"), "Accesso");
         assert_eq!(message(Lang::It, "is required"), "è obbligatorio");
         assert_eq!(message(Lang::En, "is required"), "is required");
+        assert_eq!(
+            message(Lang::It, "must be at most 321 characters long"),
+            "deve avere al massimo 321 caratteri"
+        );
+        assert_eq!(
+            message(Lang::It, "must be between 2 and 9 characters long"),
+            "deve avere da 2 a 9 caratteri"
+        );
+    }
+
+    fn sources() -> Vec<std::path::PathBuf> {
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        let mut out = Vec::new();
+        while let Some(p) = dirs.pop() {
+            for e in std::fs::read_dir(&p).expect("src") {
+                let path = e.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    /// The activity log names every action, in both languages, never by its code.
+    #[test]
+    fn every_audited_action_has_a_label_in_both_languages() {
+        let (it, en) = catalogues();
+        let mut actions = std::collections::BTreeSet::new();
+        for path in sources() {
+            let text = std::fs::read_to_string(&path).expect("read");
+            for opener in ["Event::new(\"", "audit_refusal(app, caller, \"", "=> \"referral."] {
+                for (at, _) in text.match_indices(opener) {
+                    let rest = &text[at + opener.len()..];
+                    let end = rest.find('"').expect("closing quote");
+                    let code = if opener.ends_with("referral.") {
+                        format!("referral.{}", &rest[..end])
+                    } else {
+                        rest[..end].to_owned()
+                    };
+                    actions.insert(code);
+                }
+            }
+        }
+        assert!(actions.len() > 30, "{actions:?}");
+        let missing: Vec<_> = actions
+            .iter()
+            .filter(|a| {
+                !it.contains_key(&format!("audit_actions.{a}")) || !en.contains_key(&format!("audit_actions.{a}"))
+            })
+            .collect();
+        assert!(missing.is_empty(), "actions without a label: {missing:?}");
+    }
+
+    /// Where the call opened just before `tail` closes: parentheses and brackets balanced, string
+    /// literals skipped.
+    fn call_end(tail: &str) -> usize {
+        let (mut depth, mut in_str, mut escaped) = (1i32, false, false);
+        for (i, c) in tail.char_indices() {
+            if in_str {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => in_str = true,
+                '(' | '[' => depth += 1,
+                ')' | ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return i;
+                    }
+                }
+                _ => {}
+            }
+        }
+        tail.len()
+    }
+
+    /// Every message the code gives people — field errors, rule refusals, conflicts — has its
+    /// Italian text. The messages are found where the code makes them: the second argument of
+    /// `FieldError::new`, `AppError::invalid`, `AppError::bad_request`, an `err(field, …)`
+    /// helper, `AppError::Conflict(…)`, and validator `message = …` attributes.
+    #[test]
+    fn every_message_people_can_meet_is_translated() {
+        let (it, _) = catalogues();
+        let mut found = std::collections::BTreeSet::new();
+        let mut files = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        let mut sources = Vec::new();
+        while let Some(p) = files.pop() {
+            for e in std::fs::read_dir(&p).expect("src") {
+                let path = e.expect("entry").path();
+                if path.is_dir() {
+                    files.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    sources.push(path);
+                }
+            }
+        }
+        // Import errors are shown on the import page.
+        let import_errors = "#[error(";
+        let openers = [
+            "FieldError::new(",
+            "AppError::invalid(",
+            "AppError::bad_request(",
+            "err(",
+            "AppError::Conflict(",
+            "message = ",
+        ];
+        for path in &sources {
+            // The JSON API's parse errors are for programs and stay English by design.
+            if path.ends_with("web/extract.rs") || path.ends_with("web/i18n.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).expect("read");
+            let extra = path.ends_with("referrals/import.rs").then_some(import_errors);
+            for opener in openers.iter().copied().chain(extra) {
+                let mut from = 0;
+                while let Some(at) = text[from..].find(opener) {
+                    let start = from + at + opener.len();
+                    from = start;
+                    let before = text[..from + 0 - opener.len()].chars().next_back().unwrap_or(' ');
+                    if opener == "err(" && (before.is_alphanumeric() || before == '_' || before == '.') {
+                        continue;
+                    }
+                    let tail = &text[start..text.len().min(start + 400)];
+                    // The message is the last string literal before the call closes.
+                    let args = &tail[..call_end(tail)];
+                    let Some(q_end) = args.rfind('"') else { continue };
+                    let Some(q_start) = args[..q_end].rfind('"') else {
+                        continue;
+                    };
+                    let lit = &args[q_start + 1..q_end];
+                    let first = lit.chars().next().unwrap_or(' ');
+                    if !first.is_alphabetic() || !lit.contains(' ') || lit.contains('\\') || lit.contains('\n') {
+                        continue;
+                    }
+                    found.insert(lit.replace("{MAX_FILES}", "50"));
+                }
+            }
+        }
+        assert!(found.len() > 60, "the scan finds the messages: {found:?}");
+        let missing: Vec<_> = found
+            .iter()
+            .filter(|m| {
+                let generic = m.contains('{');
+                let sample = m.replace("{}", "7");
+                let sample = if generic {
+                    let mut out = String::new();
+                    let mut depth = false;
+                    for c in sample.chars() {
+                        match c {
+                            '{' => {
+                                depth = true;
+                                out.push('7');
+                            }
+                            '}' => depth = false,
+                            c if !depth => out.push(c),
+                            _ => {}
+                        }
+                    }
+                    out
+                } else {
+                    sample
+                };
+                message(Lang::It, &sample) == sample && !it.contains_key(&format!("messages.{m}"))
+            })
+            .collect();
+        assert!(missing.is_empty(), "messages without Italian: {missing:#?}");
     }
 }

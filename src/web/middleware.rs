@@ -161,7 +161,7 @@ pub async fn html_errors(
     let page = Page::new(&ctx, "error.title");
     let detail = match detail_key {
         Some(k) => Some(page.t(k).to_owned()),
-        None => problem_detail,
+        None => problem_detail.map(|d| crate::web::i18n::message(ctx.lang, &d)),
     };
     let tpl = ErrorPage {
         status: status.as_u16(),

@@ -136,6 +136,37 @@ impl Page {
         value.label_in(self.lang)
     }
 
+    /// Language names for codes (`en, pcm` → `Inglese, Pidgin nigeriano`).
+    pub fn languages(&self, codes: &[String]) -> String {
+        let names: Vec<&str> = codes
+            .iter()
+            .map(|c| crate::domain::language_name(c, self.lang))
+            .collect();
+        if names.is_empty() {
+            "—".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// The list of languages to choose from, by name.
+    pub fn language_choices(&self) -> Vec<(&'static str, &'static str)> {
+        crate::domain::languages_by_name(self.lang)
+    }
+
+    /// A message from the code (English) in the page's language.
+    pub fn msg(&self, english: &str) -> String {
+        i18n::message(self.lang, english)
+    }
+
+    /// The label of an open-ended code kept as text (audit actions, entity types): the
+    /// catalogue's `section.code`, the code itself when unknown (a test lists the known ones).
+    pub fn code(&self, section: &str, code: &str) -> String {
+        i18n::lookup(self.lang, &format!("{section}.{code}"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     /// An instant as people read it: Europe/Rome, `dd/mm/yyyy HH:MM`.
     pub fn at(&self, at: impl Instant) -> String {
         crate::clock::rome_display(at.utc())

@@ -93,3 +93,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+/// The unrouted answer, with the caller known for a page read: the 404 page keeps the
+/// navigation. Other methods get their 404 without a session lookup.
+pub fn unrouted() -> Route {
+    web::to(not_found).wrap(from_fn(|req: actix_web::dev::ServiceRequest, next| async move {
+        if req.method() == Method::GET && !req.path().starts_with("/api/") {
+            access::check(Access::Public, req, next).await
+        } else {
+            next.call(req).await.map(|r| r.map_into_boxed_body())
+        }
+    }))
+}

@@ -252,7 +252,9 @@ async fn chromium_files_a_referral_through_the_form_and_sees_it_in_the_queue() {
     select("#urgency", "emergency".into()).await;
     browser.fill("#alias", "Favour").await;
     select("#gender", "female".into()).await;
-    browser.fill("#languages", "en, pcm").await;
+    // Languages are chosen by name from the list (a click toggles an option of a multiple select).
+    browser.click("#languages option[value=en]").await;
+    browser.click("#languages option[value=pcm]").await;
     browser.click("input[name=exploitation_types][value=sexual]").await;
     // Forgetting the hosting CAS: the form comes back with the error and what was typed.
     browser.click("#referral-submit").await;
