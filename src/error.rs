@@ -73,13 +73,22 @@ pub enum AppError {
     Internal(String),
 }
 
-/// The problem document (RFC 9457) as sent.
+/// The problem document (RFC 9457) as sent, as `application/problem+json`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
+    /// `urn:varco:problem:` and what went wrong: `bad-request`, `validation`, `unauthenticated`,
+    /// `forbidden`, `csrf`, `not-found`, `method-not-allowed`, `conflict`, `illegal-transition`,
+    /// `stale-version`, `version-required`, `payload-too-large`, `unsupported-media-type`,
+    /// `too-many-requests`, `unavailable` or `internal`.
     #[serde(rename = "type")]
+    #[schema(example = "urn:varco:problem:stale-version")]
     pub kind: String,
+    /// The status's reason phrase.
     pub title: String,
+    /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
+    /// What to do about it, in English; never a cause of a server error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Field-level problems, for 400 and 422.

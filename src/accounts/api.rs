@@ -100,7 +100,7 @@ async fn get_org(ctx: Ctx, id: PathId<OrgId>) -> Result<HttpResponse, AppError> 
 
 /// Creates an organisation.
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = CreateOrg,
-    responses((status = 201, body = OrgView), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = OrgView, headers(("Location" = String, description = "the organisation's URL"))), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn create_org(ctx: Ctx, body: ApiJson<CreateOrg>) -> Result<HttpResponse, AppError> {
     let b = body.0;
@@ -216,7 +216,7 @@ async fn get_user(ctx: Ctx, id: PathId<UserId>) -> Result<HttpResponse, AppError
 
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = UserView, headers(("Location" = String, description = "the user's URL"))), (status = 400, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn create_user(ctx: Ctx, body: ApiJson<CreateUser>) -> Result<HttpResponse, AppError> {
     let b = body.0;

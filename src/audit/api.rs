@@ -14,7 +14,7 @@ pub fn routes() -> Vec<RouteDef> {
 }
 
 /// Audit entries, newest first, filtered.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(Filter),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(Filter), operation_id = "list_audit",
     responses((status = 200, body = EntryPage), (status = 400, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 async fn list(ctx: Ctx, filter: ApiQuery<Filter>) -> Result<web::Json<EntryPage>, AppError> {

@@ -20,6 +20,10 @@ impl<T: Labelled + ?Sized> Labelled for &T {
 /// Declares a closed vocabulary: variants with their codes and labels; `ALL`, `CODES`, `as_str`,
 /// `parse`, `label`; serde, OpenAPI and diesel (`Text` on both backends).
 ///
+/// The OpenAPI schema is built from the codes (see [`schema_of`]), not derived: the derive does
+/// not see a `serde(rename)` made of a macro's literal and listed the Rust names. It is named
+/// after the type, or after `as "Name"` when two vocabularies share a type name.
+///
 /// ```ignore
 /// vocabulary! {
 ///     /// What a shift covers.
@@ -30,13 +34,13 @@ impl<T: Labelled + ?Sized> Labelled for &T {
 /// ```
 #[macro_export]
 macro_rules! vocabulary {
-    ($(#[$m:meta])* $name:ident ($key:literal) {
+    ($(#[doc = $doc:literal])* $name:ident ($key:literal) $(as $schema:literal)? {
         $($(#[$vm:meta])* $variant:ident = $code:literal => ($it:literal, $en:literal)),+ $(,)?
     }) => {
-        $(#[$m])*
+        $(#[doc = $doc])*
         #[derive(
             Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            serde::Serialize, serde::Deserialize,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -81,6 +85,19 @@ macro_rules! vocabulary {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::domain::vocab::schema_of(&[$($doc),*], &[$(($code, $en)),+]).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                const NAMES: &[&str] = &[stringify!($name) $(, $schema)?];
+                std::borrow::Cow::Borrowed(NAMES[NAMES.len() - 1])
+            }
+        }
+
         impl $crate::domain::vocab::Labelled for $name {
             fn label_in(&self, lang: $crate::domain::Lang) -> &'static str {
                 self.label(lang)
@@ -119,6 +136,28 @@ macro_rules! vocabulary {
     };
 }
 
+/// The OpenAPI schema of a vocabulary: a string with exactly its codes, described by the type's
+/// doc comment and each code's English label.
+pub fn schema_of(doc: &[&str], values: &[(&str, &str)]) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut description = doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
+    if !description.is_empty() {
+        description.push_str("\n\n");
+    }
+    description.push_str(
+        &values
+            .iter()
+            .map(|(code, en)| format!("- `{code}`: {en}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().map(|(code, _)| *code)))
+        .description(Some(description))
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::domain::Lang;
@@ -142,6 +181,20 @@ mod tests {
             assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{}\"", c.as_str()));
         }
         assert!(serde_json::from_str::<Colour>("\"green\"").is_err());
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_codes_not_the_rust_names() {
+        use utoipa::{PartialSchema, ToSchema};
+        assert_eq!(Colour::name(), "Colour");
+        let schema = serde_json::to_value(Colour::schema()).unwrap();
+        assert_eq!(schema["type"], "string");
+        assert_eq!(schema["enum"], serde_json::json!(Colour::CODES));
+        let description = schema["description"].as_str().unwrap();
+        assert!(
+            description.starts_with("A test vocabulary.\n\n- `red`: Red"),
+            "{description}"
+        );
     }
 
     #[test]

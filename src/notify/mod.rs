@@ -47,7 +47,7 @@ const MAX_BACKOFF_MINUTES: i64 = 60;
 
 crate::vocabulary! {
     /// Where a message is in its delivery.
-    Status ("outbox_status") {
+    Status ("outbox_status") as "OutboxStatus" {
         /// Waiting for its first or next attempt.
         Pending = "pending" => ("In attesa", "Pending"),
         Sent = "sent" => ("Inviato", "Sent"),
@@ -386,6 +386,7 @@ pub async fn read_outbox(app: &App, caller: &Caller, filter: OutboxFilter) -> Re
 #[into_params(parameter_in = Query)]
 pub struct OutboxFilter {
     /// `pending`, `sent` or `failed`.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Messages to list, newest first (1–500, default 100).
     pub limit: Option<i64>,

@@ -318,6 +318,37 @@ impl ReferralSummary {
     }
 }
 
+/// A referral in a list or after a change, as the caller may see it: `ReferralSummary` for the
+/// crisis unit (coordinators and operators) and the mediators it was proposed to; `OutsideView`
+/// for a referrer or a commission (its own organisation's referrals only).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReferralLine {
+    Unit(ReferralSummary),
+    Outside(OutsideView),
+}
+
+impl ReferralLine {
+    fn of(ctx: &Ctx, r: &Referral) -> ReferralLine {
+        if is_outsider(ctx) {
+            ReferralLine::Outside(OutsideView::new(r, &[]))
+        } else {
+            ReferralLine::Unit(ReferralSummary::new(r, &ctx.state.settings, ctx.now))
+        }
+    }
+}
+
+/// One referral as the caller may see it: `ReferralView`, the whole case file, for the crisis
+/// unit (coordinators and operators); `OutsideView` for the referrer or commission that filed
+/// it; `MediatorCaseView` for the mediator it was proposed to.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReferralRead {
+    Unit(Box<ReferralView>),
+    Outside(OutsideView),
+    Mediator(MediatorCaseView),
+}
+
 /// Referrers and commissions get the outside view.
 fn is_outsider(ctx: &Ctx) -> bool {
     super::policy::standing(&ctx.caller()).is_ok_and(super::policy::is_outside)
@@ -333,9 +364,12 @@ fn idempotency_key(req: &HttpRequest) -> Option<String> {
 /// retry answers 200 with the referral the first request created.
 #[utoipa::path(post, path = "/api/v1/referrals", tag = "referrals", request_body = ReferralInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
-    responses((status = 201, body = ReferralView, description = "created (the unit's view; outsiders get OutsideView)"),
-        (status = 200, description = "a retry with the same Idempotency-Key: the referral created first"),
-        (status = 400, body = Problem), (status = 422, body = Problem)),
+    operation_id = "create_referral",
+    responses((status = 201, body = ReferralLine, description = "created: `ReferralSummary` for the unit, `OutsideView` for a referrer or commission",
+            headers(("Location" = String, description = "the referral's URL"))),
+        (status = 200, body = ReferralLine, description = "a retry with the same Idempotency-Key: the referral created first",
+            headers(("Location" = String, description = "the referral's URL"))),
+        (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn create(ctx: Ctx, req: HttpRequest, body: ApiJson<ReferralInput>) -> Result<HttpResponse, AppError> {
     let created = service::create(&ctx.state, &ctx.caller(), body.0, idempotency_key(&req)).await?;
@@ -346,15 +380,7 @@ pub(crate) async fn create(ctx: Ctx, req: HttpRequest, body: ApiJson<ReferralInp
         StatusCode::CREATED
     };
     let location = Some(format!("/api/v1/referrals/{}", r.id()));
-    if is_outsider(&ctx) {
-        return Ok(versioned(status, &OutsideView::new(&r, &[]), r.version(), location));
-    }
-    Ok(versioned(
-        status,
-        &ReferralSummary::new(&r, &ctx.state.settings, ctx.now),
-        r.version(),
-        location,
-    ))
+    Ok(versioned(status, &ReferralLine::of(&ctx, &r), r.version(), location))
 }
 
 /// List filters.
@@ -373,8 +399,8 @@ pub struct ListQuery {
 
 /// Referrals, newest first: all of them for the unit, those proposed to a mediator, a referring
 /// organisation's own for referrers and commissions (outside view).
-#[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", params(ListQuery),
-    responses((status = 200, body = [ReferralSummary]), (status = 403, body = Problem)),
+#[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", params(ListQuery), operation_id = "list_referrals",
+    responses((status = 200, body = [ReferralLine], description = "`ReferralSummary` lines for the unit and mediators, `OutsideView` lines for referrers and commissions")),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn list(ctx: Ctx, q: ApiQuery<ListQuery>) -> Result<HttpResponse, AppError> {
     let q = q.0;
@@ -389,14 +415,7 @@ pub(crate) async fn list(ctx: Ctx, q: ApiQuery<ListQuery>) -> Result<HttpRespons
         ..store::ListFilter::default()
     };
     let rows = service::list(&ctx.state, &ctx.caller(), filter).await?;
-    if is_outsider(&ctx) {
-        let views: Vec<OutsideView> = rows.iter().map(|r| OutsideView::new(r, &[])).collect();
-        return Ok(HttpResponse::Ok().json(views));
-    }
-    let views: Vec<ReferralSummary> = rows
-        .iter()
-        .map(|r| ReferralSummary::new(r, &ctx.state.settings, ctx.now))
-        .collect();
+    let views: Vec<ReferralLine> = rows.iter().map(|r| ReferralLine::of(&ctx, r)).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -470,28 +489,22 @@ impl MediatorCaseView {
 /// One referral: the case file for the unit, the outside view for its referrer or commission,
 /// the mediator's share for the mediator it was proposed to.
 #[utoipa::path(get, path = "/api/v1/referrals/{id}", tag = "referrals", params(("id" = i64, Path)),
-    responses((status = 200, body = ReferralView), (status = 404, body = Problem)),
+    operation_id = "get_referral",
+    responses((status = 200, body = ReferralRead,
+        description = "`ReferralView` for the unit, `OutsideView` for the referrer or commission that filed it, `MediatorCaseView` for the mediator it was proposed to"),
+        (status = 404, body = Problem, description = "no such referral, or not one the caller may see")),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn get(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
     let v = file.referral.version();
-    if matches!(file.standing, super::policy::Standing::Mediator { .. }) {
-        return Ok(versioned(StatusCode::OK, &MediatorCaseView::new(&file), v, None));
-    }
-    if super::policy::is_outside(file.standing) {
-        return Ok(versioned(
-            StatusCode::OK,
-            &OutsideView::new(&file.referral, &file.sensitive.feedback),
-            v,
-            None,
-        ));
-    }
-    Ok(versioned(
-        StatusCode::OK,
-        &ReferralView::new(&file, &ctx.state.settings, ctx.now),
-        v,
-        None,
-    ))
+    let view = if matches!(file.standing, super::policy::Standing::Mediator { .. }) {
+        ReferralRead::Mediator(MediatorCaseView::new(&file))
+    } else if super::policy::is_outside(file.standing) {
+        ReferralRead::Outside(OutsideView::new(&file.referral, &file.sensitive.feedback))
+    } else {
+        ReferralRead::Unit(Box::new(ReferralView::new(&file, &ctx.state.settings, ctx.now)))
+    };
+    Ok(versioned(StatusCode::OK, &view, v, None))
 }
 
 /// The version an action is based on.
@@ -536,13 +549,12 @@ async fn respond_action(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(req, version)?;
     let row = service::act(&ctx.state, &ctx.caller(), id, expected, action).await?;
-    let body = if is_outsider(ctx) {
-        serde_json::to_value(OutsideView::new(&row, &[]))
-    } else {
-        serde_json::to_value(ReferralSummary::new(&row, &ctx.state.settings, ctx.now))
-    }
-    .map_err(AppError::internal)?;
-    Ok(versioned(StatusCode::OK, &body, row.version(), None))
+    Ok(versioned(
+        StatusCode::OK,
+        &ReferralLine::of(ctx, &row),
+        row.version(),
+        None,
+    ))
 }
 
 /// A mediator's answer to a proposal.
@@ -558,7 +570,7 @@ pub struct MediationInput {
 #[utoipa::path(post, path = "/api/v1/referrals/{id}/mediation", tag = "referrals", params(("id" = i64, Path)),
     request_body = MediationInput, responses((status = 200, description = "accepted: what the interview needs", body = MediatorCaseView),
         (status = 204, description = "declined: the referral is no longer the mediator's to see"),
-        (status = 404, body = Problem), (status = 409, body = Problem)),
+        (status = 404, body = Problem, description = "no such referral, or not one proposed to the caller"), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn answer_mediation(
     ctx: Ctx,
@@ -577,7 +589,7 @@ pub(crate) async fn answer_mediation(
 }
 
 /// The operator on duty has seen the emergency: the escalation clock stops.
-#[utoipa::path(post, path = "/api/v1/referrals/{id}/acknowledge", tag = "referrals", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/acknowledge", tag = "referrals", params(("id" = i64, Path)), operation_id = "acknowledge_referral",
     request_body = VersionOnly, responses((status = 200, body = ReferralSummary), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn acknowledge(
@@ -590,7 +602,7 @@ pub(crate) async fn acknowledge(
 }
 
 /// The unit takes the referral in charge; the referrer is told.
-#[utoipa::path(post, path = "/api/v1/referrals/{id}/take-charge", tag = "referrals", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/take-charge", tag = "referrals", params(("id" = i64, Path)), operation_id = "take_charge",
     request_body = VersionOnly, responses((status = 200, body = ReferralSummary), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn take_charge(
@@ -603,7 +615,7 @@ pub(crate) async fn take_charge(
 }
 
 /// The unit declines with a reason; the referrer sees the reason, never the note.
-#[utoipa::path(post, path = "/api/v1/referrals/{id}/decline", tag = "referrals", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/decline", tag = "referrals", params(("id" = i64, Path)), operation_id = "decline_referral",
     request_body = DeclineInput, responses((status = 200, body = ReferralSummary), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn decline(
@@ -633,7 +645,7 @@ pub(crate) async fn decline(
 }
 
 /// Written feedback to the referrer or commission (they are notified; the email has no content).
-#[utoipa::path(post, path = "/api/v1/referrals/{id}/feedback", tag = "referrals", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/feedback", tag = "referrals", params(("id" = i64, Path)), operation_id = "send_feedback",
     request_body = FeedbackInput, responses((status = 200, body = ReferralSummary), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn feedback(
@@ -648,7 +660,9 @@ pub(crate) async fn feedback(
 
 /// The person withdrew consent: restricted at once, personal fields erased, the commission told.
 #[utoipa::path(post, path = "/api/v1/referrals/{id}/consent/withdraw", tag = "referrals", params(("id" = i64, Path)),
-    request_body = VersionOnly, responses((status = 200, body = OutsideView), (status = 409, body = Problem)),
+    operation_id = "withdraw_consent",
+    request_body = VersionOnly, responses((status = 200, body = ReferralLine,
+        description = "`ReferralSummary` for the unit, `OutsideView` for the commission that filed it"), (status = 409, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn withdraw_consent(
     ctx: Ctx,
@@ -672,7 +686,8 @@ pub struct DraftCreated {
 #[utoipa::path(post, path = "/api/v1/referrals/drafts", tag = "referrals",
     request_body(content = String, content_type = "message/rfc822", description = "the .eml file"),
     params(("X-File-Name" = Option<String>, Header, description = "the file's name, kept with the draft")),
-    responses((status = 201, body = DraftCreated), (status = 413, body = Problem, description = "larger than 32 MB"), (status = 415, body = Problem), (status = 422, body = Problem)),
+    operation_id = "import_draft",
+    responses((status = 201, body = DraftCreated, headers(("Location" = String, description = "the draft's URL"))), (status = 413, body = Problem, description = "larger than 32 MB"), (status = 415, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn import_draft(
     ctx: Ctx,
@@ -711,6 +726,7 @@ pub(crate) async fn import_draft(
 /// Confirms a reviewed draft with the complete referral (send the draft's version as `If-Match`):
 /// from then on it is routed, notified and counted like any referral.
 #[utoipa::path(post, path = "/api/v1/referrals/{id}/confirm", tag = "referrals", request_body = ReferralInput,
+    operation_id = "confirm_draft",
     params(("id" = i64, Path), ("If-Match" = String, Header, description = "the draft's version")),
     responses((status = 200, body = ReferralSummary), (status = 409, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)),
     security(("bearer" = []), ("session" = [])))]

@@ -257,7 +257,7 @@ mod tests {
                 while let Some(at) = text[from..].find(opener) {
                     let start = from + at + opener.len();
                     from = start;
-                    let before = text[..from + 0 - opener.len()].chars().next_back().unwrap_or(' ');
+                    let before = text[..from - opener.len()].chars().next_back().unwrap_or(' ');
                     if opener == "err(" && (before.is_alphanumeric() || before == '_' || before == '.') {
                         continue;
                     }

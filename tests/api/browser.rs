@@ -29,6 +29,15 @@ impl Drop for Browser {
 
 /// Starts headless Chromium, or says why not (a failure on CI, a printed skip elsewhere).
 pub async fn start(test: &str) -> Option<Browser> {
+    start_as(test, None).await
+}
+
+/// Headless Chromium emulating a phone of `width` CSS pixels (an iPhone 14 is 390 × 844).
+pub async fn start_phone(test: &str, width: u32) -> Option<Browser> {
+    start_as(test, Some(width)).await
+}
+
+async fn start_as(test: &str, phone: Option<u32>) -> Option<Browser> {
     if !std::path::Path::new(DRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI must run the browser tests: install chromium and chromium-driver");
@@ -59,6 +68,13 @@ pub async fn start(test: &str) -> Option<Browser> {
             ]
         }
     });
+    let mut caps = caps;
+    if let Some(width) = phone {
+        caps["goog:chromeOptions"]["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": width, "height": 844, "pixelRatio": 2.0, "touch": true},
+            "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+        });
+    }
     let caps = caps.as_object().cloned().expect("object");
     let url = format!("http://127.0.0.1:{port}");
     let mut last = None;
@@ -323,5 +339,185 @@ async fn chromium_withdraws_consent_only_after_the_confirmation_page() {
     browser.click("#confirm-yes").await;
     browser.wait_text(".flash", "Revoca del consenso registrata").await;
     assert!(crate::referrals::case(&mut unit.op, id).await["person"]["alias"].is_null());
+    browser.close().await;
+}
+
+impl Browser {
+    /// A number the page computes (`return …;`).
+    pub async fn number(&self, script: &str) -> f64 {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+            .as_f64()
+            .unwrap_or_else(|| panic!("{script}: not a number"))
+    }
+
+    /// Fails when the page is wider than the screen (something pushes off the side).
+    pub async fn assert_fits(&self, what: &str) {
+        let inner = self.number("return window.innerWidth;").await;
+        let scroll = self.number("return document.documentElement.scrollWidth;").await;
+        assert!(
+            scroll <= inner + 0.5,
+            "{what}: the page is {scroll} px wide on a {inner} px screen"
+        );
+    }
+
+    /// Saves a screenshot as `docs/screens/{name}.png` when `VARCO_SCREENSHOTS` is set (how the
+    /// README's pictures are made: `VARCO_SCREENSHOTS=1 cargo test --test api chromium_`).
+    pub async fn screenshot(&self, name: &str) {
+        if std::env::var_os("VARCO_SCREENSHOTS").is_none() {
+            return;
+        }
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screens");
+        std::fs::create_dir_all(dir).expect("docs/screens");
+        std::fs::write(format!("{dir}/{name}.png"), png).expect("write screenshot");
+    }
+
+    pub async fn login(&self, app: &crate::helpers::TestApp, username: &str) {
+        self.client.goto(&app.url("/login")).await.expect("open login");
+        self.fill("#username", username).await;
+        self.fill("#password", crate::helpers::PASSWORD).await;
+        self.click("#login-submit").await;
+        for _ in 0..100 {
+            if self.path().await != "/login" {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{username} could not log in");
+    }
+}
+
+/// The unit's pages at 390 px: nothing pushed off the side, the case file's decision at the
+/// top, every table readable; and the portal. Also takes the README's screenshots on request.
+#[actix_web::test]
+async fn chromium_on_a_phone_the_case_file_queue_roster_and_hotline_fit() {
+    let mut unit = crate::referrals::unit(Backend::Sqlite).await;
+    let emergency = {
+        let mut body = crate::referrals::cas_report(unit.cas);
+        body["urgency"] = json!("emergency");
+        body["notes"] = json!("Ha chiesto aiuto all'operatrice del turno di notte: dice di dover restituire un debito di trentamila euro e di essere controllata al telefono. Parla inglese e pidgin. Chiede di non essere richiamata sul suo numero.");
+        crate::referrals::file(&mut unit.op, body).await
+    };
+    crate::referrals::file(&mut unit.op, crate::referrals::cas_report(unit.cas)).await;
+    let r = unit
+        .op
+        .api(
+            awc::http::Method::POST,
+            "/api/v1/hotline/calls",
+            Some(json!({"duration_secs": 340, "language": "ro", "caller_kind": "private_citizen", "province": "PD", "outcome": "diverted"})),
+        )
+        .await;
+    assert_eq!(r.status, awc::http::StatusCode::CREATED, "{}", r.body);
+    let id = emergency["id"].as_i64().expect("id");
+    unit.admin
+        .user("cas.telefono")
+        .role("referrer")
+        .org(unit.cas)
+        .email("tel@cas.example.org")
+        .create()
+        .await;
+    let mut referrer = crate::helpers::TestApp::sibling(&unit.admin);
+    let sent = {
+        referrer.login("cas.telefono", crate::helpers::PASSWORD).await;
+        let body = json!({"urgency": "emergency",
+                          "person": {"gender": "female", "age_band": "14-17", "hosted_org_id": unit.cas},
+                          "emergence_province": "VE", "exploitation_types": ["sexual"]});
+        crate::referrals::file(&mut referrer, body).await
+    };
+
+    // Desktop first, for the README.
+    if std::env::var_os("VARCO_SCREENSHOTS").is_some() {
+        let Some(browser) = start("desktop screenshots").await else {
+            return;
+        };
+        browser.login(&unit.op, "operatrice.notte").await;
+        browser.client.goto(&unit.op.url("/referrals")).await.expect("queue");
+        browser.screenshot("queue-desktop").await;
+        browser
+            .client
+            .goto(&unit.op.url(&format!("/referrals/{id}")))
+            .await
+            .expect("case");
+        browser.screenshot("case-file-desktop").await;
+        browser.close().await;
+        let Some(browser) = start("desktop screenshots").await else {
+            return;
+        };
+        browser.login(&referrer, "cas.telefono").await;
+        browser
+            .client
+            .goto(&referrer.url(&format!("/portal/{}", sent["id"])))
+            .await
+            .expect("portal");
+        browser.screenshot("portal-desktop").await;
+        browser.close().await;
+    }
+
+    let Some(browser) = start_phone("phone layout", 390).await else {
+        return;
+    };
+    browser.login(&unit.op, "operatrice.notte").await;
+    browser.wait_path("/referrals").await;
+    assert_eq!(
+        browser.number("return window.innerWidth;").await,
+        390.0,
+        "a 390 px screen"
+    );
+    browser.assert_fits("the queue").await;
+    browser.screenshot("queue-phone").await;
+    browser
+        .client
+        .goto(&unit.op.url(&format!("/referrals/{id}")))
+        .await
+        .expect("case");
+    browser.wait_text("h1", "R-").await;
+    browser.assert_fits("the case file").await;
+    // The decision is at hand: acknowledging and taking in charge within the first screen.
+    for button in ["#acknowledge", "#take-charge"] {
+        let top = browser
+            .number(&format!(
+                "return document.querySelector('{button}').getBoundingClientRect().top + window.scrollY;"
+            ))
+            .await;
+        assert!(top < 844.0, "{button} is {top} px down on a phone");
+    }
+    // The person's facts are still on the page, below the decision.
+    assert!(browser.text("#person").await.contains("Blessing"));
+    browser.screenshot("case-file-phone").await;
+    for (path, what) in [("/roster", "the roster"), ("/hotline", "the hotline log")] {
+        browser.client.goto(&unit.coord.url(path)).await.expect("open");
+        browser.wait_text("h1", "").await;
+        browser.assert_fits(what).await;
+    }
+    // A table row reads as labelled lines: the label is drawn beside each value.
+    browser.client.goto(&unit.op.url("/referrals")).await.expect("queue");
+    let label = browser
+        .client
+        .execute(
+            "return getComputedStyle(document.querySelector('table.list td[data-label]'), '::before').content;",
+            vec![],
+        )
+        .await
+        .expect("style");
+    assert_eq!(label.as_str(), Some("\"Riferimento\""), "{label}");
+    browser.close().await;
+
+    let Some(browser) = start_phone("portal on a phone", 390).await else {
+        return;
+    };
+    browser.login(&referrer, "cas.telefono").await;
+    browser.client.goto(&referrer.url("/portal")).await.expect("portal");
+    browser.assert_fits("the portal").await;
+    browser
+        .client
+        .goto(&referrer.url(&format!("/portal/{}", sent["id"])))
+        .await
+        .expect("report");
+    browser.wait_text("#next-steps", "800 290 290").await;
+    browser.assert_fits("a report").await;
+    browser.screenshot("portal-phone").await;
     browser.close().await;
 }

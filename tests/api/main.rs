@@ -13,6 +13,7 @@ mod data_protection;
 mod errors;
 mod import;
 mod notify;
+mod openapi;
 mod pages;
 mod referrals;
 mod security;
