@@ -367,6 +367,27 @@ async fn empty_tables_empty_imports_and_missing_pages_say_so(b: super::helpers::
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("Nessun file scelto"), "{}", r.body);
+    // A file that is not an email: why it was skipped, in Italian.
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"vuoto.eml\"\r\nContent-Type: message/rfc822\r\n\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"lista.eml\"\r\nContent-Type: message/rfc822\r\n\r\nsolo testo, nessuna intestazione\r\n--{boundary}--\r\n"
+    );
+    let r =
+        u.op.send(
+            Method::POST,
+            "/referrals/import",
+            &[],
+            Some((&format!("multipart/form-data; boundary={boundary}"), body.into_bytes())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("vuoto.eml: <span class=\"error\">saltato: il file è vuoto"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("il file non è un messaggio email"), "{}", r.body);
+    assert!(!r.body.contains("the file"), "{}", r.body);
     // A page that does not exist keeps the navigation.
     let r = u.op.get("/referrals/nowhere/at/all").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
