@@ -473,7 +473,30 @@ async fn detail_page(ctx: &Ctx, id: ReferralId, form: Form, status: StatusCode) 
 
 /// The case file page of a referral already read (one audited read per page).
 fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
-    let view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
+    let mut view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
+    // People are named with their languages in words (the API gives the codes).
+    let in_words = |named: &mut Option<super::api::Named>| {
+        if let Some(n) = named {
+            let id = UserId(n.id);
+            if let (Some(name), Some(langs)) = (file.user_names.get(&id), file.user_languages.get(&id)) {
+                let display = name.split(" (").next().unwrap_or(name);
+                n.name = if langs.is_empty() {
+                    display.to_owned()
+                } else {
+                    let words: Vec<&str> = langs
+                        .iter()
+                        .map(|c| crate::domain::language_name(c, ctx.lang))
+                        .collect();
+                    format!("{display} ({})", words.join(", "))
+                };
+            }
+        }
+    };
+    in_words(&mut view.assigned_operator);
+    in_words(&mut view.proposed_mediator);
+    for e in &mut view.history {
+        in_words(&mut e.about);
+    }
     let protocols = &ctx.state.protocols;
     let procedure = protocols.procedure(file.referral.row.source_kind);
     let steps = match ctx.lang {

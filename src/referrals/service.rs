@@ -109,6 +109,8 @@ pub struct CaseFile {
     pub org_names: HashMap<OrgId, String>,
     /// Names of the people named (with the languages they speak), by id.
     pub user_names: HashMap<UserId, String>,
+    /// The languages of the people named (codes), for pages that name them in words.
+    pub user_languages: HashMap<UserId, Vec<String>>,
     /// How the reader stands towards it (which view they get).
     pub standing: Standing,
     /// The reference of the referral this one duplicates, if declined as a duplicate.
@@ -134,6 +136,7 @@ fn mediator_file(
         events: Vec::new(),
         org_names: HashMap::new(),
         user_names: HashMap::new(),
+        user_languages: HashMap::new(),
         standing,
         referral,
         duplicate_reference: None,
@@ -152,7 +155,9 @@ fn mediator_file(
             file.org_names.insert(org, orgs::get(conn, org)?.name);
         }
         if let Some(op) = file.referral.routing.assigned_operator_id {
-            file.user_names.insert(op, users::get(conn, op)?.name_with_languages());
+            let u = users::get(conn, op)?;
+            file.user_names.insert(op, u.name_with_languages());
+            file.user_languages.insert(op, u.languages);
         }
     }
     Ok(file)
@@ -217,6 +222,7 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
                 events: Vec::new(),
                 org_names: HashMap::new(),
                 user_names: HashMap::new(),
+                user_languages: HashMap::new(),
                 standing,
                 duplicate_reference: None,
             };
@@ -245,11 +251,14 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
         .chain(events.iter().filter_map(|e| e.subject_user_id))
         .collect();
         let mut user_names = HashMap::new();
+        let mut user_languages = HashMap::new();
         for user in people {
             if user_names.contains_key(&user) {
                 continue;
             }
-            user_names.insert(user, users::get(conn, user)?.name_with_languages());
+            let u = users::get(conn, user)?;
+            user_names.insert(user, u.name_with_languages());
+            user_languages.insert(user, u.languages);
         }
         let duplicate_reference = match referral.decision.as_ref().and_then(|d| d.duplicate_of) {
             Some(other) => Some(store::get(conn, other)?.row.reference),
@@ -262,6 +271,7 @@ async fn read_file(app: &App, caller: &Caller, id: ReferralId) -> Result<CaseFil
             referral,
             org_names,
             user_names,
+            user_languages,
             standing,
             duplicate_reference,
         };

@@ -153,6 +153,10 @@ async fn pages_speak_italian_with_labels_and_dates_not_codes(b: super::helpers::
     let detail = u.op.get(&format!("/referrals/{id}")).await.body;
     // Languages by name, province by name, dates dd/mm/yyyy.
     assert!(detail.contains("Inglese, Pidgin nigeriano"), "{detail}");
+    assert!(
+        detail.contains("operatrice.notte (Inglese, Italiano)"),
+        "the operator's languages in words: {detail}"
+    );
     assert!(detail.contains("Venezia"));
     assert!(detail.contains("25/11/2026 03:00"));
     assert!(!has_iso_instant(&detail), "no ISO instant on the case file");
