@@ -315,6 +315,164 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    persons (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_persons (referral_id) {
+        referral_id -> BigInt,
+        person_id -> BigInt,
+        linked_at -> Timestamp,
+        linked_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        reference -> Text,
+        person_id -> BigInt,
+        status -> Text,
+        operator_id -> Nullable<BigInt>,
+        data_key_id -> Nullable<BigInt>,
+        opened_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_referrals (referral_id) {
+        referral_id -> BigInt,
+        case_id -> BigInt,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        actor_user_id -> Nullable<BigInt>,
+        actor_label -> Nullable<Text>,
+        kind -> Text,
+        subject_user_id -> Nullable<BigInt>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    case_tasks (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        kind -> Text,
+        note -> Nullable<Binary>,
+        due_at -> Timestamp,
+        assignee_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    case_flags (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        kind -> Text,
+        reason -> Nullable<Binary>,
+        raised_at -> Timestamp,
+        raised_by -> Nullable<BigInt>,
+        cleared_at -> Nullable<Timestamp>,
+        cleared_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    interviews (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        setting -> Text,
+        joint -> Bool,
+        language -> Nullable<Text>,
+        mediator_id -> Nullable<BigInt>,
+        mediator_answer -> Nullable<Text>,
+        others -> Nullable<Binary>,
+        notes -> Nullable<Binary>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interview_staff (interview_id, user_id) {
+        interview_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    assessment_notes (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        at -> Timestamp,
+        author_id -> Nullable<BigInt>,
+        body -> Binary,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        instrument_version -> Text,
+        assessed_at -> Timestamp,
+        assessed_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    assessment_answers (assessment_id, item) {
+        assessment_id -> BigInt,
+        item -> Text,
+        answer -> Text,
+    }
+}
+
+diesel::table! {
+    assessment_agencies (assessment_id, agency) {
+        assessment_id -> BigInt,
+        agency -> Text,
+    }
+}
+
+diesel::table! {
+    case_outcomes (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        kind -> Text,
+        project_id -> Nullable<Text>,
+        transfer_state -> Nullable<Text>,
+        consent -> Nullable<Bool>,
+        decided_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(user_languages -> users (user_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
@@ -330,6 +488,19 @@ diesel::joinable!(referrals -> data_keys (data_key_id));
 diesel::joinable!(shifts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> organisations (org_id));
+diesel::joinable!(referral_persons -> persons (person_id));
+diesel::joinable!(cases -> persons (person_id));
+diesel::joinable!(case_referrals -> cases (case_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_tasks -> cases (case_id));
+diesel::joinable!(case_flags -> cases (case_id));
+diesel::joinable!(interviews -> cases (case_id));
+diesel::joinable!(interview_staff -> interviews (interview_id));
+diesel::joinable!(assessment_notes -> cases (case_id));
+diesel::joinable!(assessments -> cases (case_id));
+diesel::joinable!(assessment_answers -> assessments (assessment_id));
+diesel::joinable!(assessment_agencies -> assessments (assessment_id));
+diesel::joinable!(case_outcomes -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -357,4 +528,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     hotline_calls,
     shifts,
     outbox,
+    persons,
+    referral_persons,
+    cases,
+    case_referrals,
+    case_events,
+    case_tasks,
+    case_flags,
+    interviews,
+    interview_staff,
+    assessment_notes,
+    assessments,
+    assessment_answers,
+    assessment_agencies,
+    case_outcomes,
 );

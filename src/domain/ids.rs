@@ -109,3 +109,23 @@ impl Version {
         Version(self.0 + 1)
     }
 }
+id_type!(
+    /// A person known to the unit (counted once across referrals).
+    PersonId
+);
+id_type!(
+    /// A case the crisis unit runs about a person.
+    CaseId
+);
+id_type!(
+    /// An interview (*colloquio*) of a case.
+    InterviewId
+);
+id_type!(
+    /// A task on a case.
+    TaskId
+);
+id_type!(
+    /// A flag on a case.
+    FlagId
+);

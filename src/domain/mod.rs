@@ -19,7 +19,10 @@ pub mod vocab;
 pub use account::{DisplayName, Password, Username};
 pub use caller::{Actor, Caller};
 pub use email::parse_email;
-pub use ids::{CallId, DataKeyId, MessageId, OrgId, ReferralId, ShiftId, TokenId, UserId, Version};
+pub use ids::{
+    CallId, CaseId, DataKeyId, FlagId, InterviewId, MessageId, OrgId, PersonId, ReferralId, ShiftId, TaskId, TokenId,
+    UserId, Version,
+};
 pub use lang::Lang;
 pub use language::{language_name, languages_by_name, parse_language, parse_languages, LANGUAGES};
 pub use org_kind::OrgKind;

@@ -611,7 +611,15 @@ pub(crate) async fn take_charge(
     id: PathId<ReferralId>,
     body: ApiJson<VersionOnly>,
 ) -> Result<HttpResponse, AppError> {
-    respond_action(&ctx, &req, id.0, body.0.version, Action::TakeCharge).await
+    // The case about the person is opened (or joined) in the same transaction.
+    let expected = expected_version(&req, body.0.version)?;
+    let (row, _case) = crate::casework::service::take_charge(&ctx.state, &ctx.caller(), id.0, expected).await?;
+    Ok(versioned(
+        StatusCode::OK,
+        &ReferralLine::of(&ctx, &row),
+        row.version(),
+        None,
+    ))
 }
 
 /// The unit declines with a reason; the referrer sees the reason, never the note.

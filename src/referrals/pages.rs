@@ -797,6 +797,10 @@ async fn act_from_form(
         return detail_page(ctx, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let result = match make(&form) {
+        // Taking in charge opens (or joins) the person's case in the same transaction.
+        Ok(Action::TakeCharge) => crate::casework::service::take_charge(&ctx.state, &ctx.caller(), id, version)
+            .await
+            .map(|(r, _)| r),
         Ok(action) => service::act(&ctx.state, &ctx.caller(), id, version, action).await,
         Err(e) => Err(e),
     };

@@ -1,6 +1,7 @@
 //! The use cases of referrals, shared by the JSON API, the pages and the command line: the
 //! caller's standing (`policy`), one store call and its audit entry in one transaction.
 
+use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
@@ -390,17 +391,52 @@ pub async fn act(
     action: Action,
 ) -> Result<Referral, AppError> {
     let name = action.audit_name();
-    let result = act_checked(app, caller, id, expected_version, action).await;
+    let result = act_checked(
+        app,
+        caller,
+        id,
+        expected_version,
+        action,
+        |_: &mut crate::db::DbConn, _: &Referral, _: &Actor, _: NaiveDateTime| Ok(()),
+    )
+    .await
+    .map(|(r, ())| r);
     audit_refusal(app, caller, name, id, result).await
 }
 
-async fn act_checked(
+/// Work a room above this one does in the same transaction as a referral's action (the case a
+/// taking in charge opens): it sees the referral after the action.
+pub trait Then<T>:
+    FnOnce(&mut crate::db::DbConn, &Referral, &Actor, NaiveDateTime) -> Result<T, AppError> + Send + 'static
+{
+}
+impl<T, F> Then<T> for F where
+    F: FnOnce(&mut crate::db::DbConn, &Referral, &Actor, NaiveDateTime) -> Result<T, AppError> + Send + 'static
+{
+}
+
+/// [`act`], then `then` in the same transaction: both happen or neither.
+pub async fn act_then<T: Send + 'static>(
     app: &App,
     caller: &Caller,
     id: ReferralId,
     expected_version: Version,
     action: Action,
-) -> Result<Referral, AppError> {
+    then: impl Then<T>,
+) -> Result<(Referral, T), AppError> {
+    let name = action.audit_name();
+    let result = act_checked(app, caller, id, expected_version, action, then).await;
+    audit_refusal(app, caller, name, id, result).await
+}
+
+async fn act_checked<T: Send + 'static>(
+    app: &App,
+    caller: &Caller,
+    id: ReferralId,
+    expected_version: Version,
+    action: Action,
+    then: impl Then<T>,
+) -> Result<(Referral, T), AppError> {
     let standing = policy::standing(caller)?;
     let allowed = match policy::power(standing) {
         Power::Decide => true,
@@ -448,11 +484,12 @@ async fn act_checked(
                 store::withdraw_consent(conn, &current, v, &actor, &settings, now)?
             }
         };
+        let more = then(&mut *tx.conn, &row, &actor, now)?;
         tx.audit(Event::new(name).entity("referral", id))?;
-        Ok((row, erasure))
+        Ok((row, erasure, more))
     })
     .await;
-    let (row, erasure) = result?;
+    let (row, erasure, more) = result?;
     if erasing {
         // The log's pages that held the destroyed key go at the next checkpoint.
         app.db.truncate_wal_soon();
@@ -465,7 +502,7 @@ async fn act_checked(
             tracing::error!(error = %err, referral = id.get(), "erasure not written to the erasure ledger");
         }
     }
-    Ok(row)
+    Ok((row, more))
 }
 
 /// Reads the erasure ledger of `settings` (see `crypto::ledger`).

@@ -22,6 +22,8 @@ const RANKS: &[(&str, u8)] = &[
     ("roster", 8),
     ("referrals", 9),
     ("hotline", 10),
+    ("persons", 10),
+    ("casework", 11),
 ];
 
 /// Exported macros and the module they belong to.

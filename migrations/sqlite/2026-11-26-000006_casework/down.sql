@@ -1,0 +1,14 @@
+DROP TABLE case_outcomes;
+DROP TABLE assessment_agencies;
+DROP TABLE assessment_answers;
+DROP TABLE assessments;
+DROP TABLE assessment_notes;
+DROP TABLE interview_staff;
+DROP TABLE interviews;
+DROP TABLE case_flags;
+DROP TABLE case_tasks;
+DROP TABLE case_events;
+DROP TABLE case_referrals;
+DROP TABLE cases;
+DROP TABLE referral_persons;
+DROP TABLE persons;
