@@ -16,7 +16,6 @@ use crate::config::Settings;
 use crate::db::{backup_sqlite, connect_one, restore_sqlite, run_migrations, write_tx, Db};
 use crate::domain::{Caller, OrgId, Role, TokenId};
 use crate::error::AppError;
-use crate::referrals::service as referral_service;
 use crate::startup::{first_run_link, open_app, Application};
 
 #[derive(Debug, Parser)]
@@ -560,13 +559,22 @@ fn import_eml(settings: Settings, files: Vec<PathBuf>) -> Result<(), CliError> {
         })
         .collect();
     let outcomes = with_app(settings, |app| async move {
-        Ok(referral_service::import_files(&app, &caller(), named).await?)
+        Ok(crate::casework::feedback::service::import_mail(&app, &caller(), named).await?)
     })?;
     for (path, outcome) in paths.iter().zip(outcomes) {
         match outcome.result {
-            Ok((id, reference)) => {
+            Ok(crate::casework::feedback::service::Imported::Draft { id, reference }) => {
                 imported += 1;
                 println!("{}: draft {reference} (id {id}) to review", path.display());
+            }
+            Ok(crate::casework::feedback::service::Imported::Receipt { letter, kind, delivery }) => {
+                imported += 1;
+                println!(
+                    "{}: PEC receipt ({}) of the written feedback {letter}: {}",
+                    path.display(),
+                    kind.code(),
+                    delivery.as_str()
+                );
             }
             Err(e) => {
                 skipped += 1;

@@ -61,6 +61,22 @@ pub fn rome_display(at: NaiveDateTime) -> String {
     at.and_utc().with_timezone(&ROME).format("%d/%m/%Y %H:%M").to_string()
 }
 
+/// The time of day of a stored UTC instant in Europe/Rome (`HH:MM`).
+pub fn rome_time(at: NaiveDateTime) -> String {
+    at.and_utc().with_timezone(&ROME).format("%H:%M").to_string()
+}
+
+/// The end of the Europe/Rome day of `at` (the next local midnight), as stored UTC.
+pub fn rome_end_of_day(at: NaiveDateTime) -> NaiveDateTime {
+    use chrono::TimeZone;
+    let local = at.and_utc().with_timezone(&ROME).date_naive();
+    let next = local.succ_opt().unwrap_or(local);
+    ROME.from_local_datetime(&next.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|d| d.naive_utc())
+        .unwrap_or(at + chrono::Duration::days(1))
+}
+
 /// A stored UTC instant as the value of a `datetime-local` input, in Europe/Rome.
 pub fn rome_local_input(at: NaiveDateTime) -> String {
     at.and_utc().with_timezone(&ROME).format("%Y-%m-%dT%H:%M").to_string()

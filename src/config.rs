@@ -76,6 +76,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// Sender of notifications.
     pub mail_from: String,
+    /// The name on the letterhead of written feedback, above "Unità di crisi e di valutazione"
+    /// (the project running the unit, e.g. "Progetto N.A.Ve – Comune di Venezia").
+    pub unit_name: String,
     /// Folder where messages go when no SMTP server is configured.
     pub mail_dir: String,
     /// Minutes an emergency may stay unacknowledged before the coordinator is alerted.
@@ -122,6 +125,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             smtp_url: None,
             mail_from: "Varco <varco@localhost>".into(),
+            unit_name: "Varco".into(),
             mail_dir: "./data/mail".into(),
             emergency_ack_minutes: 15,
             duplicate_window_hours: 72,
@@ -155,6 +159,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_LOG_FORMAT",
     "VARCO_SMTP_URL",
     "VARCO_MAIL_FROM",
+    "VARCO_UNIT_NAME",
     "VARCO_MAIL_DIR",
     "VARCO_EMERGENCY_ACK_MINUTES",
     "VARCO_DUPLICATE_WINDOW_HOURS",
@@ -311,6 +316,9 @@ impl Settings {
         }
         if let Some(v) = get("VARCO_MAIL_FROM") {
             self.mail_from = v;
+        }
+        if let Some(v) = get("VARCO_UNIT_NAME") {
+            self.unit_name = v;
         }
         if let Some(v) = get("VARCO_MAIL_DIR") {
             self.mail_dir = v;

@@ -17,6 +17,7 @@ pub mod hotline;
 pub mod notify;
 pub mod openapi;
 pub mod pages;
+pub mod persons;
 pub mod protocols;
 pub mod referrals;
 pub mod roster;

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::auth::Access;
 use crate::domain::Role;
-use crate::{accounts, audit, hotline, notify, pages, referrals, roster};
+use crate::{accounts, audit, casework, hotline, notify, pages, persons, referrals, roster};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,12 +55,41 @@ use crate::{accounts, audit, hotline, notify, pages, referrals, roster};
         referrals::api::import_draft,
         referrals::api::confirm,
         referrals::api::answer_mediation,
+        persons::api::candidates,
+        persons::api::get,
+        persons::api::link,
+        persons::api::reject,
+        persons::api::unlink,
         hotline::api::list_calls,
         hotline::api::create_call,
         roster::api::get_roster,
         roster::api::create_shift,
         roster::api::delete_shift,
         notify::api::list_outbox,
+        casework::api::list_cases,
+        casework::api::get_case,
+        casework::api::transition,
+        casework::api::reassign,
+        casework::api::plan_interview,
+        casework::api::hold_interview,
+        casework::api::cancel_interview,
+        casework::api::answer_booking,
+        casework::api::add_task,
+        casework::api::finish_task,
+        casework::api::raise_flag,
+        casework::api::clear_flag,
+        casework::api::add_note,
+        casework::api::assess,
+        casework::api::decide_outcome,
+        casework::api::answer_transfer,
+        casework::api::calendar,
+        crate::casework::feedback::api::list,
+        crate::casework::feedback::api::draft,
+        crate::casework::feedback::api::get,
+        crate::casework::feedback::api::edit,
+        crate::casework::feedback::api::approve,
+        crate::casework::feedback::api::send,
+        crate::casework::feedback::api::pdf,
     ),
     modifiers(&Security, &Contract),
     tags(
@@ -71,9 +100,12 @@ use crate::{accounts, audit, hotline, notify, pages, referrals, roster};
         (name = "tokens", description = "Bearer tokens for organisations' systems"),
         (name = "audit", description = "The append-only audit log"),
         (name = "referrals", description = "Referrals (segnalazioni): intake from every source, decisions, feedback, consent"),
+        (name = "persons", description = "One person across channels: candidates for a referral, links and the journey"),
         (name = "hotline", description = "The 800 290 290 central station's call log"),
         (name = "roster", description = "The crisis unit's 24/7 roster"),
         (name = "outbox", description = "Notifications and their delivery"),
+        (name = "cases", description = "Casework: cases about a person, interviews, tasks, flags, assessment, outcomes; the calendar"),
+        (name = "feedback", description = "Written feedback (riscontro scritto) of a case: drafted, approved, rendered to PDF with its SHA-256, sent by (certified) email"),
     )
 )]
 pub struct ApiDoc;

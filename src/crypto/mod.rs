@@ -24,6 +24,7 @@ pub mod holder;
 pub mod keyfile;
 mod keys;
 pub mod ledger;
+pub mod match_index;
 mod sealed;
 pub mod store;
 

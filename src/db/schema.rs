@@ -312,6 +312,9 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        message_id -> Nullable<Text>,
+        attachment_name -> Nullable<Text>,
+        attachment -> Nullable<Binary>,
     }
 }
 
@@ -502,7 +505,77 @@ diesel::joinable!(assessment_answers -> assessments (assessment_id));
 diesel::joinable!(assessment_agencies -> assessments (assessment_id));
 diesel::joinable!(case_outcomes -> cases (case_id));
 
+diesel::table! {
+    feedback_letters (id) {
+        id -> BigInt,
+        reference -> Text,
+        case_id -> BigInt,
+        referral_id -> BigInt,
+        recipient_org_id -> BigInt,
+        recipient_role -> Text,
+        status -> Text,
+        body -> Binary,
+        drafted_by -> Nullable<BigInt>,
+        drafted_at -> Timestamp,
+        edited_by -> Nullable<BigInt>,
+        approved_by -> Nullable<BigInt>,
+        approved_at -> Nullable<Timestamp>,
+        pdf -> Nullable<Binary>,
+        pdf_sha256 -> Nullable<Text>,
+        pdf_pages -> Nullable<Integer>,
+        sent_by -> Nullable<BigInt>,
+        sent_at -> Nullable<Timestamp>,
+        recipient_email -> Nullable<Text>,
+        outbox_id -> Nullable<BigInt>,
+        message_id -> Nullable<Text>,
+        delivery -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        not_delivered_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(feedback_letters -> cases (case_id));
+diesel::joinable!(feedback_letters -> outbox (outbox_id));
+
+diesel::table! {
+    index_keys (purpose) {
+        purpose -> Text,
+        data_key_id -> BigInt,
+        backfill_below -> BigInt,
+        backfilled_to -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_blind (referral_id, purpose, token) {
+        referral_id -> BigInt,
+        purpose -> Text,
+        token -> Binary,
+    }
+}
+
+diesel::table! {
+    match_decisions (id) {
+        id -> BigInt,
+        referral_id -> BigInt,
+        person_id -> BigInt,
+        decision -> Text,
+        score -> Nullable<Integer>,
+        reasons -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(referral_blind -> referrals (referral_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    feedback_letters,
     organisations,
     users,
     user_languages,
@@ -530,6 +603,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     persons,
     referral_persons,
+    index_keys,
+    referral_blind,
+    match_decisions,
     cases,
     case_referrals,
     case_events,

@@ -129,3 +129,7 @@ id_type!(
     /// A flag on a case.
     FlagId
 );
+id_type!(
+    /// A written feedback letter (*riscontro scritto*) of a case.
+    LetterId
+);

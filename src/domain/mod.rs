@@ -8,6 +8,7 @@ pub mod email;
 pub mod ids;
 pub mod lang;
 pub mod language;
+pub mod names;
 pub mod org_kind;
 pub mod role;
 pub mod source;
@@ -20,7 +21,7 @@ pub use account::{DisplayName, Password, Username};
 pub use caller::{Actor, Caller};
 pub use email::parse_email;
 pub use ids::{
-    CallId, CaseId, DataKeyId, FlagId, InterviewId, MessageId, OrgId, PersonId, ReferralId, ShiftId, TaskId, TokenId,
+    CallId, CaseId, DataKeyId, FlagId, InterviewId, LetterId, MessageId, OrgId, PersonId, ReferralId, ShiftId, TaskId, TokenId,
     UserId, Version,
 };
 pub use lang::Lang;

@@ -108,6 +108,22 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The `Message-ID` chosen when queued (without angle brackets), so that receipts can be
+    /// matched to it; `None`: one is made at sending.
+    pub message_id: Option<String>,
+    /// A file sent with the message (a feedback letter's PDF), dropped once the message is sent
+    /// or given up.
+    pub attachment_name: Option<String>,
+    pub attachment: Option<Vec<u8>>,
+}
+
+/// A file to send with a message.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    /// The file name the recipient sees (`riscontro-F-7K2M9QXH.pdf`); its extension gives the
+    /// content type.
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A message's delivery state, without its subject and body (for lists).
@@ -138,10 +154,25 @@ struct NewRow<'a> {
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
+    message_id: Option<&'a str>,
+    attachment_name: Option<&'a str>,
+    attachment: Option<&'a [u8]>,
 }
 
 /// Queues a message, due at once. Call it inside the transaction of the change it announces.
 pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Result<MessageId, AppError> {
+    enqueue_with(conn, msg, None, None, now)
+}
+
+/// Queues a message with the `Message-ID` it will carry (`local@domain`, without angle
+/// brackets) and a file attached, e.g. a feedback letter and its PDF.
+pub fn enqueue_with(
+    conn: &mut DbConn,
+    msg: &NewMessage,
+    message_id: Option<&str>,
+    attachment: Option<&Attachment>,
+    now: NaiveDateTime,
+) -> Result<MessageId, AppError> {
     let recipient = msg.recipient.trim();
     // Both checks: the form rule used everywhere else, and what the mailer will accept, so that
     // a queued message can always be built.
@@ -163,6 +194,9 @@ pub fn enqueue(conn: &mut DbConn, msg: &NewMessage, now: NaiveDateTime) -> Resul
         attempts: 0,
         next_attempt_at: now,
         created_at: now,
+        message_id,
+        attachment_name: attachment.map(|a| a.file_name.as_str()),
+        attachment: attachment.map(|a| a.bytes.as_slice()),
     };
     let id = crate::on_backend!(conn, |c| diesel::insert_into(outbox::table)
         .values(&row)
@@ -263,6 +297,7 @@ pub fn record_attempt(
                     outbox::sent_at.eq(Some(now)),
                     outbox::locked_until.eq(None::<NaiveDateTime>),
                     outbox::last_error.eq(None::<String>),
+                    outbox::attachment.eq(None::<Vec<u8>>),
                 ))
                 .execute(conn)?;
             Ok(Attempt::Sent)
@@ -280,6 +315,11 @@ pub fn record_attempt(
                     outbox::last_error.eq(Some(error)),
                 ))
                 .execute(conn)?;
+            if gave_up {
+                diesel::update(outbox::table.filter(outbox::id.eq(row.id)))
+                    .set(outbox::attachment.eq(None::<Vec<u8>>))
+                    .execute(conn)?;
+            }
             Ok(if gave_up { Attempt::GaveUp } else { Attempt::Retry })
         }
     }
@@ -344,12 +384,18 @@ pub async fn dispatch_due(
                 return Ok(report);
             }
             let reference = row.reference.clone().unwrap_or_else(|| format!("outbox-{}", row.id));
-            let result = match transport::build_message(
+            let attachment = match (&row.attachment_name, &row.attachment) {
+                (Some(name), Some(bytes)) => Some((name.as_str(), bytes.as_slice())),
+                _ => None,
+            };
+            let result = match transport::build_message_with(
                 from.clone(),
                 &row.recipient,
                 &row.subject,
                 &row.body_text,
                 &reference,
+                row.message_id.as_deref(),
+                attachment,
             ) {
                 Ok(message) => transport.send(message).await,
                 Err(e) => Err(e),

@@ -23,6 +23,12 @@ crate::vocabulary! {
         Feedback = "feedback" => ("Riscontro scritto", "Written feedback"),
         /// The person withdrew their consent: to the territorial commission.
         ConsentWithdrawn = "consent_withdrawn" => ("Consenso revocato", "Consent withdrawn"),
+        /// A case given to an operator (by a coordinator): to that operator.
+        CaseAssigned = "case_assigned" => ("Caso assegnato", "Case assigned"),
+        /// An interview booked with a mediator: to the mediator, to accept or decline.
+        InterviewBooked = "interview_booked" => ("Colloquio da confermare", "Interview to confirm"),
+        /// A written feedback letter, its PDF attached: to the organisation it is addressed to.
+        FeedbackLetter = "feedback_letter" => ("Riscontro scritto (PDF)", "Written feedback letter (PDF)"),
     }
 }
 
@@ -84,6 +90,30 @@ fn texts(kind: Template, r: &str, lang: Lang) -> (String, String) {
         (Template::ConsentWithdrawn, Lang::En) => (
             format!("Consent withdrawn: referral {r}"),
             format!("The consent for the referral {r} has been withdrawn. Open the link for the details."),
+        ),
+        (Template::CaseAssigned, Lang::It) => (
+            format!("Caso {r} assegnato a te"),
+            format!("Il coordinamento ti ha assegnato il caso {r}. Apri il collegamento per vederlo."),
+        ),
+        (Template::CaseAssigned, Lang::En) => (
+            format!("Case {r} assigned to you"),
+            format!("The coordination has assigned the case {r} to you. Open the link to see it."),
+        ),
+        (Template::InterviewBooked, Lang::It) => (
+            format!("Colloquio da confermare ({r})"),
+            format!("Sei stata/o prenotata/o per un colloquio del caso {r}. Apri il collegamento per accettare o rifiutare."),
+        ),
+        (Template::InterviewBooked, Lang::En) => (
+            format!("Interview to confirm ({r})"),
+            format!("You have been booked for an interview of the case {r}. Open the link to accept or decline."),
+        ),
+        (Template::FeedbackLetter, Lang::It) => (
+            format!("Riscontro scritto {r} dell'Unità di crisi e di valutazione"),
+            format!("In allegato il riscontro scritto {r} dell'Unità di crisi e di valutazione (PDF). Lo si legge anche nel portale, con la sua impronta SHA-256, dal collegamento."),
+        ),
+        (Template::FeedbackLetter, Lang::En) => (
+            format!("Written feedback {r} from the crisis and evaluation unit"),
+            format!("Attached is the written feedback {r} from the crisis and evaluation unit (PDF). It can also be read in the portal, with its SHA-256 fingerprint, from the link."),
         ),
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
@@ -112,19 +112,45 @@ pub fn build_message(
     body: &str,
     reference: &str,
 ) -> Result<Message, String> {
+    build_message_with(from, recipient, subject, body, reference, None, None)
+}
+
+/// [`build_message`] with a chosen `Message-ID` (without angle brackets: what PEC receipts quote
+/// back) and a file attached (`multipart/mixed`: the text, then the file in base64).
+pub fn build_message_with(
+    from: Mailbox,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    reference: &str,
+    message_id: Option<&str>,
+    attachment: Option<(&str, &[u8])>,
+) -> Result<Message, String> {
     let to: Mailbox = recipient.parse().map_err(|_| "invalid recipient address".to_owned())?;
     let body = Body::new_with_encoding(body.to_owned(), ContentTransferEncoding::QuotedPrintable)
         .map_err(|_| "body cannot be encoded".to_owned())?;
-    Message::builder()
+    let builder = Message::builder()
         .from(from)
         .to(to)
         .subject(subject)
-        // `<uuid@host>`: relays add one when missing, the mail folder would not.
-        .message_id(None)
-        .header(XVarcoReference(reference.to_owned()))
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|_| "message cannot be built".to_owned())
+        // `<uuid@host>` when none was chosen: relays add one when missing, the mail folder would not.
+        .message_id(message_id.map(|id| format!("<{id}>")))
+        .header(XVarcoReference(reference.to_owned()));
+    match attachment {
+        None => builder.header(ContentType::TEXT_PLAIN).body(body),
+        Some((name, bytes)) => {
+            let content_type = if name.to_ascii_lowercase().ends_with(".pdf") {
+                "application/pdf"
+            } else {
+                "application/octet-stream"
+            };
+            let content_type = ContentType::parse(content_type).map_err(|_| "bad content type".to_owned())?;
+            let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(body);
+            let file = lettre::message::Attachment::new(name.to_owned()).body(Body::new(bytes.to_vec()), content_type);
+            builder.multipart(MultiPart::mixed().singlepart(text).singlepart(file))
+        }
+    }
+    .map_err(|_| "message cannot be built".to_owned())
 }
 
 /// The kind of the first I/O error in a chain ("connection refused", "timed out"): never the

@@ -12,6 +12,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub mod assessment;
+
 use crate::domain::territory::{Region, REGIONS};
 use crate::domain::Province;
 use crate::domain::SourceKind;
@@ -22,10 +24,13 @@ pub const PROJECTS_FILE: &str = "regional_projects.toml";
 pub const INDICATORS_FILE: &str = "indicators.toml";
 /// File of the referral procedures.
 pub const PROCEDURES_FILE: &str = "procedures.toml";
+/// File of the assessment instrument.
+pub const ASSESSMENT_FILE: &str = "assessment.toml";
 
 const BUILTIN_PROJECTS: &str = include_str!("../../protocols/regional_projects.toml");
 const BUILTIN_INDICATORS: &str = include_str!("../../protocols/indicators.toml");
 const BUILTIN_PROCEDURES: &str = include_str!("../../protocols/procedures.toml");
+const BUILTIN_ASSESSMENT: &str = include_str!("../../protocols/assessment.toml");
 
 /// Who may receive a procedure's written feedback (*restituzione*): the referring body, the
 /// operators of the CAS hosting the person, the territorial commission.
@@ -38,6 +43,8 @@ pub struct Protocols {
     pub indicators: IndicatorSet,
     /// One per source kind, in the order of `SourceKind::ALL`.
     pub procedures: Vec<Procedure>,
+    /// The psycho-social assessment's checklist.
+    pub assessment: assessment::Instrument,
 }
 
 /// A regional Art. 18 anti-trafficking project (*Progetto Articolo 18 regionale*), to which the
@@ -158,10 +165,13 @@ impl Protocols {
         let indicators = parse_indicators(&file, &text)?;
         let (file, text) = read(dir, PROCEDURES_FILE, BUILTIN_PROCEDURES)?;
         let procedures = parse_procedures(&file, &text)?;
+        let (file, text) = read(dir, ASSESSMENT_FILE, BUILTIN_ASSESSMENT)?;
+        let assessment = assessment::parse(&file, &text)?;
         Ok(Protocols {
             projects,
             indicators,
             procedures,
+            assessment,
         })
     }
 

@@ -695,7 +695,9 @@ pub struct DraftCreated {
     request_body(content = String, content_type = "message/rfc822", description = "the .eml file"),
     params(("X-File-Name" = Option<String>, Header, description = "the file's name, kept with the draft")),
     operation_id = "import_draft",
-    responses((status = 201, body = DraftCreated, headers(("Location" = String, description = "the draft's URL"))), (status = 413, body = Problem, description = "larger than 32 MB"), (status = 415, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = DraftCreated, headers(("Location" = String, description = "the draft's URL"))),
+        (status = 200, body = crate::casework::feedback::api::ReceiptRecorded, description = "a PEC receipt (acceptance, delivery, non-delivery): recorded against the written feedback letter whose Message-ID it quotes; no draft"),
+        (status = 413, body = Problem, description = "larger than 32 MB"), (status = 415, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn import_draft(
     ctx: Ctx,
@@ -717,9 +719,18 @@ pub(crate) async fn import_draft(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("message.eml")
         .to_owned();
-    let mut outcome = service::import_files(&ctx.state, &ctx.caller(), vec![(name, body.to_vec())]).await?;
+    // A PEC receipt of a written feedback letter is recorded against it, never made a draft.
+    use crate::casework::feedback::service::{import_mail, Imported};
+    let mut outcome = import_mail(&ctx.state, &ctx.caller(), vec![(name, body.to_vec())]).await?;
     match outcome.pop().map(|o| o.result) {
-        Some(Ok((id, reference))) => Ok(HttpResponse::Created()
+        Some(Ok(Imported::Receipt { letter, kind, delivery })) => {
+            Ok(HttpResponse::Ok().json(crate::casework::feedback::api::ReceiptRecorded {
+                letter,
+                receipt: kind.code().to_owned(),
+                delivery,
+            }))
+        }
+        Some(Ok(Imported::Draft { id, reference })) => Ok(HttpResponse::Created()
             .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/referrals/{id}")))
             .json(DraftCreated {
                 id: id.get(),

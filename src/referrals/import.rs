@@ -73,6 +73,103 @@ pub enum ImportError {
     PecWithoutOriginal,
     #[error("the original message (postacert.eml) of the certified email (PEC) is not an email message")]
     PecOriginalUnreadable,
+    /// A receipt of the provider about a message the unit sent: never a referral.
+    #[error("a certified email (PEC) receipt, not a referral")]
+    PecReceipt,
+}
+
+/// What a PEC receipt certifies: the `X-Ricevuta` header of the provider's message, or the `tipo`
+/// of `<postacert>` in its `daticert.xml` (DPR 68/2005 technical rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    /// `accettazione`: the sender's provider accepted the message.
+    Acceptance,
+    /// `non-accettazione`: the sender's provider refused it.
+    NonAcceptance,
+    /// `presa-in-carico`: the recipient's provider took it over.
+    TakenInCharge,
+    /// `avvenuta-consegna`: delivered to the recipient's mailbox.
+    Delivery,
+    /// `preavviso-errore-consegna`: not delivered within 12 hours (a final receipt follows).
+    DeliveryWarning,
+    /// `errore-consegna`: could not be delivered.
+    DeliveryError,
+    /// `rilevazione-virus`: refused for a virus.
+    Virus,
+}
+
+impl ReceiptKind {
+    pub const CODES: &'static [(&'static str, ReceiptKind)] = &[
+        ("accettazione", ReceiptKind::Acceptance),
+        ("non-accettazione", ReceiptKind::NonAcceptance),
+        ("presa-in-carico", ReceiptKind::TakenInCharge),
+        ("avvenuta-consegna", ReceiptKind::Delivery),
+        ("preavviso-errore-consegna", ReceiptKind::DeliveryWarning),
+        ("errore-consegna", ReceiptKind::DeliveryError),
+        ("rilevazione-virus", ReceiptKind::Virus),
+    ];
+
+    /// The kind of a provider's code, case and blanks ignored.
+    pub fn from_code(code: &str) -> Option<ReceiptKind> {
+        let code = code.trim();
+        Self::CODES
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(code))
+            .map(|(_, k)| *k)
+    }
+
+    /// The provider's code.
+    pub fn code(self) -> &'static str {
+        Self::CODES
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(c, _)| *c)
+            .unwrap_or("accettazione")
+    }
+}
+
+/// A PEC receipt: what it certifies, about which message the unit sent, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PecReceipt {
+    pub kind: ReceiptKind,
+    /// The Message-ID of the message it acknowledges (`<msgid>` of `daticert.xml`, else the
+    /// `X-Riferimento-Message-ID` header), without angle brackets.
+    pub original_message_id: Option<String>,
+    /// When the provider issued it, UTC.
+    pub at: Option<NaiveDateTime>,
+}
+
+/// The receipt a saved message is, if it is one.
+pub fn pec_receipt(bytes: &[u8]) -> Option<PecReceipt> {
+    if bytes.len() > MAX_MESSAGE_BYTES || bytes.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    receipt_of(&parse_message(bytes)?)
+}
+
+/// A receipt is told by its `X-Ricevuta` header or by the `tipo` of its certificate; a
+/// transport envelope (`posta-certificata`, `errore`) is not one.
+fn receipt_of(outer: &Message<'_>) -> Option<PecReceipt> {
+    let xml = outer
+        .parts
+        .iter()
+        .find(|p| has_name(p, DATICERT))
+        .map(|p| String::from_utf8_lossy(p.contents()).into_owned())
+        .unwrap_or_default();
+    let kind = top_header(outer, "X-Ricevuta")
+        .and_then(ReceiptKind::from_code)
+        .or_else(|| attribute(&xml, "postacert", "tipo").and_then(|t| ReceiptKind::from_code(&t)))?;
+    let strip = |id: &str| id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned();
+    let original_message_id = element_text(&xml, "msgid")
+        .map(|id| strip(&id))
+        .or_else(|| top_header(outer, "X-Riferimento-Message-ID").map(strip))
+        .filter(|id| !id.is_empty());
+    Some(PecReceipt {
+        kind,
+        original_message_id,
+        at: parse_daticert(&xml).sent_at.or_else(|| outer.date().and_then(to_utc)),
+    })
 }
 
 /// Reads an `.eml` file: a plain message, or a PEC envelope whose original message is returned.
@@ -86,6 +183,11 @@ pub fn parse_eml(bytes: &[u8]) -> Result<ImportedMessage, ImportError> {
         return Err(ImportError::Empty);
     }
     let outer = parse_message(bytes).ok_or(ImportError::NotAMessage)?;
+    // A delivery receipt carries the original message as `postacert.eml`: it must not be read
+    // as that message (it is the unit's own letter coming back).
+    if receipt_of(&outer).is_some() {
+        return Err(ImportError::PecReceipt);
+    }
     if !is_pec(&outer) {
         return read_message(&outer, MessageKind::Plain, None, Vec::new());
     }
@@ -593,6 +695,7 @@ mod tests {
             ImportError::NoBody,
             ImportError::PecWithoutOriginal,
             ImportError::PecOriginalUnreadable,
+            ImportError::PecReceipt,
         ] {
             let text = e.to_string();
             assert!(!text.contains("Aurora") && !text.contains('@'), "{text}");
@@ -620,6 +723,48 @@ mod tests {
                 }
                 let _ = parse_eml(&bytes);
             }
+        }
+    }
+
+    /// A delivery receipt as providers send it: the original message inside as `postacert.eml`.
+    fn delivery_receipt(with_header: bool) -> String {
+        let xml = "<postacert tipo=\"avvenuta-consegna\" errore=\"nessuno\"><dati>\
+            <data zona=\"+0100\"><giorno>26/11/2026</giorno><ora>10:00:00</ora></data>\
+            <identificativo>opec.1@pec.gestore.example</identificativo>\
+            <msgid>&lt;letter-1@unit.example&gt;</msgid><consegna>ct@pec.example</consegna></dati></postacert>";
+        let header = if with_header { "X-Ricevuta: avvenuta-consegna\r\n" } else { "" };
+        format!(
+            "{header}From: posta-certificata@pec.gestore.example\r\nTo: unit@pec.example\r\n\
+             Subject: CONSEGNA: Riscontro scritto\r\nDate: Thu, 26 Nov 2026 10:00:01 +0100\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nRicevuta di avvenuta consegna\r\n\
+             --b\r\nContent-Type: application/xml; name=\"daticert.xml\"\r\n\
+             Content-Disposition: attachment; filename=\"daticert.xml\"\r\n\r\n{xml}\r\n\
+             --b\r\nContent-Type: message/rfc822; name=\"postacert.eml\"\r\n\
+             Content-Disposition: attachment; filename=\"postacert.eml\"\r\n\r\n\
+             From: unit@pec.example\r\nTo: ct@pec.example\r\nSubject: Riscontro scritto\r\n\
+             Message-ID: <letter-1@unit.example>\r\n\r\nIn allegato il riscontro.\r\n--b--\r\n"
+        )
+    }
+
+    #[test]
+    fn a_receipt_is_recognised_and_never_read_as_its_original() {
+        for with_header in [true, false] {
+            let text = delivery_receipt(with_header);
+            let r = pec_receipt(text.as_bytes()).expect("a receipt");
+            assert_eq!(r.kind, ReceiptKind::Delivery);
+            assert_eq!(r.original_message_id.as_deref(), Some("letter-1@unit.example"));
+            assert_eq!(r.at, Some(utc("2026-11-26 09:00:00")));
+            assert_eq!(parse_eml(text.as_bytes()), Err(ImportError::PecReceipt));
+        }
+        // The referral fixtures are not receipts.
+        for fixture in [PLAIN, HTML_ONLY, PEC, PEC_WITHOUT_ORIGINAL] {
+            assert_eq!(pec_receipt(fixture), None);
+        }
+        assert_eq!(ReceiptKind::from_code(" Errore-Consegna "), Some(ReceiptKind::DeliveryError));
+        assert_eq!(ReceiptKind::from_code("posta-certificata"), None);
+        for (code, kind) in ReceiptKind::CODES {
+            assert_eq!(kind.code(), *code);
         }
     }
 

@@ -16,6 +16,7 @@ use super::vocab::{
     Urgency,
 };
 use crate::accounts::orgs;
+use crate::casework::feedback::service::Imported;
 use crate::auth::Access;
 use crate::domain::territory::{Province, PROVINCES};
 use crate::domain::{OrgKind, ReferralId, Role, SourceKind, UserId, Version};
@@ -674,7 +675,7 @@ async fn confirm_submit(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> R
 #[template(path = "referrals/import.html")]
 struct ImportPage {
     page: Page,
-    outcomes: Vec<service::ImportOutcome>,
+    outcomes: Vec<crate::casework::feedback::service::MailImport>,
     error: Option<String>,
 }
 
@@ -758,7 +759,8 @@ async fn import_submit(
         };
         return render_status(&tpl.page, StatusCode::UNPROCESSABLE_ENTITY, &tpl);
     }
-    let mut outcomes = service::import_files(&ctx.state, &ctx.caller(), files).await?;
+    // PEC receipts update the written feedback they acknowledge; the rest become drafts.
+    let mut outcomes = crate::casework::feedback::service::import_mail(&ctx.state, &ctx.caller(), files).await?;
     // Why a file was skipped, in the page's language (`field: message; …` for rule refusals).
     for o in &mut outcomes {
         if let Err(why) = &mut o.result {
@@ -970,6 +972,8 @@ struct PortalDetailPage {
     /// An emergency the unit has not acknowledged yet: say what happens next, and by when.
     emergency_waiting: bool,
     deadline: chrono::NaiveDateTime,
+    /// Written feedback letters about this referral sent to the caller's organisation (PDF, SHA-256).
+    letters: Vec<crate::casework::feedback::pages::PortalLetter>,
 }
 
 async fn portal_detail_page(
@@ -991,7 +995,9 @@ async fn portal_detail_page(
         })
         .collect();
     let r = file.referral;
+    let letters = crate::casework::feedback::pages::for_portal(ctx, id).await?;
     let tpl = PortalDetailPage {
+        letters,
         page: Page::new(ctx, "portal.title"),
         form,
         commission: ctx.user()?.role == Role::Commission,

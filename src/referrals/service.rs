@@ -62,7 +62,7 @@ pub async fn create(
     let new = input.check(who, &app.protocols, now)?;
     let idempotency = std::sync::Arc::new(idempotency(caller, &input, idempotency_key)?);
     let routing = routing::route(app, &new, now).await?;
-    let sealed = store::seal_intake(&app.keys(), &new);
+    let sealed = store::seal_intake(&app.keys(), &*match_indexer(app).await?, &new);
     let actor = actor_of(caller);
     // Two concurrent retries of one submission both find no key and race to insert it: the loser
     // hits the unique index (a conflict) and, run again, finds the winner's referral and replays
@@ -97,6 +97,22 @@ pub async fn create(
             other => return other,
         }
     }
+}
+
+/// The deployment's person-matching indexer (`crypto::match_index`), read once per instance.
+pub async fn match_indexer(app: &App) -> Result<std::sync::Arc<crate::crypto::BlindIndexer>, AppError> {
+    let cell = app.singleton::<crate::crypto::match_index::IndexerCell>();
+    if let Some(indexer) = cell.get() {
+        return Ok(indexer);
+    }
+    let (keys, now) = (app.keys(), app.now());
+    let indexer = std::sync::Arc::new(
+        app.db
+            .write(move |c| crate::crypto::match_index::indexer(c, &keys, now))
+            .await?,
+    );
+    cell.set(indexer.clone());
+    Ok(indexer)
 }
 
 /// Everything the unit sees of a referral (an outsider's reading fills only what the outside

@@ -571,16 +571,25 @@ pub struct SealedIntake {
     key: WrappedKey,
     person: PersonSealed,
     consent: Option<NewConsentSealed>,
+    /// The person's blind indexes, to find their other referrals (`crypto::match_index`).
+    blind: crypto::match_index::Tokens,
 }
 
-/// Makes a new referral's data key and seals its personal fields with it.
-pub fn seal_intake(keys: &Keyring, new: &NewReferral) -> SealedIntake {
+/// Makes a new referral's data key and seals its personal fields with it; takes the blind
+/// indexes of its person with the deployment's `indexer`.
+pub fn seal_intake(keys: &Keyring, indexer: &crypto::BlindIndexer, new: &NewReferral) -> SealedIntake {
     let (key, wrapped) = keys.new_data_key();
     SealedIntake {
         key: wrapped,
         person: seal_person(&key, &person_of(new)),
         consent: new.consent.as_ref().map(|c| seal_consent(&key, c)),
+        blind: crypto::match_index::tokens(indexer, &match_terms(new, new.received_at)),
     }
+}
+
+/// What a new referral's blind indexes are taken of.
+fn match_terms(new: &NewReferral, received_at: NaiveDateTime) -> crate::domain::names::MatchTerms {
+    crate::domain::names::MatchTerms::of(new.alias.as_deref(), new.age, new.nationality.as_deref(), received_at)
 }
 
 /// The data key of a referral; `None` once destroyed (or for a referral that never had one).
@@ -683,6 +692,7 @@ pub fn create(
         insert_consent(conn, id, c, consent)?;
     }
     write_fact_rows(conn, id, new, false)?;
+    crypto::match_index::write(conn, id, &sealed.blind)?;
     if let Some(k) = idempotency {
         let values = (
             idempotency_keys::scope.eq(&k.scope),
@@ -927,6 +937,12 @@ pub fn confirm_draft(
         insert_consent(conn, id, c, seal_consent(&key, c))?;
     }
     write_fact_rows(conn, id, new, true)?;
+    let indexer = crypto::match_index::indexer(conn, keys, now)?;
+    crypto::match_index::write(
+        conn,
+        id,
+        &crypto::match_index::tokens(&indexer, &match_terms(new, received_at)),
+    )?;
     let mut events = vec![pending(id, actor, EventKind::Confirmed, now)];
     if new.consent.is_some() {
         events.push(pending(id, actor, EventKind::ConsentRecorded, now));
@@ -1070,6 +1086,22 @@ pub fn feedback(conn: &mut DbConn, keys: &Keyring, referral: &Referral) -> Resul
             })
         })
         .collect()
+}
+
+/// The person's fields of a referral, opened; `None` once erased (or never recorded). Lighter
+/// than [`sensitive`]: for the matching of one person across referrals.
+pub fn person_fields(conn: &mut DbConn, keys: &Keyring, row: &ReferralRow) -> Result<Option<Person>, AppError> {
+    let (Some(key), Some(p)) = (data_key(conn, keys, row)?, person_sealed(conn, row.id)?) else {
+        return Ok(None);
+    };
+    Ok(Some(Person {
+        alias: open(&key, field::ALIAS, p.alias.as_ref())?,
+        age: open(&key, field::AGE, p.age.as_ref())?.and_then(|a| a.parse().ok()),
+        nationality: open(&key, field::NATIONALITY, p.nationality.as_ref())?,
+        referrer_contact: None,
+        notes: None,
+        source_file: None,
+    }))
 }
 
 /// Everything sealed of a referral, opened with its data key (the unit's case file).
@@ -1579,6 +1611,8 @@ fn erase(conn: &mut DbConn, row: &ReferralRow, now: NaiveDateTime) -> Result<(),
         .set(referral_feedback::body.eq(None::<Sealed>))
         .execute(conn)?;
     diesel::delete(referral_languages::table.filter(referral_languages::referral_id.eq(id))).execute(conn)?;
+    // Nothing searchable may outlive the key: the blind indexes go too.
+    crypto::match_index::forget(conn, id)?;
     Ok(())
 }
 
@@ -1714,6 +1748,51 @@ pub fn escalate_due(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime) 
         }
     }
     Ok(due.len())
+}
+
+// ----- blind indexes of referrals stored before they existed -----
+
+/// Takes the blind indexes (`crypto::match_index`) of the referrals stored before the
+/// person-matching key existed, a batch at a time from the lowest id, opening their persons'
+/// fields with their own data keys (erased ones have nothing to index). Returns whether more
+/// remain. Runs at start.
+pub fn index_earlier(
+    conn: &mut DbConn,
+    keys: &Keyring,
+    indexer: &crypto::BlindIndexer,
+    batch: i64,
+) -> Result<bool, AppError> {
+    let Some((from, below)) = crypto::match_index::backfill_range(conn)? else {
+        return Ok(false);
+    };
+    let rows: Vec<ReferralRow> = referrals::table
+        .filter(referrals::id.ge(from))
+        .filter(referrals::id.lt(below))
+        .order(referrals::id.asc())
+        .limit(batch)
+        .select(crate::db::columns::<ReferralRow>())
+        .load(conn)?;
+    for row in &rows {
+        if row.status == Status::Draft {
+            continue;
+        }
+        let (Some(key), Some(p)) = (data_key(conn, keys, row)?, person_sealed(conn, row.id)?) else {
+            continue;
+        };
+        let alias = open(&key, field::ALIAS, p.alias.as_ref())?;
+        let age = open(&key, field::AGE, p.age.as_ref())?.and_then(|a| a.parse().ok());
+        let nationality = open(&key, field::NATIONALITY, p.nationality.as_ref())?;
+        let terms =
+            crate::domain::names::MatchTerms::of(alias.as_deref(), age, nationality.as_deref(), row.received_at);
+        crypto::match_index::write(conn, row.id, &crypto::match_index::tokens(indexer, &terms))?;
+    }
+    let done = (rows.len() as i64) < batch;
+    let next = match rows.last() {
+        Some(last) if !done => last.id.get() + 1,
+        _ => below,
+    };
+    crypto::match_index::backfilled(conn, next)?;
+    Ok(!done)
 }
 
 // ----- personal fields written before they were sealed -----

@@ -316,6 +316,26 @@ impl<T: From<i64>> FromRequest for PathId<T> {
     }
 }
 
+/// The numeric `{sub}` of a path (a part of the record named by `{id}`: an interview of a case),
+/// typed (400 naming `sub` when it is not a positive number).
+pub struct SubId<T = i64>(pub T);
+
+impl<T: From<i64>> FromRequest for SubId<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .match_info()
+            .get("sub")
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .map(|n| SubId(T::from(n)))
+            .ok_or_else(|| AppError::bad_request("sub", "must be a positive integer"));
+        std::future::ready(id)
+    }
+}
+
 /// The version an update was based on: `If-Match` (`"3"`, `W/"3"` or `3`) or the body's
 /// `version`. Neither is 428; both and different is 400.
 pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<Version, AppError> {

@@ -16,7 +16,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use crate::config::Settings;
 
 pub use ctx::Ctx;
-pub use extract::{expected_version, ApiJson, ApiQuery, PathId};
+pub use extract::{expected_version, ApiJson, ApiQuery, PathId, SubId};
 pub use routes::RouteDef;
 
 /// What every handler can reach: the application the services run on.

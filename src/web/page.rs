@@ -30,10 +30,16 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     match role {
         Role::Coordinator | Role::Operator => items.extend([
             ("/referrals", "nav.referrals"),
+            ("/cases", "nav.cases"),
+            ("/calendar", "nav.calendar"),
             ("/hotline", "nav.hotline"),
             ("/roster", "nav.roster"),
         ]),
-        Role::Mediator => items.extend([("/referrals", "nav.referrals"), ("/roster", "nav.roster")]),
+        Role::Mediator => items.extend([
+            ("/referrals", "nav.referrals"),
+            ("/calendar", "nav.calendar"),
+            ("/roster", "nav.roster"),
+        ]),
         Role::Referrer | Role::Commission => items.push(("/portal", "nav.portal")),
         _ => {}
     }

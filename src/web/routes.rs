@@ -46,15 +46,21 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::accounts::pages::routes());
     all.extend(crate::audit::pages::routes());
     all.extend(crate::referrals::pages::routes());
+    all.extend(crate::persons::pages::routes());
     all.extend(crate::hotline::pages::routes());
     all.extend(crate::roster::pages::routes());
     all.extend(crate::notify::pages::routes());
+    all.extend(crate::casework::pages::routes());
+    all.extend(crate::casework::feedback::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());
+    all.extend(crate::persons::api::routes());
     all.extend(crate::hotline::api::routes());
     all.extend(crate::roster::api::routes());
     all.extend(crate::notify::api::routes());
+    all.extend(crate::casework::api::routes());
+    all.extend(crate::casework::feedback::api::routes());
     all
 }
 

@@ -24,19 +24,19 @@ use crate::helpers::{spawn, spawn_with, Backend, TestApp, PASSWORD};
 
 /// One message as the sink received it.
 #[derive(Clone, Debug)]
-struct Received {
-    recipients: Vec<String>,
-    data: String,
+pub(crate) struct Received {
+    pub(crate) recipients: Vec<String>,
+    pub(crate) data: String,
 }
 
 /// Speaks just enough SMTP (no TLS, no AUTH) and records what it is sent.
-struct SmtpSink {
-    port: u16,
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub(crate) fn start() -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP sink");
         let port = listener.local_addr().expect("sink address").port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -53,7 +53,7 @@ impl SmtpSink {
         SmtpSink { port, received }
     }
 
-    fn messages(&self) -> Vec<Received> {
+    pub(crate) fn messages(&self) -> Vec<Received> {
         self.received.lock().expect("sink lock").clone()
     }
 }

@@ -322,7 +322,8 @@ impl Op {
     }
 
     fn at(&self, id: &str) -> String {
-        self.path.replace("{id}", id)
+        // A sub-resource's `{sub}` takes the same value: no such id, or not a number.
+        self.path.replace("{id}", id).replace("{sub}", id)
     }
 }
 
@@ -386,6 +387,24 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("ActorKind", varco::audit::ActorKind::CODES),
         ("ShiftMode", varco::roster::ShiftMode::CODES),
         ("Duty", varco::roster::Duty::CODES),
+        ("LetterStatus", varco::casework::feedback::LetterStatus::CODES),
+        ("LetterDelivery", varco::casework::feedback::Delivery::CODES),
+        ("RecipientRole", varco::casework::feedback::RecipientRole::CODES),
+        ("Decision", varco::persons::model::Decision::CODES),
+        ("MatchField", varco::persons::model::MatchField::CODES),
+        ("Verdict", varco::persons::model::Verdict::CODES),
+        ("CaseStatus", varco::casework::vocab::CaseStatus::CODES),
+        ("CaseAction", varco::casework::lifecycle::CaseAction::CODES),
+        ("CaseEventKind", varco::casework::vocab::CaseEventKind::CODES),
+        ("TaskKind", varco::casework::vocab::TaskKind::CODES),
+        ("FlagKind", varco::casework::vocab::FlagKind::CODES),
+        ("InterviewKind", varco::casework::vocab::InterviewKind::CODES),
+        ("InterviewStatus", varco::casework::vocab::InterviewStatus::CODES),
+        ("Setting", varco::casework::vocab::Setting::CODES),
+        ("Answer", varco::casework::vocab::Answer::CODES),
+        ("Agency", varco::casework::vocab::Agency::CODES),
+        ("OutcomeKind", varco::casework::vocab::OutcomeKind::CODES),
+        ("TransferState", varco::casework::vocab::TransferState::CODES),
     ]
 }
 
@@ -602,6 +621,68 @@ impl World {
         r["token"]["id"].as_i64().expect("id")
     }
 
+    /// A case opened by taking a new commission report in charge, moved to `outcome_decided`
+    /// through the store (until the case API does it), and its id.
+    async fn feedback_case(&mut self) -> i64 {
+        let rid = self.commission_referral().await;
+        let v = self.version("coordinator", &format!("/api/v1/referrals/{rid}")).await;
+        self.expect(
+            "coordinator",
+            Method::POST,
+            &format!("/api/v1/referrals/{rid}/take-charge"),
+            Some(json!({"version": v})),
+            StatusCode::OK,
+        )
+        .await;
+        let db = self.callers[2].app.state.db.clone();
+        db.write(move |c| {
+            use varco::casework::lifecycle::CaseAction;
+            use varco::casework::store;
+            let case = store::case_of_referral(c, varco::domain::ReferralId(rid))?
+                .ok_or(varco::error::AppError::NotFound)?;
+            let actor = varco::referrals::store::Actor {
+                user_id: None,
+                token_id: None,
+                label: "openapi walk".into(),
+            };
+            let now = chrono::Utc::now().naive_utc();
+            for action in [CaseAction::PlanInterview, CaseAction::HoldInterview, CaseAction::DecideOutcome] {
+                let current = store::get(c, case)?;
+                store::apply(c, &current, current.version, action, &actor, now)?;
+            }
+            Ok(case.get())
+        })
+        .await
+        .expect("a case")
+    }
+
+    /// A feedback letter to the commission, drafted by the operator, then approved (`approved`)
+    /// and sent (`sent`) when asked: its case, its id and its version.
+    async fn letter(&mut self, stage: &str) -> (i64, i64, i64) {
+        let case = self.feedback_case().await;
+        let base = format!("/api/v1/cases/{case}/feedback");
+        let drafts = self
+            .expect("operator", Method::POST, &base, Some(json!({})), StatusCode::CREATED)
+            .await;
+        let id = drafts[0]["id"].as_i64().expect("id");
+        let mut version = 1;
+        if stage != "draft" {
+            let path = format!("{base}/{id}/approve");
+            let r = self
+                .expect("coordinator", Method::POST, &path, Some(json!({"version": version})), StatusCode::OK)
+                .await;
+            version = r["version"].as_i64().expect("version");
+        }
+        if stage == "sent" {
+            let path = format!("{base}/{id}/send");
+            let r = self
+                .expect("operator", Method::POST, &path, Some(json!({"version": version})), StatusCode::OK)
+                .await;
+            version = r["version"].as_i64().expect("version");
+        }
+        (case, id, version)
+    }
+
     /// A shift of the operator on a day of its own in December.
     async fn shift(&mut self) -> i64 {
         let body = self.shift_body();
@@ -615,6 +696,92 @@ impl World {
             )
             .await;
         r["id"].as_i64().expect("id")
+    }
+
+    /// Two new referrals about the same person: the person the first is proposed as for the
+    /// second, and both ids.
+    /// A case run by the operator caller: `taken` (just taken in charge) or `interviewed`;
+    /// with its version.
+    async fn case_at(&mut self, stage: &str) -> (i64, i64) {
+        let rid = self.unit_referral().await;
+        let v = self.version("coordinator", &format!("/api/v1/referrals/{rid}")).await;
+        self.expect(
+            "coordinator",
+            Method::POST,
+            &format!("/api/v1/referrals/{rid}/take-charge"),
+            Some(json!({"version": v})),
+            StatusCode::OK,
+        )
+        .await;
+        let list = self
+            .expect("coordinator", Method::GET, &format!("/api/v1/cases?referral_id={rid}"), None, StatusCode::OK)
+            .await;
+        let case = list[0]["id"].as_i64().expect("case");
+        let v = list[0]["version"].as_i64().expect("version");
+        let op = self.op_id;
+        let r = self
+            .expect(
+                "coordinator",
+                Method::POST,
+                &format!("/api/v1/cases/{case}/reassign"),
+                Some(json!({"operator_id": op, "version": v})),
+                StatusCode::OK,
+            )
+            .await;
+        let mut v = r["version"].as_i64().expect("version");
+        if stage == "interviewed" {
+            let (_, interview, iv) = self.interview_on(case, None).await;
+            let r = self
+                .expect(
+                    "coordinator",
+                    Method::POST,
+                    &format!("/api/v1/cases/{case}/interviews/{interview}/held"),
+                    Some(json!({"version": iv})),
+                    StatusCode::OK,
+                )
+                .await;
+            assert_eq!(r["status"], "held");
+            v = self.version("coordinator", &format!("/api/v1/cases/{case}")).await;
+        }
+        (case, v)
+    }
+
+    /// A planned interview on `case` (with `mediator` booked), at a time of its own.
+    async fn interview_on(&mut self, case: i64, mediator: Option<i64>) -> (i64, i64, i64) {
+        self.n += 1;
+        let at = format!("2027-01-{:02}T{:02}:00", 1 + self.n % 28, 8 + self.n % 10);
+        let r = self
+            .expect(
+                "coordinator",
+                Method::POST,
+                &format!("/api/v1/cases/{case}/interviews"),
+                Some(json!({"starts_at": at, "minutes": 30, "setting": "remote", "mediator_id": mediator})),
+                StatusCode::CREATED,
+            )
+            .await;
+        (case, r["interview"]["id"].as_i64().expect("id"), r["interview"]["version"].as_i64().expect("version"))
+    }
+
+    async fn pair(&mut self) -> (i64, i64, i64) {
+        let first = self.unit_referral().await;
+        let second = self.unit_referral().await;
+        let list = self
+            .expect(
+                "operator",
+                Method::GET,
+                &format!("/api/v1/persons/candidates?referral_id={second}"),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        let person = list["candidates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["referral"]["id"] == first)
+            .and_then(|c| c["person_id"].as_i64())
+            .unwrap_or_else(|| panic!("the first referral is proposed for the second: {list}"));
+        (person, first, second)
     }
 
     fn shift_body(&mut self) -> Value {
@@ -714,10 +881,42 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             }
             all
         }
+        "list_feedback_letters" => {
+            let case = if fresh { w.letter("draft").await.0 } else { 1 };
+            vec![ok(op.at(&case.to_string()))]
+        }
+        "draft_feedback_letters" => {
+            let case = if fresh { w.feedback_case().await } else { 1 };
+            vec![ok(op.at(&case.to_string())).json(json!({}))]
+        }
+        "get_feedback_letter" | "edit_feedback_letter" | "approve_feedback_letter" | "send_feedback_letter"
+        | "get_feedback_pdf" => {
+            let stage = match op.id.as_str() {
+                "send_feedback_letter" => "approved",
+                "get_feedback_pdf" => "sent",
+                _ => "draft",
+            };
+            let (case, id, v) = if fresh { w.letter(stage).await } else { (1, 1, 1) };
+            let path = op.path.replace("{id}", &case.to_string()).replace("{sub}", &id.to_string());
+            match op.id.as_str() {
+                "edit_feedback_letter" => vec![ok(path).json(json!({"version": v, "body": "Testo del riscontro, già rivisto."}))],
+                "approve_feedback_letter" | "send_feedback_letter" => vec![ok(path).json(json!({"version": v}))],
+                _ => vec![ok(path)],
+            }
+        }
         "import_draft" => {
             let mut r = ok(op.path.clone()).header("x-file-name", "segnalazione.eml");
             r.body = Some(("message/rfc822", eml()));
-            vec![r]
+            let mut all = vec![r];
+            if fresh {
+                // A PEC receipt of a letter sent: recorded against it, no draft.
+                let (_, letter, _) = w.letter("sent").await;
+                let mid = crate::feedback::message_id_of(&w.callers[2].app, letter);
+                let mut receipt = Req::new("a PEC receipt", op.path.clone()).header("x-file-name", "ricevuta.eml");
+                receipt.body = Some(("message/rfc822", crate::feedback::pec_receipt("avvenuta-consegna", &mid)));
+                all.push(receipt);
+            }
+            all
         }
         "confirm_draft" => {
             let id = if fresh { w.draft().await } else { w.r_unit };
@@ -777,6 +976,136 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             let id = if fresh { w.shift().await } else { 1 };
             vec![ok(op.at(&id.to_string()))]
         }
+        "person_candidates" => {
+            let path = |id: &str| format!("{}?referral_id={id}", op.path);
+            vec![
+                ok(path(&w.r_unit.to_string())),
+                Req::new("no such referral", path(NO_SUCH_ID)),
+            ]
+        }
+        "get_person" => {
+            let person = if fresh { w.pair().await.0 } else { 1 };
+            vec![ok(op.at(&person.to_string()))]
+        }
+        "link_person" | "reject_person" | "unlink_person" => {
+            let (person, first, second) = if fresh { w.pair().await } else { (1, w.r_unit, w.r_unit) };
+            if fresh && op.id == "unlink_person" {
+                w.expect(
+                    caller,
+                    Method::POST,
+                    &format!("/api/v1/persons/{person}/link"),
+                    Some(json!({"referral_id": second})),
+                    StatusCode::OK,
+                )
+                .await;
+            }
+            let _ = first;
+            let r = ok(op.at(&person.to_string())).json(json!({"referral_id": second}));
+            vec![r.clone(), r.case("the same decision again")]
+        }
+        "list_cases" => vec![
+            ok(op.path.clone()),
+            ok(format!("{}?open=true&status=taken_in_charge&limit=50", op.path)),
+            Req::new("by referral", format!("{}?referral_id={}", op.path, w.r_unit)),
+        ],
+        "get_case" => {
+            let (case, _) = if fresh { w.case_at("taken").await } else { (1, 1) };
+            vec![ok(op.at(&case.to_string()))]
+        }
+        "case_transition" | "reassign_case" => {
+            let (case, v) = if fresh { w.case_at("interviewed").await } else { (1, 1) };
+            let body = match op.id.as_str() {
+                "case_transition" => json!({"action": "close", "version": v}),
+                _ => json!({"operator_id": w.op_id, "version": v}),
+            };
+            let r = ok(op.at(&case.to_string())).json(body);
+            vec![r.clone(), r.case("the same change again (stale)")]
+        }
+        "plan_interview" => {
+            let (case, _) = if fresh { w.case_at("taken").await } else { (1, 1) };
+            w.n += 1;
+            let at = format!("2027-02-{:02}T10:00", 1 + w.n % 28);
+            let r = ok(op.at(&case.to_string()))
+                .json(json!({"starts_at": at, "minutes": 60, "setting": "unit_office", "language": "en", "staff": [w.op_id]}));
+            vec![r.clone(), r.case("the same people at the same time (a double booking)")]
+        }
+        "hold_interview" | "cancel_interview" | "answer_booking" => {
+            let mediator = if op.id == "answer_booking" && fresh {
+                w.expect("mediator", Method::GET, "/api/v1/me", None, StatusCode::OK).await["user_id"].as_i64()
+            } else {
+                None
+            };
+            let (case, interview, v) = if fresh {
+                let (case, _) = w.case_at("taken").await;
+                w.interview_on(case, mediator).await
+            } else {
+                (1, 1, 1)
+            };
+            let path = op.path.replace("{id}", &case.to_string()).replace("{sub}", &interview.to_string());
+            let body = match op.id.as_str() {
+                "hold_interview" => json!({"version": v, "notes": "colloquio svolto con la mediatrice"}),
+                "answer_booking" => json!({"version": v, "answer": "accepted"}),
+                _ => json!({"version": v}),
+            };
+            let r = ok(path).json(body);
+            vec![r.clone(), r.case("the same answer again")]
+        }
+        "add_task" | "raise_flag" | "add_note" | "record_assessment" => {
+            let (case, _) = if fresh { w.case_at("taken").await } else { (1, 1) };
+            let body = match op.id.as_str() {
+                "add_task" => json!({"kind": "call_back_referrer", "due_at": "2026-11-26T10:00", "note": "richiamare"}),
+                "raise_flag" => json!({"kind": "risk_to_staff", "reason": "minacce all'operatrice"}),
+                "add_note" => json!({"body": "prima nota di valutazione"}),
+                _ => json!({"answers": {"dr_nature_job": "present", "mc_threats": "unknown"}, "agencies": ["police"]}),
+            };
+            vec![ok(op.at(&case.to_string())).json(body)]
+        }
+        "finish_task" | "clear_flag" => {
+            let (case, sub) = if fresh {
+                let (case, _) = w.case_at("taken").await;
+                let (path, body) = match op.id.as_str() {
+                    "finish_task" => ("tasks", json!({"kind": "other", "due_at": "2026-11-26T10:00"})),
+                    _ => ("flags", json!({"kind": "health", "reason": "terapia in corso"})),
+                };
+                let r = w
+                    .expect("coordinator", Method::POST, &format!("/api/v1/cases/{case}/{path}"), Some(body), StatusCode::CREATED)
+                    .await;
+                (case, r["id"].as_i64().expect("id"))
+            } else {
+                (1, 1)
+            };
+            let r = ok(op.path.replace("{id}", &case.to_string()).replace("{sub}", &sub.to_string()));
+            vec![r.clone(), r.case("done already")]
+        }
+        "decide_outcome" => {
+            let (case, _) = if fresh { w.case_at("interviewed").await } else { (1, 1) };
+            let (early, _) = if fresh { w.case_at("taken").await } else { (1, 1) };
+            vec![
+                ok(op.at(&case.to_string())).json(json!({"kind": "interview"})),
+                Req::new("before any interview", op.at(&early.to_string())).json(json!({"kind": "counselling"})),
+            ]
+        }
+        "answer_transfer" => {
+            let (case, outcome) = if fresh {
+                let (case, _) = w.case_at("interviewed").await;
+                let r = w
+                    .expect(
+                        "coordinator",
+                        Method::POST,
+                        &format!("/api/v1/cases/{case}/outcomes"),
+                        Some(json!({"kind": "transfer", "project_id": "lombardia", "consent": true})),
+                        StatusCode::CREATED,
+                    )
+                    .await;
+                (case, r["id"].as_i64().expect("id"))
+            } else {
+                (1, 1)
+            };
+            let r = ok(op.path.replace("{id}", &case.to_string()).replace("{sub}", &outcome.to_string()))
+                .json(json!({"state": "accepted"}));
+            vec![r.clone(), r.case("answered already")]
+        }
+        "calendar" => vec![ok(op.path.clone()), ok(format!("{}?from=2027-01-01&days=31", op.path))],
         other => panic!("the walk does not know the operation `{other}`: teach `valid` how to call it"),
     }
 }
@@ -873,6 +1202,7 @@ fn invalid(op: &Op, base: &Req, caller: &Caller) -> Vec<Req> {
         ]),
         "create_referral" | "confirm_draft" => Some(&[("referring_org_id", json!(987_654_321))]),
         "decline_referral" => Some(&[("reason", json!("duplicate")), ("duplicate_of", json!(987_654_321))]),
+        "link_person" | "reject_person" | "unlink_person" => Some(&[("referral_id", json!(987_654_321))]),
         _ => None,
     };
     if let (Some(fields), Some(mut body)) = (dangling, base.json_value()) {
@@ -935,6 +1265,15 @@ impl Tally {
             ));
             return;
         };
+        // A file (a letter's PDF): its type is checked, it has no JSON schema to meet.
+        if !media.ends_with("json") {
+            if r.status.as_u16() >= 400 {
+                self.failures.push(format!("{what}: an error as {media}"));
+            }
+            self.headers(doc, &what, r);
+            self.validated += 1;
+            return;
+        }
         if r.status.as_u16() >= 400 && media != "application/problem+json" {
             self.failures.push(format!("{what}: an error as {media}"));
         }
@@ -1121,7 +1460,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
                             .case("retried with its Idempotency-Key")
                             .header("idempotency-key", format!("retry-{name}")),
                     ),
-                    "create_org" | "create_user" | "create_shift" | "revoke_token" | "delete_shift" => {
+                    "create_org" | "create_user" | "create_shift" | "revoke_token" | "delete_shift"
+                    | "draft_feedback_letters" => {
                         Some(reqs[0].clone().case("sent twice"))
                     }
                     _ => None,
@@ -1186,7 +1526,11 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
         t.failures.len(),
         t.failures.join("\n\n")
     );
-    assert_eq!(ops.len(), 31, "the operations walked");
+    assert_eq!(
+        ops.len(),
+        31 + 5 + 7 + 17,
+        "the operations walked (with the persons' 5, written feedback's 7, casework's 17)"
+    );
     assert_eq!(
         t.pairs.len(),
         ops.len() * w.callers.len(),

@@ -137,6 +137,12 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("shifts", "mode", v(ShiftMode::CODES)),
         ("outbox", "kind", v(varco::notify::Template::CODES)),
         ("outbox", "status", v(varco::notify::Status::CODES)),
+        ("feedback_letters", "recipient_role", v(varco::casework::feedback::RecipientRole::CODES)),
+        ("feedback_letters", "status", v(varco::casework::feedback::LetterStatus::CODES)),
+        ("feedback_letters", "delivery", v(varco::casework::feedback::Delivery::CODES)),
+        ("referral_blind", "purpose", v(varco::domain::names::BlindPurpose::CODES)),
+        ("index_keys", "purpose", v(varco::domain::names::IndexKeyPurpose::CODES)),
+        ("match_decisions", "decision", v(varco::persons::model::Decision::CODES)),
     ]
 }
 
@@ -301,7 +307,10 @@ async fn an_earlier_database_is_upgraded_with_its_personal_fields_sealed(b: Back
     let mut app = spawn_on(db, b, |_| {}).await;
     // Nothing is left in plain text, and what was sealed opens.
     assert_eq!(app.count("pending_seal"), 0);
-    assert_eq!(app.count("data_keys"), 1);
+    // The referral's data key and the person-matching index key.
+    assert_eq!(app.count("data_keys"), 2);
+    // Indexed at start, to be found among the candidates of later referrals.
+    assert!(app.count_where("referral_blind", "referral_id = 1") >= 4);
     app.setup_admin().await;
     app.user("operatrice").create().await;
     app.login("operatrice", crate::helpers::PASSWORD).await;

@@ -158,3 +158,7 @@ CREATE TABLE case_outcomes (
     CHECK ((kind = 'transfer') = (transfer_state IS NOT NULL))
 );
 CREATE INDEX case_outcomes_case ON case_outcomes (case_id, id);
+
+-- Two more notifications: a case given to an operator, an interview booked with a mediator.
+ALTER TABLE outbox DROP CONSTRAINT outbox_kind;
+ALTER TABLE outbox ADD CONSTRAINT outbox_kind CHECK (kind IN ('new_referral', 'emergency', 'escalation', 'overdue', 'decision', 'feedback', 'consent_withdrawn', 'case_assigned', 'interview_booked'));
