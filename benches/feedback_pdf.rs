@@ -25,7 +25,7 @@ fn main() {
         .unwrap_or(300)
         .max(10);
     let mut body = String::from("Gentili colleghe e colleghi,\n\nPerché è già così: città, più, però — € ù ò é à.\n\n");
-    while body.len() < 10_500 {
+    while body.len() < 9_000 {
         body.push_str(
             "Si relaziona l'esito dei colloqui svolti con la persona, alla presenza della mediatrice \
              linguistico-culturale, e si resta a disposizione per ogni chiarimento. ",

@@ -40,6 +40,44 @@ pub async fn take_charge(
     .await
 }
 
+/// The person withdraws consent on a referral (the referral's personal data erased, see
+/// `referrals`). When the case answering it answers no referral that still has consent, the
+/// case's own key is destroyed too, in the same transaction — interview and assessment notes,
+/// task notes, flag reasons and letters become unreadable for good — and the case is closed.
+/// The erasure goes to the erasure ledger like the referral's.
+pub async fn withdraw_consent(app: &App, caller: &Caller, id: ReferralId, expected: Version) -> Result<Referral, AppError> {
+    let keys = app.keys();
+    let (referral, erasure) = referrals::act_then(app, caller, id, expected, Action::WithdrawConsent, move |conn, referral, actor, now| {
+        let Some(case_id) = store::case_of_referral(conn, referral.id())? else {
+            return Ok(None);
+        };
+        for other in store::referrals_of(conn, case_id)? {
+            if other != referral.id()
+                && crate::referrals::store::get(conn, other)?.status() != crate::referrals::vocab::Status::Restricted
+            {
+                return Ok(None);
+            }
+        }
+        let case = store::get(conn, case_id)?;
+        let Some(key_id) = case.data_key_id else { return Ok(None) };
+        let erasure = crate::crypto::store::erasure_of(conn, &keys, key_id)?;
+        crate::crypto::store::destroy(conn, key_id, now)?;
+        if case.status.is_open() && case.status != super::vocab::CaseStatus::Received {
+            store::apply(conn, &case, case.version, CaseAction::Close, actor, now)?;
+        }
+        Ok(erasure)
+    })
+    .await?;
+    if let Some(e) = erasure {
+        app.db.truncate_wal_soon();
+        let path = crate::crypto::ledger::path_for(&app.settings);
+        if let Err(err) = crate::crypto::ledger::append(&path, &[e]) {
+            tracing::error!(error = %err, "a case's erasure not written to the erasure ledger");
+        }
+    }
+    Ok(referral)
+}
+
 /// Who may open a case: coordinators any; operators theirs (run, booked, tasked).
 fn may_open(conn: &mut DbConn, caller: &Caller, case: &CaseRow) -> Result<bool, AppError> {
     let (Some(role), Some(user)) = (caller.role, caller.user_id()) else {

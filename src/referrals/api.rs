@@ -678,7 +678,10 @@ pub(crate) async fn withdraw_consent(
     id: PathId<ReferralId>,
     body: ApiJson<VersionOnly>,
 ) -> Result<HttpResponse, AppError> {
-    respond_action(&ctx, &req, id.0, body.0.version, Action::WithdrawConsent).await
+    // The case's own notes go with the referral's when no consented referral is left on it.
+    let expected = expected_version(&req, body.0.version)?;
+    let row = crate::casework::service::withdraw_consent(&ctx.state, &ctx.caller(), id.0, expected).await?;
+    Ok(versioned(StatusCode::OK, &ReferralLine::of(&ctx, &row), row.version(), None))
 }
 
 /// A draft created from an imported message.

@@ -465,15 +465,25 @@ struct DetailPage {
     steps: Vec<String>,
     reasons: &'static [DeclineReason],
     province: Option<String>,
+    /// The case that answers the referral, when the caller may open it.
+    case: Option<i64>,
 }
 
 async fn detail_page(ctx: &Ctx, id: ReferralId, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), id).await?;
-    render_detail(ctx, file, form, status)
+    render_detail(ctx, file, form, status).await
 }
 
 /// The case file page of a referral already read (one audited read per page).
-fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let case = match ctx.user()?.role {
+        Role::Coordinator | Role::Operator => {
+            crate::casework::service::case_of_referral(&ctx.state, &ctx.caller(), file.referral.id())
+                .await?
+                .map(|c| c.get())
+        }
+        _ => None,
+    };
     let mut view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
     // People are named with their languages in words (the API gives the codes).
     let in_words = |named: &mut Option<super::api::Named>| {
@@ -522,6 +532,7 @@ fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusC
         indicators,
         steps,
         reasons: DeclineReason::ALL,
+        case,
     };
     render_status(&tpl.page, status, &tpl)
 }
@@ -584,7 +595,7 @@ async fn detail(ctx: Ctx, id: PathId<ReferralId>) -> Result<HttpResponse, AppErr
     if file.referral.status() == Status::Draft {
         return draft_page(&ctx, &file, None, StatusCode::OK).await;
     }
-    render_detail(&ctx, file, Form::default(), StatusCode::OK)
+    render_detail(&ctx, file, Form::default(), StatusCode::OK).await
 }
 
 /// An imported draft: the intake form, filled with what the message gave, to review and confirm.
@@ -661,7 +672,7 @@ async fn confirm_submit(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> R
             absorb_referral_error(&mut form, &e, &ctx);
             let file = service::read(&ctx.state, &ctx.caller(), id.0).await?;
             if file.referral.status() != Status::Draft {
-                return render_detail(&ctx, file, form, StatusCode::CONFLICT);
+                return render_detail(&ctx, file, form, StatusCode::CONFLICT).await;
             }
             draft_page(&ctx, &file, Some(form), StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -799,10 +810,13 @@ async fn act_from_form(
         return detail_page(ctx, id, form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let result = match make(&form) {
-        // Taking in charge opens (or joins) the person's case in the same transaction.
-        Ok(Action::TakeCharge) => crate::casework::service::take_charge(&ctx.state, &ctx.caller(), id, version)
-            .await
-            .map(|(r, _)| r),
+        // Taking in charge opens (or joins) the person's case in the same transaction; the
+        // operator goes on to the case.
+        Ok(Action::TakeCharge) => match crate::casework::service::take_charge(&ctx.state, &ctx.caller(), id, version).await {
+            Ok((_, case)) => return Ok(redirect_with_flash(&format!("/cases/{}", case.get()), "flash.taken_in_charge")),
+            Err(e) => Err(e),
+        },
+        Ok(Action::WithdrawConsent) => crate::casework::service::withdraw_consent(&ctx.state, &ctx.caller(), id, version).await,
         Ok(action) => service::act(&ctx.state, &ctx.caller(), id, version, action).await,
         Err(e) => Err(e),
     };

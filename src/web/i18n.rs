@@ -78,8 +78,50 @@ pub fn message(lang: Lang, english: &str) -> String {
     let (pattern, numbers) = numbers_out(english);
     match lookup(lang, &format!("messages.{pattern}")) {
         Some(t) if !numbers.is_empty() => numbers.iter().fold(t.to_owned(), |acc, n| acc.replacen("{}", n, 1)),
-        _ => english.to_owned(),
+        _ => wildcard(lang, english).unwrap_or_else(|| english.to_owned()),
     }
+}
+
+/// A message with free text in it (a name, a reference): the first key whose `{}` parts match
+/// any text, the parts put back in order.
+fn wildcard(lang: Lang, english: &str) -> Option<String> {
+    let (it, en) = catalogues();
+    let cat = match lang {
+        Lang::It => it,
+        Lang::En => en,
+    };
+    for (key, text) in cat {
+        let Some(pattern) = key.strip_prefix("messages.") else { continue };
+        if !pattern.contains("{}") {
+            continue;
+        }
+        if let Some(parts) = match_parts(pattern, english) {
+            return Some(parts.iter().fold(text.clone(), |acc, p| acc.replacen("{}", p, 1)));
+        }
+    }
+    None
+}
+
+/// The texts standing for each `{}` of `pattern` in `s`, when `s` has its shape.
+fn match_parts<'a>(pattern: &str, s: &'a str) -> Option<Vec<&'a str>> {
+    let pieces: Vec<&str> = pattern.split("{}").collect();
+    let mut rest = s.strip_prefix(pieces[0])?;
+    let mut parts = Vec::new();
+    for (i, piece) in pieces.iter().enumerate().skip(1) {
+        let last = i == pieces.len() - 1;
+        if last && piece.is_empty() {
+            parts.push(rest);
+            rest = "";
+            continue;
+        }
+        let at = if last { rest.rfind(piece)? } else { rest.find(piece)? };
+        if at == 0 {
+            return None;
+        }
+        parts.push(&rest[..at]);
+        rest = &rest[at + piece.len()..];
+    }
+    rest.is_empty().then_some(parts)
 }
 
 /// The message with each run of digits replaced by `{}`, and the runs.
@@ -137,6 +179,10 @@ mod tests {
         assert_eq!(
             message(Lang::It, "must be between 2 and 9 characters long"),
             "deve avere da 2 a 9 caratteri"
+        );
+        assert_eq!(
+            message(Lang::It, "Anna Rossi is already booked from 26/11/2026 10:00 to 11:00 (case C-2345ABCD)"),
+            "Anna Rossi è già impegnata/o dalle 26/11/2026 10:00 alle 11:00 (caso C-2345ABCD)"
         );
     }
 

@@ -521,3 +521,60 @@ async fn chromium_on_a_phone_the_case_file_queue_roster_and_hotline_fit() {
     browser.screenshot("portal-phone").await;
     browser.close().await;
 }
+
+/// The case page: an interview planned from its form (the mediator chosen by name), a double
+/// booking refused on the page naming the clash, and the page fitting a phone.
+#[actix_web::test]
+async fn chromium_plans_an_interview_from_the_case_page() {
+    let mut unit = crate::referrals::unit(Backend::Sqlite).await;
+    let id = crate::casework::open_case(&mut unit).await;
+    let Some(browser) = start("case page").await else {
+        return;
+    };
+    browser.login(&unit.op, "operatrice.notte").await;
+    browser.client.goto(&unit.op.url(&format!("/cases/{id}"))).await.expect("case");
+    browser.wait_text("h1", "C-").await;
+    let select = |css: &'static str, value: String| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .select_by_value(&value)
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+        }
+    };
+    // The form starts an hour from now; the setting, the language and the mediator are chosen.
+    assert_eq!(browser.value("#interview_starts_at").await, "2026-11-25T04:00");
+    select("#interview_setting", "cas".into()).await;
+    select("#interview_language", "en".into()).await;
+    select("#interview_mediator_id", unit.med_id.to_string()).await;
+    browser.click("#plan-interview").await;
+    browser.wait_text(".flash", "Colloquio fissato").await;
+    let interviews = browser.text("#interview-form").await;
+    assert!(!interviews.is_empty());
+    let page = browser.client.source().await.expect("source");
+    assert!(page.contains("Presso il CAS") && page.contains("in attesa di risposta"), "the booking is shown");
+    // The same mediator at the same time for the same case: refused, saying who and when.
+    select("#interview_setting", "remote".into()).await;
+    select("#interview_mediator_id", unit.med_id.to_string()).await;
+    browser.click("#plan-interview").await;
+    browser.wait_text(".error.general", "già impegnata/o").await;
+    assert!(browser.text(".error.general").await.contains("25/11/2026 04:00"));
+    browser.close().await;
+
+    let Some(phone) = start_phone("case page on a phone", 390).await else {
+        return;
+    };
+    phone.login(&unit.op, "operatrice.notte").await;
+    phone.client.goto(&unit.op.url(&format!("/cases/{id}"))).await.expect("case");
+    phone.wait_text("h1", "C-").await;
+    phone.assert_fits("the case page").await;
+    phone.client.goto(&unit.op.url("/cases")).await.expect("dashboard");
+    phone.assert_fits("the dashboard").await;
+    phone.client.goto(&unit.op.url("/calendar")).await.expect("calendar");
+    phone.assert_fits("the calendar").await;
+    phone.close().await;
+}

@@ -353,3 +353,41 @@ async fn a_later_referral_about_a_known_person_joins_their_open_case(b: Backend)
     assert_eq!(u.admin.count("persons"), 1, "the person counted once");
 }
 both!(a_later_referral_about_a_known_person_joins_their_open_case);
+
+async fn withdrawn_consent_erases_the_cases_own_notes_when_nothing_else_holds_it(b: Backend) {
+    let mut u = unit(b).await;
+    let ct_org = u.ct_verona;
+    let mut ct = crate::referrals::commission(&mut u, "ct.erase", ct_org).await;
+    let body = json!({"urgency": "ordinary", "consent": crate::referrals::consent(),
+                      "person": {"alias": "Precious", "gender": "female"}});
+    let rid = file(&mut ct, body).await["id"].as_i64().expect("id");
+    let id = take_charge(&mut u.op, rid).await;
+    let r = post(
+        &mut u.op,
+        &format!("/api/v1/cases/{id}/interviews"),
+        json!({"starts_at": "2026-11-26T10:00", "setting": "commission"}),
+    )
+    .await;
+    let interview = r.json()["interview"]["id"].as_i64().expect("id");
+    post(&mut u.op, &format!("/api/v1/cases/{id}/interviews/{interview}/held"), json!({"version": 1, "notes": "racconto del viaggio"})).await;
+    post(&mut u.op, &format!("/api/v1/cases/{id}/notes"), json!({"body": "nota riservata"})).await;
+    let keys_before = u.admin.count_where("data_keys", "destroyed_at IS NULL");
+    let v = crate::referrals::case(&mut ct, rid).await["version"].clone();
+    let r = ct
+        .api(Method::POST, &format!("/api/v1/referrals/{rid}/consent/withdraw"), Some(json!({"version": v})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The referral's key and the case's key are both gone; the case is closed.
+    assert_eq!(u.admin.count_where("data_keys", "destroyed_at IS NULL"), keys_before - 2);
+    let c = case(&mut u.coord, id).await;
+    assert_eq!(c["status"], "closed");
+    assert!(c["interviews"][0]["notes"].is_null(), "{c}");
+    assert!(c["notes"][0]["body"].is_null());
+    assert!(c["referrals"][0]["alias"].is_null());
+    // A case that still answers a consented referral keeps its notes.
+    let first = file(&mut u.op, cas_report(u.cas)).await["id"].as_i64().expect("id");
+    let kept = take_charge(&mut u.op, first).await;
+    post(&mut u.op, &format!("/api/v1/cases/{kept}/notes"), json!({"body": "resta"})).await;
+    assert_eq!(case(&mut u.op, kept).await["notes"][0]["body"], "resta");
+}
+both!(withdrawn_consent_erases_the_cases_own_notes_when_nothing_else_holds_it);

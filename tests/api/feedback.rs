@@ -60,7 +60,11 @@ async fn decide_outcome(app: &TestApp, case: CaseId) {
                 label: "test".into(),
             };
             let now = chrono::Utc::now().naive_utc();
-            for action in [CaseAction::PlanInterview, CaseAction::HoldInterview, CaseAction::DecideOutcome] {
+            for action in [
+                CaseAction::PlanInterview,
+                CaseAction::HoldInterview,
+                CaseAction::DecideOutcome,
+            ] {
                 let current = varco::casework::store::get(c, case)?;
                 varco::casework::store::apply(c, &current, current.version, action, &actor, now)?;
             }
@@ -209,16 +213,15 @@ fn attached_pdf(raw: &str) -> Vec<u8> {
         .attachments()
         .find(|p| {
             use mail_parser::MimeHeaders;
-            p.content_type().is_some_and(|c| c.ctype() == "application" && c.subtype() == Some("pdf"))
+            p.content_type()
+                .is_some_and(|c| c.ctype() == "application" && c.subtype() == Some("pdf"))
         })
         .expect("a PDF attached");
     part.contents().to_vec()
 }
 
 fn long_body() -> String {
-    let mut body = String::from(
-        "Gentili colleghe e colleghi,\n\nPerché è già così: città, più, però — € ù ò é à.\n\n",
-    );
+    let mut body = String::from("Gentili colleghe e colleghi,\n\nPerché è già così: città, più, però — € ù ò é à.\n\n");
     for i in 1..=40 {
         body.push_str(&format!(
             "{i}. Si relaziona l'esito dei colloqui svolti con la persona, alla presenza della mediatrice, \
@@ -235,10 +238,9 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     let base = format!("/api/v1/cases/{}/feedback", case.get());
 
     // Drafts: the CAS (referrer and hosting CAS: one letter) and the commission named.
-    let r = u
-        .op
-        .api(Method::POST, &base, Some(json!({"commission_org_id": u.ct_verona})))
-        .await;
+    let r =
+        u.op.api(Method::POST, &base, Some(json!({"commission_org_id": u.ct_verona})))
+            .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let drafts = r.json();
     let drafts = drafts.as_array().expect("a list");
@@ -249,14 +251,19 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     for d in drafts {
         let text = d["body"].as_str().expect("body");
         assert!(text.contains(&reference) && text.contains("colloqui"), "{text}");
-        assert!(!text.contains("Blessing") && !text.contains("Nigeria"), "no personal data: {text}");
+        assert!(
+            !text.contains("Blessing") && !text.contains("Nigeria"),
+            "no personal data: {text}"
+        );
         assert_eq!(d["status"], "draft");
     }
     // Again: every recipient has its letter in progress.
     let again = u.op.api(Method::POST, &base, Some(json!({}))).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
     // A commission that is not one.
-    let bad = u.op.api(Method::POST, &base, Some(json!({"commission_org_id": u.cas}))).await;
+    let bad =
+        u.op.api(Method::POST, &base, Some(json!({"commission_org_id": u.cas})))
+            .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
 
     let to_ct = drafts[1]["id"].as_i64().expect("id");
@@ -264,32 +271,35 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     let letter = format!("{base}/{to_ct}");
 
     // The operator edits (If-Match), and may not approve; the coordinator approves.
-    let r = u
-        .op
-        .send(
+    let r =
+        u.op.send(
             Method::PUT,
             &letter,
             &[
                 ("x-csrf-token", u.op.csrf.clone().unwrap_or_default()),
                 ("if-match", "\"1\"".into()),
             ],
-            Some(("application/json", json!({"body": long_body()}).to_string().into_bytes())),
+            Some((
+                "application/json",
+                json!({"body": long_body()}).to_string().into_bytes(),
+            )),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.header("etag").as_deref(), Some("\"2\""));
-    let stale = u
-        .op
-        .api(Method::PUT, &letter, Some(json!({"version": 1, "body": "vecchio"})))
-        .await;
+    let stale =
+        u.op.api(Method::PUT, &letter, Some(json!({"version": 1, "body": "vecchio"})))
+            .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
-    let refused = u
-        .op
-        .api(Method::POST, &format!("{letter}/approve"), Some(json!({"version": 2})))
-        .await;
+    let refused =
+        u.op.api(Method::POST, &format!("{letter}/approve"), Some(json!({"version": 2})))
+            .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     // No PDF of a draft.
-    assert_eq!(get_bytes(&u.op, &format!("{letter}/pdf")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_bytes(&u.op, &format!("{letter}/pdf")).await.0,
+        StatusCode::NOT_FOUND
+    );
     let r = u
         .coord
         .api(Method::POST, &format!("{letter}/approve"), Some(json!({"version": 2})))
@@ -303,12 +313,14 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     assert_eq!(approved["pdf_pages"], 3);
 
     // Approved: the text no longer changes (409 naming the state and the action).
-    let r = u
-        .op
-        .api(Method::PUT, &letter, Some(json!({"version": 3, "body": "altro"})))
-        .await;
+    let r =
+        u.op.api(Method::PUT, &letter, Some(json!({"version": 3, "body": "altro"})))
+            .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
-    assert_eq!((r.json()["state"].clone(), r.json()["action"].clone()), (json!("approved"), json!("edit")));
+    assert_eq!(
+        (r.json()["state"].clone(), r.json()["action"].clone()),
+        (json!("approved"), json!("edit"))
+    );
 
     // The PDF: its text (accents, letterhead, reference, date, pages) and its hash.
     let (status, ct, pdf) = get_bytes(&u.op, &format!("{letter}/pdf")).await;
@@ -333,18 +345,16 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     let (sealed_before, hash_before) = stored_pdf(&u.admin, to_ct);
 
     // Sending needs a decided outcome: 409 naming the case's state and the action.
-    let r = u
-        .op
-        .api(Method::POST, &format!("{letter}/send"), Some(json!({"version": 3})))
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("{letter}/send"), Some(json!({"version": 3})))
+            .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(r.json()["state"], "taken_in_charge");
     assert_eq!(r.json()["action"], "send_feedback");
     decide_outcome(&u.admin, case).await;
-    let r = u
-        .op
-        .api(Method::POST, &format!("{letter}/send"), Some(json!({"version": 3})))
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("{letter}/send"), Some(json!({"version": 3})))
+            .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "sent");
     assert_eq!(r.json()["delivery"], "queued");
@@ -403,14 +413,17 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     let cas_letter = format!("{base}/{to_cas}");
     let r = u
         .coord
-        .api(Method::POST, &format!("{cas_letter}/approve"), Some(json!({"version": 1})))
+        .api(
+            Method::POST,
+            &format!("{cas_letter}/approve"),
+            Some(json!({"version": 1})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let cas_hash = r.json()["pdf_sha256"].as_str().expect("hash").to_owned();
-    let r = u
-        .op
-        .api(Method::POST, &format!("{cas_letter}/send"), Some(json!({"version": 2})))
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("{cas_letter}/send"), Some(json!({"version": 2})))
+            .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // The commission reads its letter (the CAS's referral itself stays hidden from it).
@@ -420,13 +433,20 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sha256_hex(&bytes), hash);
     assert_eq!(get_bytes(&ct, &format!("{letter}/pdf")).await.0, StatusCode::OK);
-    assert_eq!(get_bytes(&ct, &format!("/portal/feedback/{to_cas}/pdf")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_bytes(&ct, &format!("/portal/feedback/{to_cas}/pdf")).await.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(ct.get(&format!("/portal/{rid}")).await.status, StatusCode::NOT_FOUND);
     // The CAS's referrer sees its own letter and its hash in the portal, not the commission's.
     let cas = u.cas;
     let mut referrer = logged_in(&mut u, "ref.cona", "referrer", Some(cas)).await;
     let page = referrer.get(&format!("/portal/{rid}")).await;
-    assert_eq!(page.status, StatusCode::NOT_FOUND, "the unit filed this one, not the CAS's user");
+    assert_eq!(
+        page.status,
+        StatusCode::NOT_FOUND,
+        "the unit filed this one, not the CAS's user"
+    );
     assert_eq!(
         get_bytes(&referrer, &format!("/portal/feedback/{to_cas}/pdf")).await.0,
         StatusCode::OK
@@ -440,21 +460,33 @@ async fn a_cas_referral_gets_written_feedback_by_pec_with_receipts(b: Backend) {
     // Another organisation: nothing.
     let org = u.ct_padova;
     let padova = commission(&mut u, "ct.padova.riscontri", org).await;
-    assert_eq!(get_bytes(&padova, &format!("/portal/feedback/{to_ct}/pdf")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get_bytes(&padova, &format!("{letter}/pdf")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_bytes(&padova, &format!("/portal/feedback/{to_ct}/pdf")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get_bytes(&padova, &format!("{letter}/pdf")).await.0,
+        StatusCode::NOT_FOUND
+    );
     let _ = &mut ct;
 
     // Role boundaries: analysts and mediators get nothing; outsiders no list.
     let mut analyst = logged_in(&mut u, "analista", "analyst", None).await;
     assert_eq!(analyst.get(&base).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(get_bytes(&analyst, &format!("{letter}/pdf")).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get_bytes(&analyst, &format!("{letter}/pdf")).await.0,
+        StatusCode::FORBIDDEN
+    );
     let mut mediator = TestApp::sibling(&u.admin);
     assert_eq!(
         mediator.login("mediatrice.edo", PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
     assert_eq!(mediator.get(&base).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(get_bytes(&mediator, &format!("{letter}/pdf")).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get_bytes(&mediator, &format!("{letter}/pdf")).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(ct.get(&base).await.status, StatusCode::FORBIDDEN);
 
     // Every read and write audited.
@@ -496,9 +528,11 @@ async fn a_commission_report_is_answered_to_the_commission_alone(b: Backend) {
     assert_eq!(section.status, StatusCode::OK);
     assert!(section.body.contains("Riscontri scritti") && section.body.contains("Nessun riscontro scritto"));
     let csrf = section.csrf_field();
-    let r = u
-        .op
-        .form(&format!("/cases/{}/feedback", case.get()), &[("csrf", &csrf), ("commission_org_id", "")])
+    let r =
+        u.op.form(
+            &format!("/cases/{}/feedback", case.get()),
+            &[("csrf", &csrf), ("commission_org_id", "")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page_path = r.header("location").expect("the letter's page");
@@ -511,7 +545,10 @@ async fn a_commission_report_is_answered_to_the_commission_alone(b: Backend) {
     let page = u.op.get(&page_path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Bozza") && page.body.contains("Commissione Territoriale di Verona"));
-    assert!(page.body.contains("da una coordinatrice o un coordinatore"), "the operator cannot approve");
+    assert!(
+        page.body.contains("da una coordinatrice o un coordinatore"),
+        "the operator cannot approve"
+    );
 
     // The coordinator approves from the page, then sends after the confirmation page.
     decide_outcome(&u.admin, case).await;
@@ -525,23 +562,32 @@ async fn a_commission_report_is_answered_to_the_commission_alone(b: Backend) {
     let page = u.op.get(&page_path).await;
     assert!(page.body.contains("Approvato") && page.body.contains("letter-sha256"));
     let csrf = page.csrf_field();
-    let confirm = u
-        .op
-        .form(&format!("{page_path}/send"), &[("csrf", &csrf), ("version", "2")])
-        .await;
+    let confirm =
+        u.op.form(&format!("{page_path}/send"), &[("csrf", &csrf), ("version", "2")])
+            .await;
     assert_eq!(confirm.status, StatusCode::OK);
-    assert!(confirm.body.contains("confirm-yes") && confirm.body.contains("non si può"), "{}", confirm.body);
-    assert_eq!(case_status(&u.admin, case).await, "outcome_decided", "nothing sent before confirming");
-    let r = u
-        .op
-        .form(
+    assert!(
+        confirm.body.contains("confirm-yes") && confirm.body.contains("non si può"),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(
+        case_status(&u.admin, case).await,
+        "outcome_decided",
+        "nothing sent before confirming"
+    );
+    let r =
+        u.op.form(
             &format!("{page_path}/send"),
             &[("csrf", &csrf), ("version", "2"), ("confirmed", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(case_status(&u.admin, case).await, "feedback_sent");
-    let letter = u.op.get(&format!("/api/v1/cases/{}/feedback/{id}", case.get())).await.json();
+    let letter =
+        u.op.get(&format!("/api/v1/cases/{}/feedback/{id}", case.get()))
+            .await
+            .json();
     let hash = letter["pdf_sha256"].as_str().expect("hash").to_owned();
 
     let transport = Transport::from_settings(&u.admin.settings).expect("transport");

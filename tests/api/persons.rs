@@ -345,3 +345,64 @@ async fn withdrawing_consent_leaves_nothing_to_search(b: Backend) {
     assert!(proposed(&list, id).is_none(), "erased: not found any more: {list}");
 }
 both!(withdrawing_consent_leaves_nothing_to_search);
+
+async fn the_match_review_page_and_the_persons_journey_in_italian(b: Backend) {
+    let mut u = unit(b).await;
+    let cas = u.cas;
+    let first = filed(&mut u.op, about(cas, "Оксана", "Ucraina", 24, "female", &["uk"])).await;
+    let second = filed(&mut u.op, about(cas, "Oxana", "Ucraina", 24, "female", &["uk"])).await;
+    let detail = u.op.get(&format!("/referrals/{second}")).await;
+    assert!(detail.body.contains(&format!("href=\"/referrals/{second}/matches\"")));
+    let page = u.op.get(&format!("/referrals/{second}/matches")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "Possibili corrispondenze",
+        "Оксана",
+        "Si pronuncia allo stesso modo",
+        "Nazionalità",
+        "Corrisponde",
+        "Conferma",
+        "Non è la stessa persona",
+        "data-label=\"Campo\"",
+    ] {
+        assert!(page.body.contains(text), "{text} missing from the page");
+    }
+    assert!(!page.body.contains(">phonetic"), "no raw codes on the page");
+    let person = proposed(&candidates(&mut u.op, second).await, first).expect("proposed")["person_id"]
+        .as_i64()
+        .expect("person")
+        .to_string();
+    let r =
+        u.op.submit(
+            &format!("/referrals/{second}/matches"),
+            &format!("/referrals/{second}/matches"),
+            &[("person_id", &person), ("decision", "confirmed")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("/persons/{person}").as_str())
+    );
+    let page = u.op.get(&format!("/persons/{person}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let (a, b2) = (case(&mut u.op, first).await, case(&mut u.op, second).await);
+    for text in [
+        a["reference"].as_str().expect("ref"),
+        b2["reference"].as_str().expect("ref"),
+        "Percorso tra canali e segnalazioni",
+        "Confermata",
+        "Oxana",
+    ] {
+        assert!(page.body.contains(text), "{text} missing from the journey");
+    }
+    // Without the CSRF field the form is refused.
+    let r =
+        u.op.form(
+            &format!("/referrals/{second}/matches"),
+            &[("person_id", &person), ("decision", "rejected")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+both!(the_match_review_page_and_the_persons_journey_in_italian);

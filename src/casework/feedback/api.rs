@@ -180,7 +180,12 @@ pub(crate) async fn draft(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<DraftReque
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn get(ctx: Ctx, id: PathId<CaseId>, sub: SubId<LetterId>) -> Result<HttpResponse, AppError> {
     let f = service::get(&ctx.state, &ctx.caller(), id.0, sub.0).await?;
-    Ok(versioned(StatusCode::OK, &FeedbackLetter::of(&f), f.letter.row.version, None))
+    Ok(versioned(
+        StatusCode::OK,
+        &FeedbackLetter::of(&f),
+        f.letter.row.version,
+        None,
+    ))
 }
 
 /// Replaces a draft's text (an approved or sent letter: 409 naming its state).
@@ -198,7 +203,12 @@ pub(crate) async fn edit(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::edit(&ctx.state, &ctx.caller(), id.0, sub.0, expected, body.0.body).await?;
-    Ok(versioned(StatusCode::OK, &FeedbackLetter::of(&f), f.letter.row.version, None))
+    Ok(versioned(
+        StatusCode::OK,
+        &FeedbackLetter::of(&f),
+        f.letter.row.version,
+        None,
+    ))
 }
 
 /// A coordinator approves a draft (not one they last edited): the PDF is rendered once and kept
@@ -217,7 +227,12 @@ pub(crate) async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::approve(&ctx.state, &ctx.caller(), id.0, sub.0, expected).await?;
-    Ok(versioned(StatusCode::OK, &FeedbackLetter::of(&f), f.letter.row.version, None))
+    Ok(versioned(
+        StatusCode::OK,
+        &FeedbackLetter::of(&f),
+        f.letter.row.version,
+        None,
+    ))
 }
 
 /// Sends an approved letter by (certified) email with its PDF attached, and moves the case to
@@ -237,7 +252,12 @@ pub(crate) async fn send(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::send(&ctx.state, &ctx.caller(), id.0, sub.0, expected).await?;
-    Ok(versioned(StatusCode::OK, &FeedbackLetter::of(&f), f.letter.row.version, None))
+    Ok(versioned(
+        StatusCode::OK,
+        &FeedbackLetter::of(&f),
+        f.letter.row.version,
+        None,
+    ))
 }
 
 /// The letter's PDF, as approved: for the unit once approved, for the recipient organisation once

@@ -116,7 +116,10 @@ mod tests {
 
     #[test]
     fn a_letter_goes_draft_approved_sent_and_never_back() {
-        assert_eq!(transition(LetterStatus::Draft, LetterAction::Edit).ok(), Some(LetterStatus::Draft));
+        assert_eq!(
+            transition(LetterStatus::Draft, LetterAction::Edit).ok(),
+            Some(LetterStatus::Draft)
+        );
         assert_eq!(
             transition(LetterStatus::Draft, LetterAction::Approve).ok(),
             Some(LetterStatus::Approved)

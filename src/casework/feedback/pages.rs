@@ -53,7 +53,7 @@ pub async fn section(ctx: &Ctx, case_id: CaseId) -> Result<Section, AppError> {
     let commissions = ctx
         .state
         .db
-        .read(|conn| orgs::list(conn))
+        .read(orgs::list)
         .await?
         .into_iter()
         .filter(|o| o.kind == OrgKind::TerritorialCommission && o.active)
@@ -135,7 +135,13 @@ struct LetterPage {
     may_approve: bool,
 }
 
-async fn letter_view(ctx: &Ctx, case_id: CaseId, id: LetterId, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn letter_view(
+    ctx: &Ctx,
+    case_id: CaseId,
+    id: LetterId,
+    form: Form,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let f = service::get(&ctx.state, &ctx.caller(), case_id, id).await?;
     let is_coordinator = ctx.user()?.role == Role::Coordinator;
     let may_approve = is_coordinator
@@ -173,7 +179,12 @@ async fn act(
     let back = format!("/cases/{case_id}/feedback/{id}");
     match run.await {
         Ok(_) => Ok(redirect_with_flash(&back, flash)),
-        Err(e @ (AppError::Invalid(_) | AppError::StaleVersion { .. } | AppError::IllegalTransition { .. } | AppError::Conflict(_))) => {
+        Err(
+            e @ (AppError::Invalid(_)
+            | AppError::StaleVersion { .. }
+            | AppError::IllegalTransition { .. }
+            | AppError::Conflict(_)),
+        ) => {
             let mut f = Form::from_pairs(form);
             f.absorb(&e, ctx.lang);
             if matches!(e, AppError::IllegalTransition { .. }) {
@@ -194,7 +205,12 @@ fn missing_version(ctx: &Ctx) -> AppError {
     AppError::invalid("version", "the form is missing its version: reload the page")
 }
 
-async fn edit_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<LetterId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn edit_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<LetterId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = pairs(&body)?;
     let Some(v) = version_of(&form) else {
         return act(&ctx, id.0, sub.0, &form, "", async { Err(missing_version(&ctx)) }).await;
@@ -207,7 +223,12 @@ async fn edit_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<LetterId>, body: w
     .await
 }
 
-async fn approve_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<LetterId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn approve_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<LetterId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = pairs(&body)?;
     let Some(v) = version_of(&form) else {
         return act(&ctx, id.0, sub.0, &form, "", async { Err(missing_version(&ctx)) }).await;
@@ -231,7 +252,12 @@ const SENDING: crate::web::page::Confirmation = crate::web::page::Confirmation {
     yes: "confirm.feedback_send_yes",
 };
 
-async fn send_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<LetterId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn send_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<LetterId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = pairs(&body)?;
     let back = format!("/cases/{}/feedback/{}", id.0, sub.0);
     if !crate::web::page::confirmed(&form) {

@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use printpdf::{
-    Color, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
-    Rgb, TextItem,
+    Color, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rgb,
+    TextItem,
 };
 
 use crate::error::AppError;
@@ -194,7 +194,8 @@ fn subset(font: &Font, chars: &std::collections::BTreeSet<char>) -> Result<Parse
         .read::<FontData<'_>>()
         .map_err(|_| fail("the font cannot be read"))?;
     let provider = data.table_provider(0).map_err(|_| fail("no face"))?;
-    let bytes = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode).map_err(|_| fail("subsetting failed"))?;
+    let bytes =
+        subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode).map_err(|_| fail("subsetting failed"))?;
     ParsedFont::from_bytes(&bytes, 0, &mut Vec::new()).ok_or_else(|| fail("the subset cannot be read"))
 }
 
@@ -207,10 +208,17 @@ pub fn render(view: &LetterView<'_>) -> Result<Rendered, AppError> {
 
     // The lines: letterhead, reference and date, recipient, subject, body.
     let mut lines: Vec<String> = Vec::new();
-    lines.push(format!("Riferimento: {}    Segnalazione: {}", view.reference, view.referral_reference));
+    lines.push(format!(
+        "Riferimento: {}    Segnalazione: {}",
+        view.reference, view.referral_reference
+    ));
     lines.push(format!("Data: {date}"));
     lines.push(String::new());
-    lines.extend(font.wrap(&format!("Alla cortese attenzione di: {}", view.recipient), BODY_PT, width));
+    lines.extend(font.wrap(
+        &format!("Alla cortese attenzione di: {}", view.recipient),
+        BODY_PT,
+        width,
+    ));
     lines.push(String::new());
     lines.extend(font.wrap(&format!("Oggetto: {}", view.subject), BODY_PT, width));
     lines.push(String::new());

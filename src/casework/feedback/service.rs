@@ -108,7 +108,8 @@ async fn audited_refusal<T>(
 }
 
 fn case_key(conn: &mut DbConn, app_keys: &crate::crypto::Keyring, case: &cases::CaseRow) -> Result<DataKey, AppError> {
-    cases::key(conn, app_keys, case)?.ok_or_else(|| AppError::Conflict("the case's personal data has been erased".into()))
+    cases::key(conn, app_keys, case)?
+        .ok_or_else(|| AppError::Conflict("the case's personal data has been erased".into()))
 }
 
 fn name_of(conn: &mut DbConn, user: Option<UserId>) -> Result<Option<String>, AppError> {
@@ -184,7 +185,9 @@ fn draft_text(conn: &mut DbConn, case: CaseId, referral: &referrals::Referral) -
         .collect();
     DraftText {
         referral_reference: referral.row.reference.clone(),
-        received: crate::clock::rome(referral.row.received_at).format("%d/%m/%Y").to_string(),
+        received: crate::clock::rome(referral.row.received_at)
+            .format("%d/%m/%Y")
+            .to_string(),
         source: referral.row.source_kind.label(Lang::It),
         interviews,
     }
@@ -211,7 +214,9 @@ fn recipients(
             RecipientRole::Commission => match commission {
                 Some(c) => {
                     let org = orgs::get(conn, c).map_err(|e| match e {
-                        AppError::NotFound => AppError::invalid("commission_org_id", "refers to a record that does not exist"),
+                        AppError::NotFound => {
+                            AppError::invalid("commission_org_id", "refers to a record that does not exist")
+                        }
                         other => other,
                     })?;
                     if org.kind != OrgKind::TerritorialCommission {
@@ -236,7 +241,12 @@ fn recipients(
 }
 
 /// Drafts a letter to each recipient of the referral's procedure that has none in progress.
-pub async fn draft(app: &App, caller: &Caller, case_id: CaseId, input: DraftInput) -> Result<Vec<LetterFile>, AppError> {
+pub async fn draft(
+    app: &App,
+    caller: &Caller,
+    case_id: CaseId,
+    input: DraftInput,
+) -> Result<Vec<LetterFile>, AppError> {
     unit(caller)?;
     let (keys, protocols, actor) = (app.keys(), app.protocols.clone(), actor_of(caller));
     let result = audit::write(app, caller, &[], move |tx| {
@@ -380,7 +390,14 @@ pub async fn edit(
             let case = cases::get(conn, case_id)?;
             let current = letters::get(conn, case_id, id)?;
             let key = case_key(conn, &keys, &case)?;
-            letters::edit(conn, &current.row, expected, &key.seal_str(BODY_FIELD, &body), actor.user_id, now)?;
+            letters::edit(
+                conn,
+                &current.row,
+                expected,
+                &key.seal_str(BODY_FIELD, &body),
+                actor.user_id,
+                now,
+            )?;
             let letter = letters::get(conn, case_id, id)?;
             let file = file_of(conn, Some(&key), letter)?;
             tx.audit(Event::new("feedback.edit").entity("feedback_letter", id))?;
@@ -513,7 +530,13 @@ fn message_id(settings: &crate::config::Settings, reference: &str) -> String {
 /// Sends an approved letter: its email, the PDF attached, is queued in the outbox, and the case
 /// moves to `feedback_sent` (it must have reached `outcome_decided`: otherwise 409 naming the
 /// case's state and the action).
-pub async fn send(app: &App, caller: &Caller, case_id: CaseId, id: LetterId, expected: Version) -> Result<LetterFile, AppError> {
+pub async fn send(
+    app: &App,
+    caller: &Caller,
+    case_id: CaseId,
+    id: LetterId,
+    expected: Version,
+) -> Result<LetterFile, AppError> {
     let result = async {
         unit(caller)?;
         let (keys, actor, settings) = (app.keys(), actor_of(caller), app.settings.clone());
@@ -638,7 +661,10 @@ pub async fn pdf_of(app: &App, caller: &Caller, case_id: Option<CaseId>, id: Let
 
 /// The sent letters about a referral addressed to the caller's organisation (the portal).
 pub async fn for_recipient(app: &App, caller: &Caller, referral: ReferralId) -> Result<Vec<PortalLetter>, AppError> {
-    let Some(org) = caller.org_id.filter(|_| matches!(caller.role, Some(Role::Referrer | Role::Commission))) else {
+    let Some(org) = caller
+        .org_id
+        .filter(|_| matches!(caller.role, Some(Role::Referrer | Role::Commission)))
+    else {
         return Err(AppError::Forbidden);
     };
     audit::read(app, caller, move |conn| {
@@ -724,7 +750,11 @@ pub fn record_receipt(
 /// Imports messages saved from the unit's mailbox: PEC receipts update the letters they
 /// acknowledge (never a referral draft), everything else becomes a draft to review
 /// (`referrals::service::import_files`). Results in the order of the files.
-pub async fn import_mail(app: &App, caller: &Caller, files: Vec<(String, Vec<u8>)>) -> Result<Vec<MailImport>, AppError> {
+pub async fn import_mail(
+    app: &App,
+    caller: &Caller,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<MailImport>, AppError> {
     if caller.role.is_some() {
         unit(caller)?;
     }
@@ -742,7 +772,8 @@ pub async fn import_mail(app: &App, caller: &Caller, files: Vec<(String, Vec<u8>
                         Some((letter, delivery)) => Event::new("feedback.receipt")
                             .entity("feedback_letter", letter.row.id)
                             .detail(format!("{}: {}", receipt.kind.code(), delivery.as_str())),
-                        None => Event::new("feedback.receipt").detail(format!("{}: no matching letter", receipt.kind.code())),
+                        None => Event::new("feedback.receipt")
+                            .detail(format!("{}: no matching letter", receipt.kind.code())),
                     };
                     tx.audit(event)?;
                     Ok(found.map(|(l, d)| (l.row.reference, receipt.kind, d)))
@@ -750,7 +781,9 @@ pub async fn import_mail(app: &App, caller: &Caller, files: Vec<(String, Vec<u8>
                 .await?;
                 let result = match recorded {
                     Some((letter, kind, delivery)) => Ok(Imported::Receipt { letter, kind, delivery }),
-                    None => Err("a certified email (PEC) receipt that matches no written feedback sent by Varco".to_owned()),
+                    None => {
+                        Err("a certified email (PEC) receipt that matches no written feedback sent by Varco".to_owned())
+                    }
                 };
                 out.push(Some(MailImport { file, result }));
             }
