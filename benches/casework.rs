@@ -183,8 +183,14 @@ fn bench_backend(name: &str, settings: Settings, cases: usize, reads: usize) {
 }
 
 fn main() {
-    let cases: usize = std::env::var("VARCO_BENCH_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let reads: usize = std::env::var("VARCO_BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let cases: usize = std::env::var("VARCO_BENCH_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let reads: usize = std::env::var("VARCO_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let quiet = || Settings {
         bind: "127.0.0.1:0".into(),
         cookie_secure: false,
@@ -214,7 +220,9 @@ fn main() {
             pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
             pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
             bench_backend("PostgreSQL 15 (local)", pg, cases, reads);
-            admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).expect("drop schema");
+            admin
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .expect("drop schema");
         }
     }
 }

@@ -14,8 +14,8 @@ use super::lifecycle::CaseAction;
 use super::service::{self, CaseFile, CaseLine, InterviewInput};
 use super::store::CaseFilter;
 use super::vocab::{
-    Agency, Answer, CaseEventKind, CaseStatus, FlagKind, InterviewKind, InterviewStatus, OutcomeKind, Setting, TaskKind,
-    TransferState,
+    Agency, Answer, CaseEventKind, CaseStatus, FlagKind, InterviewKind, InterviewStatus, OutcomeKind, Setting,
+    TaskKind, TransferState,
 };
 use super::work::{FlagRow, InterviewRow, OutcomeRow, TaskRow};
 use crate::auth::Access;
@@ -38,9 +38,24 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/transitions", UNIT, transition),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/reassign", COORDINATOR, reassign),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/interviews", UNIT, plan_interview),
-        RouteDef::new(Method::POST, "/api/v1/cases/{id}/interviews/{sub}/held", UNIT, hold_interview),
-        RouteDef::new(Method::POST, "/api/v1/cases/{id}/interviews/{sub}/cancel", UNIT, cancel_interview),
-        RouteDef::new(Method::POST, "/api/v1/cases/{id}/interviews/{sub}/answer", MEDIATOR, answer_booking),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/cases/{id}/interviews/{sub}/held",
+            UNIT,
+            hold_interview,
+        ),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/cases/{id}/interviews/{sub}/cancel",
+            UNIT,
+            cancel_interview,
+        ),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/cases/{id}/interviews/{sub}/answer",
+            MEDIATOR,
+            answer_booking,
+        ),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/tasks", UNIT, add_task),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/tasks/{sub}/done", UNIT, finish_task),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/flags", UNIT, raise_flag),
@@ -48,7 +63,12 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/notes", UNIT, add_note),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/assessments", UNIT, assess),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/outcomes", UNIT, decide_outcome),
-        RouteDef::new(Method::POST, "/api/v1/cases/{id}/outcomes/{sub}/answer", UNIT, answer_transfer),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/cases/{id}/outcomes/{sub}/answer",
+            UNIT,
+            answer_transfer,
+        ),
         RouteDef::new(Method::GET, "/api/v1/calendar", BOOKED, calendar),
     ]
 }
@@ -246,7 +266,11 @@ pub fn interview_view(file: &CaseFile, i: &service::InterviewFile) -> InterviewV
 }
 
 impl CaseView {
-    pub fn new(file: &CaseFile, instrument: &crate::protocols::assessment::Instrument, now: chrono::NaiveDateTime) -> CaseView {
+    pub fn new(
+        file: &CaseFile,
+        instrument: &crate::protocols::assessment::Instrument,
+        now: chrono::NaiveDateTime,
+    ) -> CaseView {
         let c = &file.case;
         CaseView {
             id: c.id.get(),
@@ -322,7 +346,10 @@ impl CaseView {
     }
 }
 
-pub fn checklist_view(c: &super::work::Checklist, instrument: &crate::protocols::assessment::Instrument) -> ChecklistView {
+pub fn checklist_view(
+    c: &super::work::Checklist,
+    instrument: &crate::protocols::assessment::Instrument,
+) -> ChecklistView {
     let present: HashSet<&str> = c
         .answers
         .iter()
@@ -443,7 +470,12 @@ pub struct TransitionInput {
 /// and the action.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)), operation_id = "case_transition",
     request_body = TransitionInput, responses((status = 200, body = CaseView)), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn transition(ctx: Ctx, req: HttpRequest, id: PathId<CaseId>, body: ApiJson<TransitionInput>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn transition(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId<CaseId>,
+    body: ApiJson<TransitionInput>,
+) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     service::transition(&ctx.state, &ctx.caller(), id.0, expected, body.0.action).await?;
     case_response(&ctx, id.0, StatusCode::OK).await
@@ -459,7 +491,12 @@ pub struct ReassignInput {
 /// Gives the case to another operator (coordinators); the operator is told by email.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/reassign", tag = "cases", params(("id" = i64, Path)), operation_id = "reassign_case",
     request_body = ReassignInput, responses((status = 200, body = CaseView)), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn reassign(ctx: Ctx, req: HttpRequest, id: PathId<CaseId>, body: ApiJson<ReassignInput>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn reassign(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId<CaseId>,
+    body: ApiJson<ReassignInput>,
+) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     service::reassign(&ctx.state, &ctx.caller(), id.0, expected, UserId(body.0.operator_id)).await?;
     case_response(&ctx, id.0, StatusCode::OK).await
@@ -500,7 +537,11 @@ pub struct BookedView {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/interviews", tag = "cases", params(("id" = i64, Path)), operation_id = "plan_interview",
     request_body = InterviewBody, responses((status = 201, body = BookedView),
         (status = 409, body = Problem, description = "Someone booked is already booked at an overlapping time (the booking is named)")), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn plan_interview(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<InterviewBody>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn plan_interview(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    body: ApiJson<InterviewBody>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let input = InterviewInput {
         kind: b.kind,
@@ -545,7 +586,12 @@ fn interview_of(file: &CaseFile, id: InterviewId) -> Result<InterviewView, AppEr
 
 async fn interview_response(ctx: &Ctx, case: CaseId, row: &InterviewRow) -> Result<HttpResponse, AppError> {
     let file = service::read(&ctx.state, &ctx.caller(), case).await?;
-    Ok(versioned(StatusCode::OK, &interview_of(&file, row.id)?, row.version, None))
+    Ok(versioned(
+        StatusCode::OK,
+        &interview_of(&file, row.id)?,
+        row.version,
+        None,
+    ))
 }
 
 /// Records the interview as held, with its notes.
@@ -683,7 +729,16 @@ pub(crate) async fn add_task(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<TaskInp
     let due = crate::domain::time::parse_instant(&b.due_at)
         .ok_or_else(|| AppError::invalid("due_at", "must be a date and time, e.g. 2026-11-25T10:30"))?;
     let note = b.note.clone();
-    let row = service::add_task(&ctx.state, &ctx.caller(), id.0, b.kind, b.note, due, b.assignee_id.map(UserId)).await?;
+    let row = service::add_task(
+        &ctx.state,
+        &ctx.caller(),
+        id.0,
+        b.kind,
+        b.note,
+        due,
+        b.assignee_id.map(UserId),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(task_view(&row, note, ctx.now)))
 }
 
@@ -716,7 +771,11 @@ fn flag_view(f: &FlagRow, reason: Option<String>) -> FlagView {
 /// Raises a flag, shown on every view of the case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/flags", tag = "cases", params(("id" = i64, Path)), operation_id = "raise_flag",
     request_body = FlagInput, responses((status = 201, body = FlagView)), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn raise_flag(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<FlagInput>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn raise_flag(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    body: ApiJson<FlagInput>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let reason = b.reason.clone();
     let row = service::raise_flag(&ctx.state, &ctx.caller(), id.0, b.kind, b.reason).await?;
@@ -768,7 +827,11 @@ pub struct AssessmentInput {
 /// present and whether there are indications of trafficking by the instrument's rule.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/assessments", tag = "cases", params(("id" = i64, Path)), operation_id = "record_assessment",
     request_body = AssessmentInput, responses((status = 201, body = ChecklistView)), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn assess(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<AssessmentInput>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn assess(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    body: ApiJson<AssessmentInput>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let answers = b.answers.into_iter().collect();
     let c = service::assess(&ctx.state, &ctx.caller(), id.0, answers, b.agencies).await?;
@@ -789,7 +852,11 @@ pub struct OutcomeInput {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/outcomes", tag = "cases", params(("id" = i64, Path)), operation_id = "decide_outcome",
     request_body = OutcomeInput, responses((status = 201, body = OutcomeView),
         (status = 409, body = Problem, description = "The case's state does not allow an outcome yet (`state`, `action`)")), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn decide_outcome(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<OutcomeInput>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn decide_outcome(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    body: ApiJson<OutcomeInput>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let row = service::decide_outcome(&ctx.state, &ctx.caller(), id.0, b.kind, b.project_id, b.consent).await?;
     Ok(HttpResponse::Created().json(outcome_view(&row)))
@@ -806,7 +873,12 @@ pub struct TransferAnswer {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/outcomes/{sub}/answer", tag = "cases", params(("id" = i64, Path), ("sub" = i64, Path)), operation_id = "answer_transfer",
     request_body = TransferAnswer, responses((status = 200, body = OutcomeView),
         (status = 409, body = Problem, description = "Only a pending transfer can be answered")), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn answer_transfer(ctx: Ctx, id: PathId<CaseId>, sub: SubId<i64>, body: ApiJson<TransferAnswer>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn answer_transfer(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<i64>,
+    body: ApiJson<TransferAnswer>,
+) -> Result<HttpResponse, AppError> {
     let row = service::answer_transfer(&ctx.state, &ctx.caller(), id.0, sub.0, body.0.state).await?;
     Ok(HttpResponse::Ok().json(outcome_view(&row)))
 }
@@ -823,7 +895,11 @@ pub struct CalendarQuery {
 }
 
 /// The bounds `[from, to)` of a calendar query, in stored UTC.
-pub fn calendar_bounds(now: chrono::NaiveDateTime, from: Option<NaiveDate>, days: Option<i64>) -> Result<(chrono::NaiveDateTime, chrono::NaiveDateTime), AppError> {
+pub fn calendar_bounds(
+    now: chrono::NaiveDateTime,
+    from: Option<NaiveDate>,
+    days: Option<i64>,
+) -> Result<(chrono::NaiveDateTime, chrono::NaiveDateTime), AppError> {
     let days = days.unwrap_or(7);
     if !(1..=31).contains(&days) {
         return Err(AppError::bad_request("days", "must be between 1 and 31"));
@@ -832,9 +908,12 @@ pub fn calendar_bounds(now: chrono::NaiveDateTime, from: Option<NaiveDate>, days
         Some(d) => d,
         None => crate::clock::rome(now).date_naive(),
     };
-    let start = crate::domain::time::rome_day_start(first).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
-    let last = crate::domain::time::add_days(first, days).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
-    let end = crate::domain::time::rome_day_start(last).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
+    let start =
+        crate::domain::time::rome_day_start(first).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
+    let last =
+        crate::domain::time::add_days(first, days).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
+    let end =
+        crate::domain::time::rome_day_start(last).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
     Ok((start, end))
 }
 
@@ -844,5 +923,7 @@ pub fn calendar_bounds(now: chrono::NaiveDateTime, from: Option<NaiveDate>, days
 pub(crate) async fn calendar(ctx: Ctx, q: ApiQuery<CalendarQuery>) -> Result<web::Json<Vec<BookingView>>, AppError> {
     let (from, to) = calendar_bounds(ctx.now, q.0.from, q.0.days)?;
     let rows = service::calendar(&ctx.state, &ctx.caller(), from, to).await?;
-    Ok(web::Json(rows.into_iter().map(|(b, people)| booking_view(&b, people)).collect()))
+    Ok(web::Json(
+        rows.into_iter().map(|(b, people)| booking_view(&b, people)).collect(),
+    ))
 }

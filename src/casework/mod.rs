@@ -2,8 +2,8 @@
 //! about a person, its lifecycle and timeline, interviews with mediators, the psycho-social
 //! assessment, outcomes, written feedback, tasks and flags.
 
-pub mod feedback;
 pub mod api;
+pub mod feedback;
 pub mod lifecycle;
 pub mod pages;
 pub mod service;

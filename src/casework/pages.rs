@@ -11,7 +11,9 @@ use chrono::NaiveDateTime;
 use super::api::calendar_bounds;
 use super::lifecycle::CaseAction;
 use super::service::{self, Booking, CaseFile, CaseLine, Dashboard, InterviewInput};
-use super::vocab::{Agency, Answer, CaseStatus, FlagKind, InterviewKind, OutcomeKind, Setting, TaskKind, TransferState};
+use super::vocab::{
+    Agency, Answer, CaseStatus, FlagKind, InterviewKind, OutcomeKind, Setting, TaskKind, TransferState,
+};
 use super::work::{InterviewRow, TaskRow};
 use crate::auth::Access;
 use crate::domain::{CaseId, FlagId, InterviewId, Role, TaskId, UserId, Version};
@@ -34,7 +36,12 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::POST, "/cases/{id}/interviews", UNIT, plan_submit),
         RouteDef::new(Method::POST, "/cases/{id}/interviews/{sub}/held", UNIT, held_submit),
         RouteDef::new(Method::POST, "/cases/{id}/interviews/{sub}/cancel", UNIT, cancel_submit),
-        RouteDef::new(Method::POST, "/cases/{id}/interviews/{sub}/answer", MEDIATOR, answer_submit),
+        RouteDef::new(
+            Method::POST,
+            "/cases/{id}/interviews/{sub}/answer",
+            MEDIATOR,
+            answer_submit,
+        ),
         RouteDef::new(Method::POST, "/cases/{id}/tasks", UNIT, task_submit),
         RouteDef::new(Method::POST, "/cases/{id}/tasks/{sub}/done", UNIT, task_done),
         RouteDef::new(Method::POST, "/cases/{id}/flags", UNIT, flag_submit),
@@ -119,6 +126,8 @@ struct CasePage<'a> {
     agencies: &'static [Agency],
     /// The transitions offered as buttons (close, reopen, start the assessment).
     moves: Vec<CaseAction>,
+    /// The written feedback of the case (`templates/feedback/section.html`).
+    feedback: super::feedback::pages::Section,
 }
 
 impl CasePage<'_> {
@@ -173,6 +182,27 @@ impl CasePage<'_> {
     fn hm(&self, at: &NaiveDateTime) -> String {
         crate::clock::rome_time(*at)
     }
+
+    /// What a timeline entry adds, in words: the states of a change, the kind of a task or flag.
+    fn event_detail(&self, e: &super::store::CaseEvent) -> String {
+        use super::vocab::CaseEventKind as K;
+        let Some(d) = e.detail.as_deref() else {
+            return String::new();
+        };
+        let lang = self.page.lang;
+        match e.kind {
+            K::Transition => d
+                .split(" → ")
+                .map(|s| CaseStatus::parse(s).map_or("", |s| s.label(lang)))
+                .collect::<Vec<_>>()
+                .join(" → "),
+            K::TaskAdded | K::TaskDone => TaskKind::parse(d).map_or(String::new(), |k| k.label(lang).to_owned()),
+            K::FlagRaised | K::FlagCleared => FlagKind::parse(d).map_or(String::new(), |k| k.label(lang).to_owned()),
+            K::OutcomeRecorded => OutcomeKind::parse(d).map_or(String::new(), |k| k.label(lang).to_owned()),
+            K::Opened | K::ReferralJoined => d.to_owned(),
+            _ => String::new(),
+        }
+    }
 }
 
 async fn people(ctx: &Ctx) -> Result<(Vec<(UserId, String, Vec<String>)>, Vec<(UserId, String)>), AppError> {
@@ -218,6 +248,7 @@ async fn render_case(ctx: &Ctx, id: CaseId, form: Form, status: StatusCode) -> R
         _ => (Vec::new(), None),
     };
     let (mediators, staff) = people(ctx).await?;
+    let feedback = super::feedback::pages::section(ctx, id).await?;
     let moves = [CaseAction::Assess, CaseAction::Close, CaseAction::Reopen]
         .into_iter()
         .filter(|a| super::lifecycle::transition(f.case.status, *a).is_ok_and(|next| next != f.case.status))
@@ -241,6 +272,7 @@ async fn render_case(ctx: &Ctx, id: CaseId, form: Form, status: StatusCode) -> R
         answers: Answer::ALL,
         agencies: Agency::ALL,
         moves,
+        feedback,
         f,
     };
     render_status(&tpl.page, status, &tpl)
@@ -248,18 +280,37 @@ async fn render_case(ctx: &Ctx, id: CaseId, form: Form, status: StatusCode) -> R
 
 async fn case_page(ctx: Ctx, id: PathId<CaseId>) -> Result<HttpResponse, AppError> {
     let mut form = Form::default();
-    form.set("interview_starts_at", crate::clock::rome_local_input(ctx.now + chrono::Duration::hours(1)));
+    form.set(
+        "interview_starts_at",
+        crate::clock::rome_local_input(ctx.now + chrono::Duration::hours(1)),
+    );
     form.set("interview_minutes", "60");
-    form.set("task_due_at", crate::clock::rome_local_input(ctx.now + chrono::Duration::hours(24)));
+    form.set(
+        "task_due_at",
+        crate::clock::rome_local_input(ctx.now + chrono::Duration::hours(24)),
+    );
     render_case(&ctx, id.0, form, StatusCode::OK).await
 }
 
 /// After a form: back to the case page with a flash, or the page again with the input and the
 /// errors (all of them) where they belong.
-async fn done(ctx: &Ctx, id: CaseId, mut form: Form, result: Result<(), AppError>, flash: &str, anchor: &str) -> Result<HttpResponse, AppError> {
+async fn done(
+    ctx: &Ctx,
+    id: CaseId,
+    mut form: Form,
+    result: Result<(), AppError>,
+    flash: &str,
+    anchor: &str,
+) -> Result<HttpResponse, AppError> {
     match result {
         Ok(()) => Ok(redirect_with_flash(&format!("/cases/{}#{anchor}", id.get()), flash)),
-        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_) | AppError::Conflict(_) | AppError::StaleVersion { .. } | AppError::IllegalTransition { .. })) => {
+        Err(
+            e @ (AppError::Invalid(_)
+            | AppError::BadRequest(_)
+            | AppError::Conflict(_)
+            | AppError::StaleVersion { .. }
+            | AppError::IllegalTransition { .. }),
+        ) => {
             let status = match e {
                 AppError::Invalid(_) | AppError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::CONFLICT,
@@ -322,7 +373,11 @@ async fn plan_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<H
     };
     // All errors in one round: the rules on what could be read, too.
     if let Err(AppError::Invalid(rules)) = input.check(ctx.now) {
-        errors.extend(rules.into_iter().map(|f| FieldError::new(format!("interview_{}", f.field), f.message)));
+        errors.extend(
+            rules
+                .into_iter()
+                .map(|f| FieldError::new(format!("interview_{}", f.field), f.message)),
+        );
     }
     let result = if errors.is_empty() {
         service::plan_interview(&ctx.state, &ctx.caller(), id.0, input)
@@ -335,7 +390,12 @@ async fn plan_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<H
     done(&ctx, id.0, form, result, "flash.interview_planned", "interviews").await
 }
 
-async fn held_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<InterviewId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn held_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<InterviewId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
     let result = match version_of(&form, "version") {
         Ok(v) => service::hold_interview(&ctx.state, &ctx.caller(), id.0, sub.0, v, form.opt("held_notes"))
@@ -347,18 +407,31 @@ async fn held_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<InterviewId>, body
     done(&ctx, id.0, form, result, "flash.interview_held", "interviews").await
 }
 
-async fn cancel_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<InterviewId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn cancel_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<InterviewId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
     let result = match version_of(&form, "version") {
-        Ok(v) => service::cancel_interview(&ctx.state, &ctx.caller(), id.0, sub.0, v).await.map(|_| ()),
+        Ok(v) => service::cancel_interview(&ctx.state, &ctx.caller(), id.0, sub.0, v)
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     done(&ctx, id.0, form, result, "flash.interview_cancelled", "interviews").await
 }
 
-async fn answer_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<InterviewId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn answer_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<InterviewId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
-    let answer = MediatorAnswer::parse(form.v("answer")).ok_or_else(|| AppError::invalid("answer", "choose to accept or decline"))?;
+    let answer = MediatorAnswer::parse(form.v("answer"))
+        .ok_or_else(|| AppError::invalid("answer", "choose to accept or decline"))?;
     let v = version_of(&form, "version")?;
     service::answer_booking(&ctx.state, &ctx.caller(), id.0, sub.0, v, answer).await?;
     Ok(redirect_with_flash("/calendar", "flash.booking_answered"))
@@ -375,7 +448,10 @@ async fn task_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<H
             None
         }
         Some(d) => crate::domain::time::parse_instant(&d).or_else(|| {
-            errors.push(FieldError::new("task_due_at", "must be a date and time, e.g. 2026-11-25T10:30"));
+            errors.push(FieldError::new(
+                "task_due_at",
+                "must be a date and time, e.g. 2026-11-25T10:30",
+            ));
             None
         }),
     };
@@ -383,18 +459,33 @@ async fn task_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<H
         errors.push(FieldError::new("task_kind", "is required"));
     }
     let result = match (kind, due, errors.is_empty()) {
-        (Some(kind), Some(due), true) => service::add_task(&ctx.state, &ctx.caller(), id.0, kind, form.opt("task_note"), due, assignee.map(UserId))
-            .await
-            .map(|_| ())
-            .map_err(|e| prefixed(e, "task_")),
+        (Some(kind), Some(due), true) => service::add_task(
+            &ctx.state,
+            &ctx.caller(),
+            id.0,
+            kind,
+            form.opt("task_note"),
+            due,
+            assignee.map(UserId),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| prefixed(e, "task_")),
         _ => Err(AppError::Invalid(errors)),
     };
     done(&ctx, id.0, form, result, "flash.task_added", "tasks").await
 }
 
-async fn task_done(ctx: Ctx, id: PathId<CaseId>, sub: SubId<TaskId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn task_done(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<TaskId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
-    let result = service::finish_task(&ctx.state, &ctx.caller(), id.0, sub.0).await.map(|_| ());
+    let result = service::finish_task(&ctx.state, &ctx.caller(), id.0, sub.0)
+        .await
+        .map(|_| ());
     done(&ctx, id.0, form, result, "flash.task_done", "tasks").await
 }
 
@@ -403,19 +494,28 @@ async fn flag_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<H
     let mut errors = Vec::new();
     let kind = form.choice("flag_kind", FlagKind::parse, &mut errors);
     let result = match (kind, errors.is_empty()) {
-        (Some(kind), true) => service::raise_flag(&ctx.state, &ctx.caller(), id.0, kind, form.v("flag_reason").to_owned())
-            .await
-            .map(|_| ())
-            .map_err(|e| prefixed(e, "flag_")),
+        (Some(kind), true) => {
+            service::raise_flag(&ctx.state, &ctx.caller(), id.0, kind, form.v("flag_reason").to_owned())
+                .await
+                .map(|_| ())
+                .map_err(|e| prefixed(e, "flag_"))
+        }
         (None, true) => Err(AppError::invalid("flag_kind", "is required")),
         _ => Err(AppError::Invalid(errors)),
     };
     done(&ctx, id.0, form, result, "flash.flag_raised", "flags").await
 }
 
-async fn flag_clear(ctx: Ctx, id: PathId<CaseId>, sub: SubId<FlagId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn flag_clear(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<FlagId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
-    let result = service::clear_flag(&ctx.state, &ctx.caller(), id.0, sub.0).await.map(|_| ());
+    let result = service::clear_flag(&ctx.state, &ctx.caller(), id.0, sub.0)
+        .await
+        .map(|_| ());
     done(&ctx, id.0, form, result, "flash.flag_cleared", "flags").await
 }
 
@@ -445,7 +545,9 @@ async fn assessment_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Re
         .filter(|(k, _)| k == "agencies")
         .filter_map(|(_, v)| Agency::parse(v))
         .collect();
-    let result = service::assess(&ctx.state, &ctx.caller(), id.0, answers, agencies).await.map(|_| ());
+    let result = service::assess(&ctx.state, &ctx.caller(), id.0, answers, agencies)
+        .await
+        .map(|_| ());
     done(&ctx, id.0, form, result, "flash.assessment_recorded", "assessment").await
 }
 
@@ -459,20 +561,34 @@ async fn outcome_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Resul
         _ => None,
     };
     let result = match (kind, errors.is_empty()) {
-        (Some(kind), true) => service::decide_outcome(&ctx.state, &ctx.caller(), id.0, kind, form.opt("outcome_project_id"), consent)
-            .await
-            .map(|_| ())
-            .map_err(|e| prefixed(e, "outcome_")),
+        (Some(kind), true) => service::decide_outcome(
+            &ctx.state,
+            &ctx.caller(),
+            id.0,
+            kind,
+            form.opt("outcome_project_id"),
+            consent,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| prefixed(e, "outcome_")),
         (None, true) => Err(AppError::invalid("outcome_kind", "is required")),
         _ => Err(AppError::Invalid(errors)),
     };
     done(&ctx, id.0, form, result, "flash.outcome_recorded", "outcome").await
 }
 
-async fn transfer_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn transfer_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
     let result = match TransferState::parse(form.v("state")) {
-        Some(s) => service::answer_transfer(&ctx.state, &ctx.caller(), id.0, sub.0, s).await.map(|_| ()),
+        Some(s) => service::answer_transfer(&ctx.state, &ctx.caller(), id.0, sub.0, s)
+            .await
+            .map(|_| ()),
         None => Err(AppError::invalid("state", "must be accepted or declined")),
     };
     done(&ctx, id.0, form, result, "flash.outcome_recorded", "outcome").await
@@ -481,7 +597,9 @@ async fn transfer_submit(ctx: Ctx, id: PathId<CaseId>, sub: SubId<i64>, body: we
 async fn transition_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
     let result = match (CaseAction::parse(form.v("action")), version_of(&form, "version")) {
-        (Some(a), Ok(v)) => service::transition(&ctx.state, &ctx.caller(), id.0, v, a).await.map(|_| ()),
+        (Some(a), Ok(v)) => service::transition(&ctx.state, &ctx.caller(), id.0, v, a)
+            .await
+            .map(|_| ()),
         (None, _) => Err(AppError::invalid("action", "is not one of the choices")),
         (_, Err(e)) => Err(e),
     };
@@ -493,7 +611,9 @@ async fn reassign_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Resu
     let mut errors = Vec::new();
     let to: Option<i64> = form.number("operator_id", &mut errors);
     let result = match (to, version_of(&form, "version")) {
-        (Some(to), Ok(v)) if errors.is_empty() => service::reassign(&ctx.state, &ctx.caller(), id.0, v, UserId(to)).await.map(|_| ()),
+        (Some(to), Ok(v)) if errors.is_empty() => service::reassign(&ctx.state, &ctx.caller(), id.0, v, UserId(to))
+            .await
+            .map(|_| ()),
         (None, _) if errors.is_empty() => Err(AppError::invalid("operator_id", "is required")),
         (_, Err(e)) => Err(e),
         _ => Err(AppError::Invalid(errors)),
@@ -539,7 +659,9 @@ async fn calendar_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppEr
     let first = crate::clock::rome(from).date_naive();
     let mut days = Vec::new();
     for n in 0..span {
-        let Some(day) = crate::domain::time::add_days(first, n) else { break };
+        let Some(day) = crate::domain::time::add_days(first, n) else {
+            break;
+        };
         let bookings = rows
             .iter()
             .filter(|(b, _)| crate::clock::rome(b.interview.starts_at).date_naive() == day)
@@ -550,7 +672,11 @@ async fn calendar_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppEr
             bookings,
         });
     }
-    let shift = |d: i64| crate::domain::time::add_days(first, d).map(|d| d.to_string()).unwrap_or_default();
+    let shift = |d: i64| {
+        crate::domain::time::add_days(first, d)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
     let tpl = CalendarPage {
         page: Page::new(&ctx, "calendar.title"),
         mediator: ctx.user()?.role == Role::Mediator,
@@ -561,4 +687,3 @@ async fn calendar_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppEr
     };
     render_status(&tpl.page, StatusCode::OK, &tpl)
 }
-

@@ -10,7 +10,10 @@ use diesel::prelude::*;
 
 use super::lifecycle::CaseAction;
 use super::store::{self, CaseEvent, CaseFilter, CaseRow};
-use super::vocab::{Agency, Answer, CaseEventKind, FlagKind, InterviewKind, InterviewStatus, OutcomeKind, Setting, TaskKind, TransferState};
+use super::vocab::{
+    Agency, Answer, CaseEventKind, FlagKind, InterviewKind, InterviewStatus, OutcomeKind, Setting, TaskKind,
+    TransferState,
+};
 use super::work::{self, Checklist, FlagRow, InterviewRow, NewInterview, NoteRow, OutcomeRow, TaskRow};
 use crate::accounts::users;
 use crate::app::App;
@@ -18,7 +21,7 @@ use crate::audit::{self, Event, Outcome};
 use crate::crypto::DataKey;
 use crate::db::schema::{case_tasks, interview_staff, interviews, user_languages, users as users_t};
 use crate::db::DbConn;
-use crate::domain::{CaseId, Caller, FlagId, InterviewId, ReferralId, Role, TaskId, UserId, Version};
+use crate::domain::{Caller, CaseId, FlagId, InterviewId, ReferralId, Role, TaskId, UserId, Version};
 use crate::error::{AppError, FieldError};
 use crate::notify::Template;
 use crate::referrals::service::{self as referrals, actor_of, Action};
@@ -34,9 +37,14 @@ pub async fn take_charge(
     expected: Version,
 ) -> Result<(Referral, CaseId), AppError> {
     let keys = app.keys();
-    referrals::act_then(app, caller, id, expected, Action::TakeCharge, move |conn, referral, actor, now| {
-        store::open_or_join(conn, &keys, referral, actor, now)
-    })
+    referrals::act_then(
+        app,
+        caller,
+        id,
+        expected,
+        Action::TakeCharge,
+        move |conn, referral, actor, now| store::open_or_join(conn, &keys, referral, actor, now),
+    )
     .await
 }
 
@@ -45,28 +53,43 @@ pub async fn take_charge(
 /// case's own key is destroyed too, in the same transaction — interview and assessment notes,
 /// task notes, flag reasons and letters become unreadable for good — and the case is closed.
 /// The erasure goes to the erasure ledger like the referral's.
-pub async fn withdraw_consent(app: &App, caller: &Caller, id: ReferralId, expected: Version) -> Result<Referral, AppError> {
+pub async fn withdraw_consent(
+    app: &App,
+    caller: &Caller,
+    id: ReferralId,
+    expected: Version,
+) -> Result<Referral, AppError> {
     let keys = app.keys();
-    let (referral, erasure) = referrals::act_then(app, caller, id, expected, Action::WithdrawConsent, move |conn, referral, actor, now| {
-        let Some(case_id) = store::case_of_referral(conn, referral.id())? else {
-            return Ok(None);
-        };
-        for other in store::referrals_of(conn, case_id)? {
-            if other != referral.id()
-                && crate::referrals::store::get(conn, other)?.status() != crate::referrals::vocab::Status::Restricted
-            {
+    let (referral, erasure) = referrals::act_then(
+        app,
+        caller,
+        id,
+        expected,
+        Action::WithdrawConsent,
+        move |conn, referral, actor, now| {
+            let Some(case_id) = store::case_of_referral(conn, referral.id())? else {
                 return Ok(None);
+            };
+            for other in store::referrals_of(conn, case_id)? {
+                if other != referral.id()
+                    && crate::referrals::store::get(conn, other)?.status()
+                        != crate::referrals::vocab::Status::Restricted
+                {
+                    return Ok(None);
+                }
             }
-        }
-        let case = store::get(conn, case_id)?;
-        let Some(key_id) = case.data_key_id else { return Ok(None) };
-        let erasure = crate::crypto::store::erasure_of(conn, &keys, key_id)?;
-        crate::crypto::store::destroy(conn, key_id, now)?;
-        if case.status.is_open() && case.status != super::vocab::CaseStatus::Received {
-            store::apply(conn, &case, case.version, CaseAction::Close, actor, now)?;
-        }
-        Ok(erasure)
-    })
+            let case = store::get(conn, case_id)?;
+            let Some(key_id) = case.data_key_id else {
+                return Ok(None);
+            };
+            let erasure = crate::crypto::store::erasure_of(conn, &keys, key_id)?;
+            crate::crypto::store::destroy(conn, key_id, now)?;
+            if case.status.is_open() && case.status != super::vocab::CaseStatus::Received {
+                store::apply(conn, &case, case.version, CaseAction::Close, actor, now)?;
+            }
+            Ok(erasure)
+        },
+    )
     .await?;
     if let Some(e) = erasure {
         app.db.truncate_wal_soon();
@@ -126,7 +149,13 @@ fn visible(conn: &mut DbConn, caller: &Caller, id: CaseId) -> Result<CaseRow, Ap
 }
 
 /// A refusal is audited with the case asked for.
-async fn audited<T>(app: &App, caller: &Caller, action: &'static str, id: CaseId, result: Result<T, AppError>) -> Result<T, AppError> {
+async fn audited<T>(
+    app: &App,
+    caller: &Caller,
+    action: &'static str,
+    id: CaseId,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
     if matches!(result, Err(AppError::NotFound | AppError::Forbidden)) {
         let event = Event::new(action).entity("case", id).outcome(Outcome::Denied);
         if let Err(e) = audit::record_now(app, caller, event).await {
@@ -184,7 +213,8 @@ fn load_file(conn: &mut DbConn, keys: &crate::crypto::Keyring, case: CaseRow) ->
     let mut referrals_of = Vec::new();
     for rid in store::referrals_of(conn, case.id)? {
         let referral = crate::referrals::store::get(conn, rid)?;
-        let alias = crate::referrals::store::sensitive(conn, keys, &referral)?.person.alias;
+        // Only the alias: the rest of the referral's sealed fields stay closed here.
+        let alias = crate::referrals::store::person_fields(conn, keys, &referral.row)?.and_then(|p| p.alias);
         referrals_of.push(CaseReferral { referral, alias });
     }
     let rows = work::interviews_of(conn, case.id)?;
@@ -225,12 +255,22 @@ fn load_file(conn: &mut DbConn, keys: &crate::crypto::Keyring, case: CaseRow) ->
     let outcomes = work::outcomes_of(conn, case.id)?;
     let mut people: HashSet<UserId> = HashSet::new();
     people.extend(case.operator_id);
-    people.extend(events.iter().flat_map(|e| [e.actor_user_id, e.subject_user_id]).flatten());
+    people.extend(
+        events
+            .iter()
+            .flat_map(|e| [e.actor_user_id, e.subject_user_id])
+            .flatten(),
+    );
     for i in &interviews {
         people.extend(i.row.mediator_id);
         people.extend(i.staff.iter().copied());
     }
-    people.extend(tasks.iter().flat_map(|(t, _)| [t.assignee_id, t.created_by, t.done_by]).flatten());
+    people.extend(
+        tasks
+            .iter()
+            .flat_map(|(t, _)| [t.assignee_id, t.created_by, t.done_by])
+            .flatten(),
+    );
     people.extend(notes.iter().filter_map(|(n, _)| n.author_id));
     let people: Vec<UserId> = people.into_iter().collect();
     let names: HashMap<UserId, String> = users_t::table
@@ -380,7 +420,9 @@ async fn change<T: Send + 'static>(
     caller: &Caller,
     id: CaseId,
     action: &'static str,
-    make: impl FnOnce(&mut DbConn, &CaseRow, Option<&DataKey>, &Actor, NaiveDateTime) -> Result<T, AppError> + Send + 'static,
+    make: impl FnOnce(&mut DbConn, &CaseRow, Option<&DataKey>, &Actor, NaiveDateTime) -> Result<T, AppError>
+        + Send
+        + 'static,
 ) -> Result<T, AppError> {
     let result = async {
         unit_member(caller)?;
@@ -404,7 +446,13 @@ fn need_key(key: Option<&DataKey>) -> Result<&DataKey, AppError> {
 }
 
 /// Moves a case (close, reopen, start the assessment, …) if still at `expected`.
-pub async fn transition(app: &App, caller: &Caller, id: CaseId, expected: Version, action: CaseAction) -> Result<CaseRow, AppError> {
+pub async fn transition(
+    app: &App,
+    caller: &Caller,
+    id: CaseId,
+    expected: Version,
+    action: CaseAction,
+) -> Result<CaseRow, AppError> {
     change(app, caller, id, "case.transition", move |conn, case, _, actor, now| {
         store::apply(conn, case, expected, action, actor, now)
     })
@@ -412,7 +460,13 @@ pub async fn transition(app: &App, caller: &Caller, id: CaseId, expected: Versio
 }
 
 /// Gives the case to another operator (coordinators); the operator is told by email.
-pub async fn reassign(app: &App, caller: &Caller, id: CaseId, expected: Version, to: UserId) -> Result<CaseRow, AppError> {
+pub async fn reassign(
+    app: &App,
+    caller: &Caller,
+    id: CaseId,
+    expected: Version,
+    to: UserId,
+) -> Result<CaseRow, AppError> {
     if caller.role != Some(Role::Coordinator) {
         return audited(app, caller, "case.reassign", id, Err(AppError::Forbidden)).await;
     }
@@ -423,7 +477,10 @@ pub async fn reassign(app: &App, caller: &Caller, id: CaseId, expected: Version,
             e => e,
         })?;
         if user.disabled || !matches!(user.role, Role::Operator | Role::Coordinator) {
-            return Err(AppError::invalid("operator_id", "must be an operator or a coordinator of the unit"));
+            return Err(AppError::invalid(
+                "operator_id",
+                "must be an operator or a coordinator of the unit",
+            ));
         }
         let row = store::reassign(conn, case, expected, to, actor, now)?;
         if let Some(email) = user.email {
@@ -474,7 +531,10 @@ impl InterviewInput {
             Some(s) => match crate::domain::time::parse_instant(s) {
                 Some(t) => Some(t),
                 None => {
-                    errors.push(FieldError::new("starts_at", "must be a date and time, e.g. 2026-11-25T10:30"));
+                    errors.push(FieldError::new(
+                        "starts_at",
+                        "must be a date and time, e.g. 2026-11-25T10:30",
+                    ));
                     None
                 }
             },
@@ -551,61 +611,79 @@ fn language_covered(conn: &mut DbConn, language: &str) -> Result<bool, AppError>
 pub async fn plan_interview(app: &App, caller: &Caller, id: CaseId, input: InterviewInput) -> Result<Booked, AppError> {
     let new = input.check(caller.now)?;
     let settings = app.settings.clone();
-    change(app, caller, id, "case.interview_plan", move |conn, case, key, actor, now| {
-        let key = need_key(key)?;
-        if let Some(m) = new.mediator_id {
-            let u = users::get(conn, m).map_err(|e| match e {
-                AppError::NotFound => AppError::invalid("mediator_id", "no such user"),
-                e => e,
-            })?;
-            if u.role != Role::Mediator || u.disabled {
-                return Err(AppError::invalid("mediator_id", "must be a mediator of the unit"));
+    change(
+        app,
+        caller,
+        id,
+        "case.interview_plan",
+        move |conn, case, key, actor, now| {
+            let key = need_key(key)?;
+            if let Some(m) = new.mediator_id {
+                let u = users::get(conn, m).map_err(|e| match e {
+                    AppError::NotFound => AppError::invalid("mediator_id", "no such user"),
+                    e => e,
+                })?;
+                if u.role != Role::Mediator || u.disabled {
+                    return Err(AppError::invalid("mediator_id", "must be a mediator of the unit"));
+                }
             }
-        }
-        for s in &new.staff {
-            let u = users::get(conn, *s).map_err(|e| match e {
-                AppError::NotFound => AppError::invalid("staff", "no such user"),
-                e => e,
-            })?;
-            if u.disabled || !matches!(u.role, Role::Operator | Role::Coordinator) {
-                return Err(AppError::invalid("staff", "must be operators or coordinators of the unit"));
+            for s in &new.staff {
+                let u = users::get(conn, *s).map_err(|e| match e {
+                    AppError::NotFound => AppError::invalid("staff", "no such user"),
+                    e => e,
+                })?;
+                if u.disabled || !matches!(u.role, Role::Operator | Role::Coordinator) {
+                    return Err(AppError::invalid(
+                        "staff",
+                        "must be operators or coordinators of the unit",
+                    ));
+                }
             }
-        }
-        let people: Vec<UserId> = new.mediator_id.into_iter().chain(new.staff.iter().copied()).collect();
-        if let Some(c) = work::clash(conn, &people, new.starts_at, new.ends_at, None)? {
-            let who = users::get(conn, c.user)?.display_name;
-            return Err(AppError::Conflict(format!(
-                "{who} is already booked from {} to {} (case {})",
-                crate::clock::rome_display(c.starts_at),
-                crate::clock::rome_time(c.ends_at),
-                c.case_reference
-            )));
-        }
-        let language_uncovered = match &new.language {
-            Some(l) => !language_covered(conn, l)?,
-            None => false,
-        };
-        let row = work::insert_interview(conn, key, case.id, &new, actor.user_id, now)?;
-        // The first interview moves the case on; later ones leave its state.
-        store::apply(conn, case, case.version, CaseAction::PlanInterview, actor, now)?;
-        let detail = format!(
-            "{} {}",
-            new.setting.as_str(),
-            crate::clock::rome_display(new.starts_at)
-        );
-        store::event(conn, case.id, actor, CaseEventKind::InterviewPlanned, new.mediator_id, Some(detail), now)?;
-        if let Some(m) = new.mediator_id {
-            if let Some(email) = users::get(conn, m)?.email {
-                let link = case_link(&settings, case.id);
-                let msg = crate::notify::NewMessage::from_template(Template::InterviewBooked, &email, &case.reference, &link);
-                crate::notify::enqueue(conn, &msg, now)?;
+            let people: Vec<UserId> = new.mediator_id.into_iter().chain(new.staff.iter().copied()).collect();
+            if let Some(c) = work::clash(conn, &people, new.starts_at, new.ends_at, None)? {
+                let who = users::get(conn, c.user)?.display_name;
+                return Err(AppError::Conflict(format!(
+                    "{who} is already booked from {} to {} (case {})",
+                    crate::clock::rome_display(c.starts_at),
+                    crate::clock::rome_time(c.ends_at),
+                    c.case_reference
+                )));
             }
-        }
-        Ok(Booked {
-            interview: row,
-            language_uncovered,
-        })
-    })
+            let language_uncovered = match &new.language {
+                Some(l) => !language_covered(conn, l)?,
+                None => false,
+            };
+            let row = work::insert_interview(conn, key, case.id, &new, actor.user_id, now)?;
+            // The first interview moves the case on; later ones leave its state.
+            store::apply(conn, case, case.version, CaseAction::PlanInterview, actor, now)?;
+            let detail = format!("{} {}", new.setting.as_str(), crate::clock::rome_display(new.starts_at));
+            store::event(
+                conn,
+                case.id,
+                actor,
+                CaseEventKind::InterviewPlanned,
+                new.mediator_id,
+                Some(detail),
+                now,
+            )?;
+            if let Some(m) = new.mediator_id {
+                if let Some(email) = users::get(conn, m)?.email {
+                    let link = case_link(&settings, case.id);
+                    let msg = crate::notify::NewMessage::from_template(
+                        Template::InterviewBooked,
+                        &email,
+                        &case.reference,
+                        &link,
+                    );
+                    crate::notify::enqueue(conn, &msg, now)?;
+                }
+            }
+            Ok(Booked {
+                interview: row,
+                language_uncovered,
+            })
+        },
+    )
     .await
 }
 
@@ -621,18 +699,37 @@ pub async fn hold_interview(
     if notes.as_deref().is_some_and(|n| n.chars().count() > 20_000) {
         return Err(AppError::invalid("notes", "must be at most 20000 characters long"));
     }
-    change(app, caller, id, "case.interview_update", move |conn, case, key, actor, now| {
-        let key = need_key(key)?;
-        let current = work::interview(conn, case.id, interview)?;
-        if current.status != InterviewStatus::Planned {
-            return Err(AppError::Conflict("only a planned interview can be recorded as held".into()));
-        }
-        let sealed = notes.as_deref().filter(|n| !n.trim().is_empty()).map(|n| work::seal_notes(key, n));
-        let row = work::update_interview(conn, &current, expected, InterviewStatus::Held, current.mediator_answer, sealed, now)?;
-        store::apply(conn, case, case.version, CaseAction::HoldInterview, actor, now)?;
-        store::event(conn, case.id, actor, CaseEventKind::InterviewHeld, None, None, now)?;
-        Ok(row)
-    })
+    change(
+        app,
+        caller,
+        id,
+        "case.interview_update",
+        move |conn, case, key, actor, now| {
+            let key = need_key(key)?;
+            let current = work::interview(conn, case.id, interview)?;
+            if current.status != InterviewStatus::Planned {
+                return Err(AppError::Conflict(
+                    "only a planned interview can be recorded as held".into(),
+                ));
+            }
+            let sealed = notes
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| work::seal_notes(key, n));
+            let row = work::update_interview(
+                conn,
+                &current,
+                expected,
+                InterviewStatus::Held,
+                current.mediator_answer,
+                sealed,
+                now,
+            )?;
+            store::apply(conn, case, case.version, CaseAction::HoldInterview, actor, now)?;
+            store::event(conn, case.id, actor, CaseEventKind::InterviewHeld, None, None, now)?;
+            Ok(row)
+        },
+    )
     .await
 }
 
@@ -643,15 +740,29 @@ pub async fn cancel_interview(
     interview: InterviewId,
     expected: Version,
 ) -> Result<InterviewRow, AppError> {
-    change(app, caller, id, "case.interview_update", move |conn, case, _, actor, now| {
-        let current = work::interview(conn, case.id, interview)?;
-        if current.status != InterviewStatus::Planned {
-            return Err(AppError::Conflict("only a planned interview can be cancelled".into()));
-        }
-        let row = work::update_interview(conn, &current, expected, InterviewStatus::Cancelled, current.mediator_answer, current.notes.clone(), now)?;
-        store::event(conn, case.id, actor, CaseEventKind::InterviewCancelled, None, None, now)?;
-        Ok(row)
-    })
+    change(
+        app,
+        caller,
+        id,
+        "case.interview_update",
+        move |conn, case, _, actor, now| {
+            let current = work::interview(conn, case.id, interview)?;
+            if current.status != InterviewStatus::Planned {
+                return Err(AppError::Conflict("only a planned interview can be cancelled".into()));
+            }
+            let row = work::update_interview(
+                conn,
+                &current,
+                expected,
+                InterviewStatus::Cancelled,
+                current.mediator_answer,
+                current.notes.clone(),
+                now,
+            )?;
+            store::event(conn, case.id, actor, CaseEventKind::InterviewCancelled, None, None, now)?;
+            Ok(row)
+        },
+    )
     .await
 }
 
@@ -675,7 +786,15 @@ pub async fn answer_booking(
         if current.status != InterviewStatus::Planned {
             return Err(AppError::Conflict("only a planned interview can be answered".into()));
         }
-        let row = work::update_interview(tx.conn, &current, expected, current.status, Some(answer), current.notes.clone(), now)?;
+        let row = work::update_interview(
+            tx.conn,
+            &current,
+            expected,
+            current.status,
+            Some(answer),
+            current.notes.clone(),
+            now,
+        )?;
         let kind = match answer {
             MediatorAnswer::Accepted => CaseEventKind::MediatorAccepted,
             MediatorAnswer::Declined => CaseEventKind::MediatorDeclined,
@@ -697,7 +816,12 @@ pub struct Booking {
 
 /// The calendar: planned and held interviews in `[from, to)`. Unit members see all; a mediator
 /// only the bookings made with them.
-pub async fn calendar(app: &App, caller: &Caller, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<(Booking, Vec<String>)>, AppError> {
+pub async fn calendar(
+    app: &App,
+    caller: &Caller,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(Booking, Vec<String>)>, AppError> {
     let role = caller.role;
     let me = caller.user_id();
     if !matches!(role, Some(Role::Coordinator | Role::Operator | Role::Mediator)) {
@@ -706,7 +830,10 @@ pub async fn calendar(app: &App, caller: &Caller, from: NaiveDateTime, to: Naive
     audit::read(app, caller, move |conn| {
         let rows = work::calendar(conn, from, to)?;
         let rows: Vec<_> = match role {
-            Some(Role::Mediator) => rows.into_iter().filter(|(i, _)| i.mediator_id.is_some() && i.mediator_id == me).collect(),
+            Some(Role::Mediator) => rows
+                .into_iter()
+                .filter(|(i, _)| i.mediator_id.is_some() && i.mediator_id == me)
+                .collect(),
             _ => rows,
         };
         let ids: Vec<InterviewId> = rows.iter().map(|(i, _)| i.id).collect();
@@ -767,12 +894,23 @@ pub async fn add_task(
                 e => e,
             })?;
             if u.disabled || !matches!(u.role, Role::Operator | Role::Coordinator) {
-                return Err(AppError::invalid("assignee_id", "must be an operator or a coordinator of the unit"));
+                return Err(AppError::invalid(
+                    "assignee_id",
+                    "must be an operator or a coordinator of the unit",
+                ));
             }
         }
         let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
         let row = work::insert_task(conn, key, case.id, kind, note, due_at, assignee, actor.user_id, now)?;
-        store::event(conn, case.id, actor, CaseEventKind::TaskAdded, assignee, Some(kind.as_str().to_owned()), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::TaskAdded,
+            assignee,
+            Some(kind.as_str().to_owned()),
+            now,
+        )?;
         Ok(row)
     })
     .await
@@ -781,13 +919,27 @@ pub async fn add_task(
 pub async fn finish_task(app: &App, caller: &Caller, id: CaseId, task: TaskId) -> Result<TaskRow, AppError> {
     change(app, caller, id, "case.task", move |conn, case, _, actor, now| {
         let row = work::finish_task(conn, case.id, task, actor.user_id, now)?;
-        store::event(conn, case.id, actor, CaseEventKind::TaskDone, None, Some(row.kind.as_str().to_owned()), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::TaskDone,
+            None,
+            Some(row.kind.as_str().to_owned()),
+            now,
+        )?;
         Ok(row)
     })
     .await
 }
 
-pub async fn raise_flag(app: &App, caller: &Caller, id: CaseId, kind: FlagKind, reason: String) -> Result<FlagRow, AppError> {
+pub async fn raise_flag(
+    app: &App,
+    caller: &Caller,
+    id: CaseId,
+    kind: FlagKind,
+    reason: String,
+) -> Result<FlagRow, AppError> {
     let reason = reason.trim().to_owned();
     if reason.is_empty() {
         return Err(AppError::invalid("reason", "is required"));
@@ -798,7 +950,15 @@ pub async fn raise_flag(app: &App, caller: &Caller, id: CaseId, kind: FlagKind, 
     change(app, caller, id, "case.flag", move |conn, case, key, actor, now| {
         let key = need_key(key)?;
         let row = work::raise_flag(conn, key, case.id, kind, &reason, actor.user_id, now)?;
-        store::event(conn, case.id, actor, CaseEventKind::FlagRaised, None, Some(kind.as_str().to_owned()), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::FlagRaised,
+            None,
+            Some(kind.as_str().to_owned()),
+            now,
+        )?;
         Ok(row)
     })
     .await
@@ -807,7 +967,15 @@ pub async fn raise_flag(app: &App, caller: &Caller, id: CaseId, kind: FlagKind, 
 pub async fn clear_flag(app: &App, caller: &Caller, id: CaseId, flag: FlagId) -> Result<FlagRow, AppError> {
     change(app, caller, id, "case.flag", move |conn, case, _, actor, now| {
         let row = work::clear_flag(conn, case.id, flag, actor.user_id, now)?;
-        store::event(conn, case.id, actor, CaseEventKind::FlagCleared, None, Some(row.kind.as_str().to_owned()), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::FlagCleared,
+            None,
+            Some(row.kind.as_str().to_owned()),
+            now,
+        )?;
         Ok(row)
     })
     .await
@@ -845,7 +1013,10 @@ pub async fn assess(
     let mut seen = HashSet::new();
     for (item, _) in &answers {
         if instrument.item(item).is_none() {
-            errors.push(FieldError::new(format!("answers.{item}"), "is not an item of the checklist"));
+            errors.push(FieldError::new(
+                format!("answers.{item}"),
+                "is not an item of the checklist",
+            ));
         }
         if !seen.insert(item.clone()) {
             errors.push(FieldError::new(format!("answers.{item}"), "is answered twice"));
@@ -861,11 +1032,27 @@ pub async fn assess(
     agencies.sort();
     agencies.dedup();
     change(app, caller, id, "case.assessment", move |conn, case, _, actor, now| {
-        let row = work::add_assessment(conn, case.id, &instrument.version, &answers, &agencies, actor.user_id, now)?;
+        let row = work::add_assessment(
+            conn,
+            case.id,
+            &instrument.version,
+            &answers,
+            &agencies,
+            actor.user_id,
+            now,
+        )?;
         if matches!(case.status, super::vocab::CaseStatus::Interviewed) {
             store::apply(conn, case, case.version, CaseAction::Assess, actor, now)?;
         }
-        store::event(conn, case.id, actor, CaseEventKind::AssessmentRecorded, None, Some(instrument.version.clone()), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::AssessmentRecorded,
+            None,
+            Some(instrument.version.clone()),
+            now,
+        )?;
         Ok(Checklist { row, answers, agencies })
     })
     .await
@@ -884,12 +1071,17 @@ pub async fn decide_outcome(
     let mut errors = Vec::new();
     let project = project.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
     match (kind, &project) {
-        (OutcomeKind::Transfer | OutcomeKind::Art18Programme, Some(p)) if !app.protocols.projects.iter().any(|x| &x.id == p) => {
+        (OutcomeKind::Transfer | OutcomeKind::Art18Programme, Some(p))
+            if !app.protocols.projects.iter().any(|x| &x.id == p) =>
+        {
             errors.push(FieldError::new("project_id", "is not a regional Art. 18 project"));
         }
         (OutcomeKind::Transfer, None) => errors.push(FieldError::new("project_id", "is required for a transfer")),
         (OutcomeKind::Transfer | OutcomeKind::Art18Programme, _) => {}
-        (_, Some(_)) => errors.push(FieldError::new("project_id", "applies only to a programme or a transfer")),
+        (_, Some(_)) => errors.push(FieldError::new(
+            "project_id",
+            "applies only to a programme or a transfer",
+        )),
         _ => {}
     }
     if kind == OutcomeKind::Transfer && consent != Some(true) {
@@ -914,20 +1106,42 @@ pub async fn decide_outcome(
                 })
             }
         }
-        store::event(conn, case.id, actor, CaseEventKind::OutcomeRecorded, None, Some(kind.as_str().to_owned()), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::OutcomeRecorded,
+            None,
+            Some(kind.as_str().to_owned()),
+            now,
+        )?;
         Ok(row)
     })
     .await
 }
 
 /// The receiving project's answer to a transfer, recorded by the unit.
-pub async fn answer_transfer(app: &App, caller: &Caller, id: CaseId, outcome: i64, state: TransferState) -> Result<OutcomeRow, AppError> {
+pub async fn answer_transfer(
+    app: &App,
+    caller: &Caller,
+    id: CaseId,
+    outcome: i64,
+    state: TransferState,
+) -> Result<OutcomeRow, AppError> {
     if state == TransferState::Pending {
         return Err(AppError::invalid("state", "must be accepted or declined"));
     }
     change(app, caller, id, "case.outcome", move |conn, case, _, actor, now| {
         let row = work::answer_transfer(conn, case.id, outcome, state)?;
-        store::event(conn, case.id, actor, CaseEventKind::OutcomeRecorded, None, Some(format!("transfer {}", state.as_str())), now)?;
+        store::event(
+            conn,
+            case.id,
+            actor,
+            CaseEventKind::OutcomeRecorded,
+            None,
+            Some(format!("transfer {}", state.as_str())),
+            now,
+        )?;
         Ok(row)
     })
     .await

@@ -4,11 +4,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::vocab::{Agency, Answer, FlagKind, InterviewKind, InterviewStatus, OutcomeKind, Setting, TaskKind, TransferState};
+use super::vocab::{
+    Agency, Answer, FlagKind, InterviewKind, InterviewStatus, OutcomeKind, Setting, TaskKind, TransferState,
+};
 use crate::crypto::{DataKey, Sealed};
 use crate::db::schema::{
-    assessment_agencies, assessment_answers, assessment_notes, assessments, case_flags, case_outcomes, case_tasks, cases,
-    interview_staff, interviews,
+    assessment_agencies, assessment_answers, assessment_notes, assessments, case_flags, case_outcomes, case_tasks,
+    cases, interview_staff, interviews,
 };
 use crate::db::DbConn;
 use crate::domain::{CaseId, FlagId, InterviewId, TaskId, UserId, Version};
@@ -100,7 +102,13 @@ pub fn clash(
         .filter(interviews::starts_at.lt(to))
         .filter(interviews::ends_at.gt(from))
         .filter(interviews::id.ne(except.unwrap_or(InterviewId(0))))
-        .select((interviews::id, cases::reference, interviews::starts_at, interviews::ends_at, interviews::mediator_id))
+        .select((
+            interviews::id,
+            cases::reference,
+            interviews::starts_at,
+            interviews::ends_at,
+            interviews::mediator_id,
+        ))
         .order(interviews::starts_at.asc())
         .load::<(InterviewId, String, NaiveDateTime, NaiveDateTime, Option<UserId>)>(conn)?;
     if overlapping.is_empty() {
@@ -160,7 +168,12 @@ pub fn insert_interview(
     let staff: Vec<_> = i
         .staff
         .iter()
-        .map(|u| (interview_staff::interview_id.eq(row.id), interview_staff::user_id.eq(*u)))
+        .map(|u| {
+            (
+                interview_staff::interview_id.eq(row.id),
+                interview_staff::user_id.eq(*u),
+            )
+        })
         .collect();
     crate::insert_rows!(conn, interview_staff::table, staff)?;
     Ok(row)
@@ -299,7 +312,13 @@ pub fn tasks_of(conn: &mut DbConn, case: CaseId) -> Result<Vec<TaskRow>, AppErro
 }
 
 /// Marks a task done; 409 when it already is.
-pub fn finish_task(conn: &mut DbConn, case: CaseId, id: TaskId, by: Option<UserId>, now: NaiveDateTime) -> Result<TaskRow, AppError> {
+pub fn finish_task(
+    conn: &mut DbConn,
+    case: CaseId,
+    id: TaskId,
+    by: Option<UserId>,
+    now: NaiveDateTime,
+) -> Result<TaskRow, AppError> {
     let updated = diesel::update(
         case_tasks::table
             .filter(case_tasks::id.eq(id))
@@ -382,7 +401,13 @@ pub fn raise_flag(
         .get_result(conn)?)
 }
 
-pub fn clear_flag(conn: &mut DbConn, case: CaseId, id: FlagId, by: Option<UserId>, now: NaiveDateTime) -> Result<FlagRow, AppError> {
+pub fn clear_flag(
+    conn: &mut DbConn,
+    case: CaseId,
+    id: FlagId,
+    by: Option<UserId>,
+    now: NaiveDateTime,
+) -> Result<FlagRow, AppError> {
     let updated = diesel::update(
         case_flags::table
             .filter(case_flags::id.eq(id))
@@ -511,7 +536,12 @@ pub fn add_assessment(
     crate::insert_rows!(conn, assessment_answers::table, rows)?;
     let rows: Vec<_> = agencies
         .iter()
-        .map(|a| (assessment_agencies::assessment_id.eq(row.id), assessment_agencies::agency.eq(*a)))
+        .map(|a| {
+            (
+                assessment_agencies::assessment_id.eq(row.id),
+                assessment_agencies::agency.eq(*a),
+            )
+        })
         .collect();
     crate::insert_rows!(conn, assessment_agencies::table, rows)?;
     Ok(row)
@@ -527,7 +557,11 @@ pub fn checklists_of(conn: &mut DbConn, case: CaseId) -> Result<Vec<Checklist>, 
     let answers: Vec<(i64, String, Answer)> = assessment_answers::table
         .filter(assessment_answers::assessment_id.eq_any(&ids))
         .order(assessment_answers::item.asc())
-        .select((assessment_answers::assessment_id, assessment_answers::item, assessment_answers::answer))
+        .select((
+            assessment_answers::assessment_id,
+            assessment_answers::item,
+            assessment_answers::answer,
+        ))
         .load(conn)?;
     let agencies: Vec<(i64, Agency)> = assessment_agencies::table
         .filter(assessment_agencies::assessment_id.eq_any(&ids))

@@ -108,7 +108,7 @@ fn texts(kind: Template, r: &str, lang: Lang) -> (String, String) {
             format!("You have been booked for an interview of the case {r}. Open the link to accept or decline."),
         ),
         (Template::FeedbackLetter, Lang::It) => (
-            format!("Riscontro scritto {r} - Unita di crisi e di valutazione"),
+            format!("Riscontro scritto {r}"),
             format!("In allegato il riscontro scritto {r} dell'Unità di crisi e di valutazione (PDF). Lo si legge anche nel portale, con la sua impronta SHA-256, dal collegamento."),
         ),
         (Template::FeedbackLetter, Lang::En) => (
