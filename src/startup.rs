@@ -205,7 +205,9 @@ pub fn open_app(db: Db, settings: Settings, clock: SharedClock) -> Result<Varco,
     // The person-matching key is made at the first start; referrals stored before it existed
     // get their blind indexes now, so that candidates are found among all of them.
     let indexer = write_tx(&mut conn, |c| crate::crypto::match_index::indexer(c, &keys, now))?;
-    while write_tx(&mut conn, |c| crate::referrals::store::index_earlier(c, &keys, &indexer, 500))? {}
+    while write_tx(&mut conn, |c| {
+        crate::referrals::store::index_earlier(c, &keys, &indexer, 500)
+    })? {}
     // The live database has its own erasures: a damaged ledger must not keep the unit from
     // working (a restore, which needs it, refuses instead).
     let erasures = crate::referrals::service::erasure_ledger(&settings).unwrap_or_else(|e| {

@@ -101,6 +101,38 @@ pub async fn withdraw_consent(
     Ok(referral)
 }
 
+/// After a link or an unlink (see `persons`): a case that answers only this referral follows
+/// its person, so that the case names the person the unit decided it is about. A case answering
+/// several referrals keeps its person (the unit reviews it on the case page).
+pub async fn follow_person(app: &App, caller: &Caller, referral: ReferralId) -> Result<(), AppError> {
+    unit_member(caller)?;
+    audit::write(app, caller, &[], move |tx| {
+        let Some(case_id) = store::case_of_referral(tx.conn, referral)? else {
+            tx.nothing_to_audit();
+            return Ok(());
+        };
+        let Some(person) = store::person_of(tx.conn, referral)? else {
+            tx.nothing_to_audit();
+            return Ok(());
+        };
+        let case = store::get(tx.conn, case_id)?;
+        if case.person_id == person || store::referrals_of(tx.conn, case_id)?.len() != 1 {
+            tx.nothing_to_audit();
+            return Ok(());
+        }
+        diesel::update(crate::db::schema::cases::table.find(case_id))
+            .set((
+                crate::db::schema::cases::person_id.eq(person),
+                crate::db::schema::cases::version.eq(case.version.next()),
+                crate::db::schema::cases::updated_at.eq(tx.caller().now),
+            ))
+            .execute(tx.conn)?;
+        tx.audit(Event::new("case.person").entity("case", case_id))?;
+        Ok(())
+    })
+    .await
+}
+
 /// Who may open a case: coordinators any; operators theirs (run, booked, tasked).
 fn may_open(conn: &mut DbConn, caller: &Caller, case: &CaseRow) -> Result<bool, AppError> {
     let (Some(role), Some(user)) = (caller.role, caller.user_id()) else {

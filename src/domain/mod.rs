@@ -21,8 +21,8 @@ pub use account::{DisplayName, Password, Username};
 pub use caller::{Actor, Caller};
 pub use email::parse_email;
 pub use ids::{
-    CallId, CaseId, DataKeyId, FlagId, InterviewId, LetterId, MessageId, OrgId, PersonId, ReferralId, ShiftId, TaskId, TokenId,
-    UserId, Version,
+    CallId, CaseId, DataKeyId, FlagId, InterviewId, LetterId, MessageId, OrgId, PersonId, ReferralId, ShiftId, TaskId,
+    TokenId, UserId, Version,
 };
 pub use lang::Lang;
 pub use language::{language_name, languages_by_name, parse_language, parse_languages, LANGUAGES};

@@ -301,6 +301,7 @@ pub(crate) async fn link(
     body: ApiJson<DecisionInput>,
 ) -> Result<HttpResponse, AppError> {
     let o = service::link(&ctx.state, &ctx.caller(), id.0, body.0.referral_id).await?;
+    crate::casework::service::follow_person(&ctx.state, &ctx.caller(), body.0.referral_id).await?;
     Ok(HttpResponse::Ok().json(DecisionOutcome::from(o)))
 }
 
@@ -329,5 +330,6 @@ pub(crate) async fn unlink(
     body: ApiJson<DecisionInput>,
 ) -> Result<HttpResponse, AppError> {
     let o = service::unlink(&ctx.state, &ctx.caller(), id.0, body.0.referral_id).await?;
+    crate::casework::service::follow_person(&ctx.state, &ctx.caller(), body.0.referral_id).await?;
     Ok(HttpResponse::Ok().json(DecisionOutcome::from(o)))
 }

@@ -7,7 +7,8 @@
 //!
 //! Taking a referral in charge (`casework`) opens the case of its person or joins their open
 //! case: a link made before the referral is taken in charge decides which. A link or unlink made
-//! afterwards moves only the referral's person; its case keeps it (casework reconciles cases).
+//! afterwards moves the referral's person; the HTTP layer then has `casework` make a case that
+//! answers only that referral follow it.
 
 pub mod api;
 pub mod model;

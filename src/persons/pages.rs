@@ -60,6 +60,9 @@ async fn decide(ctx: Ctx, id: PathId<ReferralId>, body: web::Bytes) -> Result<Ht
         Decision::Rejected => service::reject(state, &caller, person, id.0).await,
         Decision::Unlinked => service::unlink(state, &caller, person, id.0).await,
     };
+    if result.is_ok() && decision != Decision::Rejected {
+        crate::casework::service::follow_person(state, &caller, id.0).await?;
+    }
     match result {
         Ok(o) => {
             let flash = match decision {

@@ -398,13 +398,20 @@ pub fn candidates(
         .limit(SCORED)
         .load(conn)?;
     let ids: Vec<ReferralId> = hits.into_iter().map(|(id, _)| id).collect();
-    for candidate in score(conn, &subject, referral, &ids, limit)? {
-        let r = referral_store::get(conn, candidate.referral_id)?;
-        let alias = referral_store::person_fields(conn, keys, &r.row)?.and_then(|p| p.alias);
+    // The proposals' referrals and aliases in a few queries, not a few per proposal.
+    let found = score(conn, &subject, referral, &ids, limit)?;
+    let wanted: Vec<ReferralId> = found.iter().map(|c| c.referral_id).collect();
+    let mut rows = referral_store::get_many(conn, &wanted)?;
+    let aliases = referral_store::aliases(conn, keys, &rows.iter().map(|r| &r.row).collect::<Vec<_>>())?;
+    for candidate in found {
+        let Some(at) = rows.iter().position(|r| r.id() == candidate.referral_id) else {
+            continue;
+        };
+        let r = rows.swap_remove(at);
         out.proposals.push(Proposal {
+            alias: aliases.get(&r.id()).cloned(),
             candidate,
             referral: r,
-            alias,
         });
     }
     Ok(out)

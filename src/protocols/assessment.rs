@@ -149,7 +149,10 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Instrument, ProtocolError>
     for (n, group) in inst.verdict.all_of.iter().enumerate() {
         for id in group {
             if !inst.elements.iter().any(|e| &e.id == id && e.scored) {
-                return Err(rules.err(format!("verdict.all_of[{n}]"), format!("{id:?} is not a scored element")));
+                return Err(rules.err(
+                    format!("verdict.all_of[{n}]"),
+                    format!("{id:?} is not a scored element"),
+                ));
             }
         }
     }
@@ -202,9 +205,11 @@ mod tests {
 
     #[test]
     fn mistakes_are_refused_naming_the_key() {
-        let bad = include_str!("../../protocols/assessment.toml").replace("strength = \"strong\"", "strength = \"huge\"");
+        let bad =
+            include_str!("../../protocols/assessment.toml").replace("strength = \"strong\"", "strength = \"huge\"");
         assert!(parse("assessment.toml", &bad).is_err());
-        let twice = include_str!("../../protocols/assessment.toml").replace("id = \"dr_wages\"", "id = \"dr_conditions\"");
+        let twice =
+            include_str!("../../protocols/assessment.toml").replace("id = \"dr_wages\"", "id = \"dr_conditions\"");
         let e = parse("assessment.toml", &twice).unwrap_err().to_string();
         assert!(e.contains("listed twice"), "{e}");
     }

@@ -681,7 +681,12 @@ pub(crate) async fn withdraw_consent(
     // The case's own notes go with the referral's when no consented referral is left on it.
     let expected = expected_version(&req, body.0.version)?;
     let row = crate::casework::service::withdraw_consent(&ctx.state, &ctx.caller(), id.0, expected).await?;
-    Ok(versioned(StatusCode::OK, &ReferralLine::of(&ctx, &row), row.version(), None))
+    Ok(versioned(
+        StatusCode::OK,
+        &ReferralLine::of(&ctx, &row),
+        row.version(),
+        None,
+    ))
 }
 
 /// A draft created from an imported message.
@@ -726,13 +731,13 @@ pub(crate) async fn import_draft(
     use crate::casework::feedback::service::{import_mail, Imported};
     let mut outcome = import_mail(&ctx.state, &ctx.caller(), vec![(name, body.to_vec())]).await?;
     match outcome.pop().map(|o| o.result) {
-        Some(Ok(Imported::Receipt { letter, kind, delivery })) => {
-            Ok(HttpResponse::Ok().json(crate::casework::feedback::api::ReceiptRecorded {
+        Some(Ok(Imported::Receipt { letter, kind, delivery })) => Ok(HttpResponse::Ok().json(
+            crate::casework::feedback::api::ReceiptRecorded {
                 letter,
                 receipt: kind.code().to_owned(),
                 delivery,
-            }))
-        }
+            },
+        )),
         Some(Ok(Imported::Draft { id, reference })) => Ok(HttpResponse::Created()
             .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/referrals/{id}")))
             .json(DraftCreated {

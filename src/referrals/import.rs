@@ -160,7 +160,13 @@ fn receipt_of(outer: &Message<'_>) -> Option<PecReceipt> {
     let kind = top_header(outer, "X-Ricevuta")
         .and_then(ReceiptKind::from_code)
         .or_else(|| attribute(&xml, "postacert", "tipo").and_then(|t| ReceiptKind::from_code(&t)))?;
-    let strip = |id: &str| id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_owned();
+    let strip = |id: &str| {
+        id.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim()
+            .to_owned()
+    };
     let original_message_id = element_text(&xml, "msgid")
         .map(|id| strip(&id))
         .or_else(|| top_header(outer, "X-Riferimento-Message-ID").map(strip))
@@ -732,7 +738,11 @@ mod tests {
             <data zona=\"+0100\"><giorno>26/11/2026</giorno><ora>10:00:00</ora></data>\
             <identificativo>opec.1@pec.gestore.example</identificativo>\
             <msgid>&lt;letter-1@unit.example&gt;</msgid><consegna>ct@pec.example</consegna></dati></postacert>";
-        let header = if with_header { "X-Ricevuta: avvenuta-consegna\r\n" } else { "" };
+        let header = if with_header {
+            "X-Ricevuta: avvenuta-consegna\r\n"
+        } else {
+            ""
+        };
         format!(
             "{header}From: posta-certificata@pec.gestore.example\r\nTo: unit@pec.example\r\n\
              Subject: CONSEGNA: Riscontro scritto\r\nDate: Thu, 26 Nov 2026 10:00:01 +0100\r\n\
@@ -761,7 +771,10 @@ mod tests {
         for fixture in [PLAIN, HTML_ONLY, PEC, PEC_WITHOUT_ORIGINAL] {
             assert_eq!(pec_receipt(fixture), None);
         }
-        assert_eq!(ReceiptKind::from_code(" Errore-Consegna "), Some(ReceiptKind::DeliveryError));
+        assert_eq!(
+            ReceiptKind::from_code(" Errore-Consegna "),
+            Some(ReceiptKind::DeliveryError)
+        );
         assert_eq!(ReceiptKind::from_code("posta-certificata"), None);
         for (code, kind) in ReceiptKind::CODES {
             assert_eq!(kind.code(), *code);

@@ -16,8 +16,8 @@ use super::vocab::{
     Urgency,
 };
 use crate::accounts::orgs;
-use crate::casework::feedback::service::Imported;
 use crate::auth::Access;
+use crate::casework::feedback::service::Imported;
 use crate::domain::territory::{Province, PROVINCES};
 use crate::domain::{OrgKind, ReferralId, Role, SourceKind, UserId, Version};
 use crate::error::{AppError, FieldError};
@@ -475,7 +475,12 @@ async fn detail_page(ctx: &Ctx, id: ReferralId, form: Form, status: StatusCode) 
 }
 
 /// The case file page of a referral already read (one audited read per page).
-async fn render_detail(ctx: &Ctx, file: service::CaseFile, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn render_detail(
+    ctx: &Ctx,
+    file: service::CaseFile,
+    form: Form,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let case = match ctx.user()?.role {
         Role::Coordinator | Role::Operator => {
             crate::casework::service::case_of_referral(&ctx.state, &ctx.caller(), file.referral.id())
@@ -812,11 +817,20 @@ async fn act_from_form(
     let result = match make(&form) {
         // Taking in charge opens (or joins) the person's case in the same transaction; the
         // operator goes on to the case.
-        Ok(Action::TakeCharge) => match crate::casework::service::take_charge(&ctx.state, &ctx.caller(), id, version).await {
-            Ok((_, case)) => return Ok(redirect_with_flash(&format!("/cases/{}", case.get()), "flash.taken_in_charge")),
-            Err(e) => Err(e),
-        },
-        Ok(Action::WithdrawConsent) => crate::casework::service::withdraw_consent(&ctx.state, &ctx.caller(), id, version).await,
+        Ok(Action::TakeCharge) => {
+            match crate::casework::service::take_charge(&ctx.state, &ctx.caller(), id, version).await {
+                Ok((_, case)) => {
+                    return Ok(redirect_with_flash(
+                        &format!("/cases/{}", case.get()),
+                        "flash.taken_in_charge",
+                    ))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Ok(Action::WithdrawConsent) => {
+            crate::casework::service::withdraw_consent(&ctx.state, &ctx.caller(), id, version).await
+        }
         Ok(action) => service::act(&ctx.state, &ctx.caller(), id, version, action).await,
         Err(e) => Err(e),
     };

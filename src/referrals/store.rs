@@ -990,6 +990,55 @@ pub fn get(conn: &mut DbConn, id: ReferralId) -> Result<Referral, AppError> {
     Ok(joined(r))
 }
 
+/// Several referrals by id, in one query (those that exist; any order).
+pub fn get_many(conn: &mut DbConn, ids: &[ReferralId]) -> Result<Vec<Referral>, AppError> {
+    let rows: Vec<Joined> = with_routing!()
+        .filter(referrals::id.eq_any(ids))
+        .select((
+            ReferralRow::as_select(),
+            RoutingRow::as_select(),
+            Option::<DecisionRow>::as_select(),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(joined).collect())
+}
+
+/// The aliases of several referrals, each opened with its own data key: three queries whatever
+/// their number (the keys, the sealed fields). An erased referral has none.
+pub fn aliases(
+    conn: &mut DbConn,
+    keys: &Keyring,
+    rows: &[&ReferralRow],
+) -> Result<HashMap<ReferralId, String>, AppError> {
+    use crate::db::schema::data_keys;
+    let key_ids: Vec<i64> = rows.iter().filter_map(|r| r.data_key_id).map(|k| k.get()).collect();
+    let wrapped: Vec<(i64, Option<Vec<u8>>, Option<String>)> = data_keys::table
+        .filter(data_keys::id.eq_any(&key_ids))
+        .select((data_keys::id, data_keys::wrapped, data_keys::master_key_id))
+        .load(conn)?;
+    let ids: Vec<ReferralId> = rows.iter().map(|r| r.id).collect();
+    let sealed: Vec<(ReferralId, Option<Sealed>)> = referral_people::table
+        .filter(referral_people::referral_id.eq_any(&ids))
+        .select((referral_people::referral_id, referral_people::alias))
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for (id, alias) in sealed {
+        let Some(alias) = alias else { continue };
+        let Some(row) = rows.iter().find(|r| r.id == id) else {
+            continue;
+        };
+        let Some(key_id) = row.data_key_id else { continue };
+        let Some((_, Some(bytes), Some(master))) = wrapped.iter().find(|(k, _, _)| *k == key_id.get()) else {
+            continue;
+        };
+        let key = keys.unwrap(master, bytes)?;
+        if let Some(a) = open(&key, field::ALIAS, Some(&alias))? {
+            out.insert(id, a);
+        }
+    }
+    Ok(out)
+}
+
 /// True when a referral with this id exists.
 pub fn exists(conn: &mut DbConn, id: ReferralId) -> Result<bool, AppError> {
     let n: i64 = referrals::table.filter(referrals::id.eq(id)).count().get_result(conn)?;

@@ -91,7 +91,9 @@ fn wildcard(lang: Lang, english: &str) -> Option<String> {
         Lang::En => en,
     };
     for (key, text) in cat {
-        let Some(pattern) = key.strip_prefix("messages.") else { continue };
+        let Some(pattern) = key.strip_prefix("messages.") else {
+            continue;
+        };
         if !pattern.contains("{}") {
             continue;
         }
@@ -181,7 +183,10 @@ mod tests {
             "deve avere da 2 a 9 caratteri"
         );
         assert_eq!(
-            message(Lang::It, "Anna Rossi is already booked from 26/11/2026 10:00 to 11:00 (case C-2345ABCD)"),
+            message(
+                Lang::It,
+                "Anna Rossi is already booked from 26/11/2026 10:00 to 11:00 (case C-2345ABCD)"
+            ),
             "Anna Rossi è già impegnata/o dalle 26/11/2026 10:00 alle 11:00 (caso C-2345ABCD)"
         );
     }

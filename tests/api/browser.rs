@@ -532,7 +532,11 @@ async fn chromium_plans_an_interview_from_the_case_page() {
         return;
     };
     browser.login(&unit.op, "operatrice.notte").await;
-    browser.client.goto(&unit.op.url(&format!("/cases/{id}"))).await.expect("case");
+    browser
+        .client
+        .goto(&unit.op.url(&format!("/cases/{id}")))
+        .await
+        .expect("case");
     browser.wait_text("h1", "C-").await;
     let select = |css: &'static str, value: String| {
         let client = browser.client.clone();
@@ -556,7 +560,10 @@ async fn chromium_plans_an_interview_from_the_case_page() {
     let interviews = browser.text("#interview-form").await;
     assert!(!interviews.is_empty());
     let page = browser.client.source().await.expect("source");
-    assert!(page.contains("Presso il CAS") && page.contains("in attesa di risposta"), "the booking is shown");
+    assert!(
+        page.contains("Presso il CAS") && page.contains("in attesa di risposta"),
+        "the booking is shown"
+    );
     // The same mediator at the same time for the same case: refused, saying who and when.
     select("#interview_setting", "remote".into()).await;
     select("#interview_mediator_id", unit.med_id.to_string()).await;
@@ -569,7 +576,11 @@ async fn chromium_plans_an_interview_from_the_case_page() {
         return;
     };
     phone.login(&unit.op, "operatrice.notte").await;
-    phone.client.goto(&unit.op.url(&format!("/cases/{id}"))).await.expect("case");
+    phone
+        .client
+        .goto(&unit.op.url(&format!("/cases/{id}")))
+        .await
+        .expect("case");
     phone.wait_text("h1", "C-").await;
     phone.assert_fits("the case page").await;
     phone.client.goto(&unit.op.url("/cases")).await.expect("dashboard");

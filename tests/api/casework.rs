@@ -631,7 +631,7 @@ async fn each_source_runs_from_referral_to_feedback_read_in_the_portal(b: Backen
                 .expect("email");
         }
     }
-    let mut readers = vec![
+    let mut readers = [
         ("cas", referrer_of(&mut u, "cas.lettore", cas).await),
         (
             "prefecture",
@@ -752,3 +752,31 @@ async fn each_source_runs_from_referral_to_feedback_read_in_the_portal(b: Backen
     }
 }
 both!(each_source_runs_from_referral_to_feedback_read_in_the_portal);
+
+async fn a_case_follows_its_referral_when_the_operator_links_it_to_a_known_person(b: Backend) {
+    let mut u = unit(b).await;
+    let first = file(&mut u.op, cas_report(u.cas)).await["id"].as_i64().expect("id");
+    let known = take_charge(&mut u.op, first).await;
+    let person = case(&mut u.op, known).await["person_id"].as_i64().expect("person");
+    let second = file(&mut u.op, cas_report(u.cas)).await["id"].as_i64().expect("id");
+    let later = take_charge(&mut u.op, second).await;
+    assert_ne!(
+        case(&mut u.op, later).await["person_id"],
+        person,
+        "a new person until linked"
+    );
+    let r = post(
+        &mut u.op,
+        &format!("/api/v1/persons/{person}/link"),
+        json!({"referral_id": second}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        case(&mut u.op, later).await["person_id"],
+        person,
+        "the case follows its only referral"
+    );
+    assert!(!u.admin.audit("action=case.person").await.is_empty());
+}
+both!(a_case_follows_its_referral_when_the_operator_links_it_to_a_known_person);

@@ -638,15 +638,19 @@ impl World {
         db.write(move |c| {
             use varco::casework::lifecycle::CaseAction;
             use varco::casework::store;
-            let case = store::case_of_referral(c, varco::domain::ReferralId(rid))?
-                .ok_or(varco::error::AppError::NotFound)?;
+            let case =
+                store::case_of_referral(c, varco::domain::ReferralId(rid))?.ok_or(varco::error::AppError::NotFound)?;
             let actor = varco::referrals::store::Actor {
                 user_id: None,
                 token_id: None,
                 label: "openapi walk".into(),
             };
             let now = chrono::Utc::now().naive_utc();
-            for action in [CaseAction::PlanInterview, CaseAction::HoldInterview, CaseAction::DecideOutcome] {
+            for action in [
+                CaseAction::PlanInterview,
+                CaseAction::HoldInterview,
+                CaseAction::DecideOutcome,
+            ] {
                 let current = store::get(c, case)?;
                 store::apply(c, &current, current.version, action, &actor, now)?;
             }
@@ -669,14 +673,26 @@ impl World {
         if stage != "draft" {
             let path = format!("{base}/{id}/approve");
             let r = self
-                .expect("coordinator", Method::POST, &path, Some(json!({"version": version})), StatusCode::OK)
+                .expect(
+                    "coordinator",
+                    Method::POST,
+                    &path,
+                    Some(json!({"version": version})),
+                    StatusCode::OK,
+                )
                 .await;
             version = r["version"].as_i64().expect("version");
         }
         if stage == "sent" {
             let path = format!("{base}/{id}/send");
             let r = self
-                .expect("operator", Method::POST, &path, Some(json!({"version": version})), StatusCode::OK)
+                .expect(
+                    "operator",
+                    Method::POST,
+                    &path,
+                    Some(json!({"version": version})),
+                    StatusCode::OK,
+                )
                 .await;
             version = r["version"].as_i64().expect("version");
         }
@@ -714,7 +730,13 @@ impl World {
         )
         .await;
         let list = self
-            .expect("coordinator", Method::GET, &format!("/api/v1/cases?referral_id={rid}"), None, StatusCode::OK)
+            .expect(
+                "coordinator",
+                Method::GET,
+                &format!("/api/v1/cases?referral_id={rid}"),
+                None,
+                StatusCode::OK,
+            )
             .await;
         let case = list[0]["id"].as_i64().expect("case");
         let v = list[0]["version"].as_i64().expect("version");
@@ -759,7 +781,11 @@ impl World {
                 StatusCode::CREATED,
             )
             .await;
-        (case, r["interview"]["id"].as_i64().expect("id"), r["interview"]["version"].as_i64().expect("version"))
+        (
+            case,
+            r["interview"]["id"].as_i64().expect("id"),
+            r["interview"]["version"].as_i64().expect("version"),
+        )
     }
 
     async fn pair(&mut self) -> (i64, i64, i64) {
@@ -889,7 +915,10 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             let case = if fresh { w.feedback_case().await } else { 1 };
             vec![ok(op.at(&case.to_string())).json(json!({}))]
         }
-        "get_feedback_letter" | "edit_feedback_letter" | "approve_feedback_letter" | "send_feedback_letter"
+        "get_feedback_letter"
+        | "edit_feedback_letter"
+        | "approve_feedback_letter"
+        | "send_feedback_letter"
         | "get_feedback_pdf" => {
             let stage = match op.id.as_str() {
                 "send_feedback_letter" => "approved",
@@ -897,9 +926,14 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
                 _ => "draft",
             };
             let (case, id, v) = if fresh { w.letter(stage).await } else { (1, 1, 1) };
-            let path = op.path.replace("{id}", &case.to_string()).replace("{sub}", &id.to_string());
+            let path = op
+                .path
+                .replace("{id}", &case.to_string())
+                .replace("{sub}", &id.to_string());
             match op.id.as_str() {
-                "edit_feedback_letter" => vec![ok(path).json(json!({"version": v, "body": "Testo del riscontro, già rivisto."}))],
+                "edit_feedback_letter" => {
+                    vec![ok(path).json(json!({"version": v, "body": "Testo del riscontro, già rivisto."}))]
+                }
                 "approve_feedback_letter" | "send_feedback_letter" => vec![ok(path).json(json!({"version": v}))],
                 _ => vec![ok(path)],
             }
@@ -913,7 +947,10 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
                 let (_, letter, _) = w.letter("sent").await;
                 let mid = crate::feedback::message_id_of(&w.callers[2].app, letter);
                 let mut receipt = Req::new("a PEC receipt", op.path.clone()).header("x-file-name", "ricevuta.eml");
-                receipt.body = Some(("message/rfc822", crate::feedback::pec_receipt("avvenuta-consegna", &mid)));
+                receipt.body = Some((
+                    "message/rfc822",
+                    crate::feedback::pec_receipt("avvenuta-consegna", &mid),
+                ));
                 all.push(receipt);
             }
             all
@@ -1025,13 +1062,16 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             let (case, _) = if fresh { w.case_at("taken").await } else { (1, 1) };
             w.n += 1;
             let at = format!("2027-02-{:02}T10:00", 1 + w.n % 28);
-            let r = ok(op.at(&case.to_string()))
-                .json(json!({"starts_at": at, "minutes": 60, "setting": "unit_office", "language": "en", "staff": [w.op_id]}));
+            let r = ok(op.at(&case.to_string())).json(
+                json!({"starts_at": at, "minutes": 60, "setting": "unit_office", "language": "en", "staff": [w.op_id]}),
+            );
             vec![r.clone(), r.case("the same people at the same time (a double booking)")]
         }
         "hold_interview" | "cancel_interview" | "answer_booking" => {
             let mediator = if op.id == "answer_booking" && fresh {
-                w.expect("mediator", Method::GET, "/api/v1/me", None, StatusCode::OK).await["user_id"].as_i64()
+                w.expect("mediator", Method::GET, "/api/v1/me", None, StatusCode::OK)
+                    .await["user_id"]
+                    .as_i64()
             } else {
                 None
             };
@@ -1041,7 +1081,10 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             } else {
                 (1, 1, 1)
             };
-            let path = op.path.replace("{id}", &case.to_string()).replace("{sub}", &interview.to_string());
+            let path = op
+                .path
+                .replace("{id}", &case.to_string())
+                .replace("{sub}", &interview.to_string());
             let body = match op.id.as_str() {
                 "hold_interview" => json!({"version": v, "notes": "colloquio svolto con la mediatrice"}),
                 "answer_booking" => json!({"version": v, "answer": "accepted"}),
@@ -1068,13 +1111,22 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
                     _ => ("flags", json!({"kind": "health", "reason": "terapia in corso"})),
                 };
                 let r = w
-                    .expect("coordinator", Method::POST, &format!("/api/v1/cases/{case}/{path}"), Some(body), StatusCode::CREATED)
+                    .expect(
+                        "coordinator",
+                        Method::POST,
+                        &format!("/api/v1/cases/{case}/{path}"),
+                        Some(body),
+                        StatusCode::CREATED,
+                    )
                     .await;
                 (case, r["id"].as_i64().expect("id"))
             } else {
                 (1, 1)
             };
-            let r = ok(op.path.replace("{id}", &case.to_string()).replace("{sub}", &sub.to_string()));
+            let r = ok(op
+                .path
+                .replace("{id}", &case.to_string())
+                .replace("{sub}", &sub.to_string()));
             vec![r.clone(), r.case("done already")]
         }
         "decide_outcome" => {
@@ -1101,8 +1153,11 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             } else {
                 (1, 1)
             };
-            let r = ok(op.path.replace("{id}", &case.to_string()).replace("{sub}", &outcome.to_string()))
-                .json(json!({"state": "accepted"}));
+            let r = ok(op
+                .path
+                .replace("{id}", &case.to_string())
+                .replace("{sub}", &outcome.to_string()))
+            .json(json!({"state": "accepted"}));
             vec![r.clone(), r.case("answered already")]
         }
         "calendar" => vec![ok(op.path.clone()), ok(format!("{}?from=2027-01-01&days=31", op.path))],
@@ -1460,10 +1515,12 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
                             .case("retried with its Idempotency-Key")
                             .header("idempotency-key", format!("retry-{name}")),
                     ),
-                    "create_org" | "create_user" | "create_shift" | "revoke_token" | "delete_shift"
-                    | "draft_feedback_letters" => {
-                        Some(reqs[0].clone().case("sent twice"))
-                    }
+                    "create_org"
+                    | "create_user"
+                    | "create_shift"
+                    | "revoke_token"
+                    | "delete_shift"
+                    | "draft_feedback_letters" => Some(reqs[0].clone().case("sent twice")),
                     _ => None,
                 };
                 if let Some(again) = again {

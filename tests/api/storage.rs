@@ -137,10 +137,26 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("shifts", "mode", v(ShiftMode::CODES)),
         ("outbox", "kind", v(varco::notify::Template::CODES)),
         ("outbox", "status", v(varco::notify::Status::CODES)),
-        ("feedback_letters", "recipient_role", v(varco::casework::feedback::RecipientRole::CODES)),
-        ("feedback_letters", "status", v(varco::casework::feedback::LetterStatus::CODES)),
-        ("feedback_letters", "delivery", v(varco::casework::feedback::Delivery::CODES)),
-        ("referral_blind", "purpose", v(varco::domain::names::BlindPurpose::CODES)),
+        (
+            "feedback_letters",
+            "recipient_role",
+            v(varco::casework::feedback::RecipientRole::CODES),
+        ),
+        (
+            "feedback_letters",
+            "status",
+            v(varco::casework::feedback::LetterStatus::CODES),
+        ),
+        (
+            "feedback_letters",
+            "delivery",
+            v(varco::casework::feedback::Delivery::CODES),
+        ),
+        (
+            "referral_blind",
+            "purpose",
+            v(varco::domain::names::BlindPurpose::CODES),
+        ),
         ("index_keys", "purpose", v(varco::domain::names::IndexKeyPurpose::CODES)),
         ("match_decisions", "decision", v(varco::persons::model::Decision::CODES)),
     ]
