@@ -356,6 +356,14 @@ pub async fn case_of_referral(app: &App, caller: &Caller, referral: ReferralId) 
         .await
 }
 
+/// The kinds of the flags raised on a case (no reason, nothing personal): the referral's page
+/// repeats them beside the link to the case.
+pub async fn raised_flags(app: &App, id: CaseId) -> Result<Vec<FlagKind>, AppError> {
+    app.db
+        .read(move |conn| Ok(work::raised_flags(conn, &[id])?.into_iter().map(|(_, k)| k).collect()))
+        .await
+}
+
 /// A line of the case list.
 #[derive(Clone, Debug)]
 pub struct CaseLine {
@@ -368,7 +376,8 @@ pub struct CaseLine {
 pub async fn list(app: &App, caller: &Caller, mut filter: CaseFilter) -> Result<Vec<CaseLine>, AppError> {
     let me = unit_member(caller)?;
     if caller.role == Some(Role::Operator) {
-        filter.operator = Some(me);
+        // Need to know: the cases they may open (run, tasked, booked), as `may_open` says.
+        filter.member = Some(me);
     }
     audit::read(app, caller, move |conn| {
         let rows = store::list(conn, &filter)?;

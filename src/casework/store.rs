@@ -323,6 +323,8 @@ pub fn reassign(
 #[derive(Clone, Debug, Default)]
 pub struct CaseFilter {
     pub operator: Option<UserId>,
+    /// The cases this operator may open: run by them, or with a task or a booking of theirs.
+    pub member: Option<UserId>,
     pub status: Option<CaseStatus>,
     pub open_only: bool,
     pub limit: i64,
@@ -332,6 +334,22 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<CaseRow>, AppError>
     let mut q = cases::table.select(CaseRow::as_select()).into_boxed();
     if let Some(op) = f.operator {
         q = q.filter(cases::operator_id.eq(op));
+    }
+    if let Some(me) = f.member {
+        use crate::db::schema::{case_tasks, interview_staff, interviews};
+        let tasked = case_tasks::table
+            .filter(case_tasks::assignee_id.eq(me))
+            .select(case_tasks::case_id);
+        let booked = interviews::table
+            .inner_join(interview_staff::table)
+            .filter(interview_staff::user_id.eq(me))
+            .select(interviews::case_id);
+        q = q.filter(
+            cases::operator_id
+                .eq(me)
+                .or(cases::id.eq_any(tasked))
+                .or(cases::id.eq_any(booked)),
+        );
     }
     if let Some(s) = f.status {
         q = q.filter(cases::status.eq(s));

@@ -465,8 +465,9 @@ struct DetailPage {
     steps: Vec<String>,
     reasons: &'static [DeclineReason],
     province: Option<String>,
-    /// The case that answers the referral, when the caller may open it.
+    /// The case that answers the referral, when the caller may open it, and its raised flags.
     case: Option<i64>,
+    case_flags: Vec<crate::casework::vocab::FlagKind>,
 }
 
 async fn detail_page(ctx: &Ctx, id: ReferralId, form: Form, status: StatusCode) -> Result<HttpResponse, AppError> {
@@ -488,6 +489,10 @@ async fn render_detail(
                 .map(|c| c.get())
         }
         _ => None,
+    };
+    let case_flags = match case {
+        Some(c) => crate::casework::service::raised_flags(&ctx.state, crate::domain::CaseId(c)).await?,
+        None => Vec::new(),
     };
     let mut view = ReferralView::new(&file, &ctx.state.settings, ctx.now);
     // People are named with their languages in words (the API gives the codes).
@@ -538,6 +543,7 @@ async fn render_detail(
         steps,
         reasons: DeclineReason::ALL,
         case,
+        case_flags,
     };
     render_status(&tpl.page, status, &tpl)
 }

@@ -428,6 +428,16 @@ async fn case_contents_are_for_the_unit_on_a_need_to_know_basis(b: Backend) {
             .any(|e| e["entity_id"] == json!(id.to_string()) || e["entity_id"] == id),
         "{denied:?}"
     );
+    // A task given to them opens the case to them, and lists it.
+    let r = post(
+        &mut u.coord,
+        &format!("/api/v1/cases/{id}/tasks"),
+        json!({"kind": "contact_cas", "due_at": "2026-11-25T09:00", "assignee_id": other_id}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(other.get(&format!("/api/v1/cases/{id}")).await.status, StatusCode::OK);
+    assert_eq!(other.get("/api/v1/cases").await.json()[0]["id"], id);
     // The coordinator sees every case, and can give it to the other operator, who is told.
     let c = case(&mut u.coord, id).await;
     let r = post(
@@ -507,6 +517,14 @@ async fn tasks_and_flags_show_on_the_dashboard_and_every_view(b: Backend) {
     let page = u.op.get(&format!("/cases/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Rischio per gli operatori") && page.body.contains("lo sfruttatore ha seguito"));
+    // The referral's own page repeats the flag beside the link to its case (the kind, not the reason).
+    let rid = case(&mut u.op, id).await["referrals"][0]["id"]
+        .as_i64()
+        .expect("referral");
+    let referral_page = u.op.get(&format!("/referrals/{rid}")).await.body;
+    let link = &referral_page[referral_page.find("id=\"case-link\"").expect("case link")..];
+    assert!(link[..link.find("</p>").unwrap_or(link.len())].contains("Rischio per gli operatori"));
+    assert!(!referral_page.contains("lo sfruttatore ha seguito"));
     let task = c["tasks"][0]["id"].as_i64().expect("id");
     let r = post(&mut u.op, &format!("/api/v1/cases/{id}/tasks/{task}/done"), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
