@@ -171,6 +171,11 @@ fn unit_member(caller: &Caller) -> Result<UserId, AppError> {
     }
 }
 
+/// [`visible`], for the parts of a case kept elsewhere (its written feedback).
+pub(crate) fn visible_case(conn: &mut DbConn, caller: &Caller, id: CaseId) -> Result<CaseRow, AppError> {
+    visible(conn, caller, id)
+}
+
 /// Loads a case the caller may open, or 404 (a case they may not open does not exist for them).
 fn visible(conn: &mut DbConn, caller: &Caller, id: CaseId) -> Result<CaseRow, AppError> {
     let case = store::get(conn, id)?;

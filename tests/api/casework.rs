@@ -420,6 +420,11 @@ async fn case_contents_are_for_the_unit_on_a_need_to_know_basis(b: Backend) {
         other.get(&format!("/api/v1/cases/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        other.get(&format!("/api/v1/cases/{id}/feedback")).await.status,
+        StatusCode::NOT_FOUND,
+        "nor its written feedback"
+    );
     assert_eq!(other.get("/api/v1/cases").await.json(), json!([]));
     let denied = u.admin.audit("action=case.read&outcome=denied").await;
     assert!(

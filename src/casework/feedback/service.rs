@@ -248,11 +248,12 @@ pub async fn draft(
     input: DraftInput,
 ) -> Result<Vec<LetterFile>, AppError> {
     unit(caller)?;
+    let who_case = caller.clone();
     let (keys, protocols, actor) = (app.keys(), app.protocols.clone(), actor_of(caller));
     let result = audit::write(app, caller, &[], move |tx| {
         let now = tx.caller().now;
         let conn = &mut *tx.conn;
-        let case = cases::get(conn, case_id)?;
+        let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
         if !case.status.is_open() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
@@ -328,9 +329,10 @@ pub async fn draft(
 /// The letters of a case (the unit), with their bodies.
 pub async fn list(app: &App, caller: &Caller, case_id: CaseId) -> Result<Vec<LetterFile>, AppError> {
     unit(caller)?;
+    let who_case = caller.clone();
     let keys = app.keys();
     audit::read(app, caller, move |conn| {
-        let case = cases::get(conn, case_id)?;
+        let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
         let key = cases::key(conn, &keys, &case)?;
         let mut out = Vec::new();
         for letter in letters::of_case(conn, case_id)? {
@@ -352,8 +354,9 @@ pub async fn get(app: &App, caller: &Caller, case_id: CaseId, id: LetterId) -> R
     let keys = app.keys();
     let result = async {
         unit(caller)?;
+        let who_case = caller.clone();
         audit::read(app, caller, move |conn| {
-            let case = cases::get(conn, case_id)?;
+            let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
             let letter = letters::get(conn, case_id, id)?;
             let key = cases::key(conn, &keys, &case)?;
             let file = file_of(conn, key.as_ref(), letter)?;
@@ -376,6 +379,7 @@ pub async fn edit(
 ) -> Result<LetterFile, AppError> {
     let result = async {
         unit(caller)?;
+        let who_case = caller.clone();
         let body = crate::domain::text::clean(&body).trim().to_owned();
         if body.is_empty() {
             return Err(AppError::invalid("body", "is required"));
@@ -387,7 +391,7 @@ pub async fn edit(
         audit::write(app, caller, &[], move |tx| {
             let now = tx.caller().now;
             let conn = &mut *tx.conn;
-            let case = cases::get(conn, case_id)?;
+            let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
             let current = letters::get(conn, case_id, id)?;
             let key = case_key(conn, &keys, &case)?;
             letters::edit(
@@ -434,12 +438,14 @@ async fn approve_checked(
     }
     // Read what is approved, render it off the async workers, then write it if nothing changed.
     let keys = app.keys();
+    let who_case = caller.clone();
     let file = app
         .db
         .read({
             let keys = keys.clone();
+            let who_case = who_case.clone();
             move |conn| {
-                let case = cases::get(conn, case_id)?;
+                let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
                 let letter = letters::get(conn, case_id, id)?;
                 let key = case_key(conn, &keys, &case)?;
                 file_of(conn, Some(&key), letter)
@@ -484,7 +490,7 @@ async fn approve_checked(
     audit::write(app, caller, &[], move |tx| {
         let now = tx.caller().now;
         let conn = &mut *tx.conn;
-        let case = cases::get(conn, case_id)?;
+        let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
         let current = letters::get(conn, case_id, id)?;
         let key = case_key(conn, &keys, &case)?;
         let approval = Approval {
@@ -539,11 +545,12 @@ pub async fn send(
 ) -> Result<LetterFile, AppError> {
     let result = async {
         unit(caller)?;
+        let who_case = caller.clone();
         let (keys, actor, settings) = (app.keys(), actor_of(caller), app.settings.clone());
         audit::write(app, caller, &[], move |tx| {
             let now = tx.caller().now;
             let conn = &mut *tx.conn;
-            let case = cases::get(conn, case_id)?;
+            let case = crate::casework::service::visible_case(conn, &who_case, case_id)?;
             let current = letters::get(conn, case_id, id)?;
             if current.row.version != expected {
                 return Err(AppError::StaleVersion {
@@ -645,7 +652,9 @@ pub async fn pdf_of(app: &App, caller: &Caller, case_id: Option<CaseId>, id: Let
             None => letters::find(conn, id)?,
         };
         let allowed = match who.role {
-            Some(Role::Coordinator | Role::Operator) => true,
+            Some(Role::Coordinator | Role::Operator) => {
+                crate::casework::service::visible_case(conn, &who, letter.row.case_id).is_ok()
+            }
             Some(Role::Referrer | Role::Commission) => is_recipient(&who, &letter),
             _ => return Err(AppError::Forbidden),
         };
