@@ -61,6 +61,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::notify::api::routes());
     all.extend(crate::casework::api::routes());
     all.extend(crate::casework::feedback::api::routes());
+    all.extend(crate::placements::api::routes());
     all
 }
 
