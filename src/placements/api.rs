@@ -196,12 +196,45 @@ pub struct AddressView {
 
 // ----- inputs -----
 
-/// A point as a coordinator writes it.
+/// A new point.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPointInput {
+    /// Unique, unchangeable.
+    pub code: String,
+    pub name: String,
+    /// ISTAT code, *sigla* or name.
+    pub province: String,
+    /// Secret: sealed at rest, shown only on an audited request.
+    #[schema(example = "(indirizzo riservato)")]
+    pub address: Option<String>,
+    pub beds: i32,
+    #[serde(default)]
+    pub family_rooms: i32,
+    #[serde(default)]
+    pub takes_women: bool,
+    #[serde(default)]
+    pub takes_men: bool,
+    #[serde(default)]
+    pub takes_minors: bool,
+    #[serde(default)]
+    pub takes_children: bool,
+    #[serde(default)]
+    pub takes_trans: bool,
+    #[serde(default)]
+    pub accessible: bool,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub contact_phone: String,
+    /// Default `active`; `suspended` needs a reason.
+    pub status: Option<PointStatus>,
+    pub suspended_reason: Option<String>,
+}
+
+/// A point as a coordinator changes it (its code stays).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointInput {
-    /// Unique; required when creating, unchangeable after.
-    pub code: Option<String>,
     pub name: String,
     /// ISTAT code, *sigla* or name.
     pub province: String,
@@ -229,8 +262,34 @@ pub struct PointInput {
     /// Default `active`; `suspended` needs a reason.
     pub status: Option<PointStatus>,
     pub suspended_reason: Option<String>,
-    /// On an update: the version read.
+    /// The version read.
     pub version: Option<i64>,
+}
+
+impl NewPointInput {
+    fn split(self) -> (String, PointInput) {
+        (
+            self.code,
+            PointInput {
+                name: self.name,
+                province: self.province,
+                address: self.address,
+                beds: self.beds,
+                family_rooms: self.family_rooms,
+                takes_women: self.takes_women,
+                takes_men: self.takes_men,
+                takes_minors: self.takes_minors,
+                takes_children: self.takes_children,
+                takes_trans: self.takes_trans,
+                accessible: self.accessible,
+                languages: self.languages,
+                contact_phone: self.contact_phone,
+                status: self.status,
+                suspended_reason: self.suspended_reason,
+                version: None,
+            },
+        )
+    }
 }
 
 fn text(field: &'static str, v: &str, max: usize) -> Result<String, AppError> {
@@ -246,7 +305,8 @@ fn text(field: &'static str, v: &str, max: usize) -> Result<String, AppError> {
 
 impl PointInput {
     fn fields(&self) -> Result<(PointFields, Option<String>), AppError> {
-        let province = Province::parse(&self.province).ok_or_else(|| AppError::invalid("province", "unknown province"))?;
+        let province =
+            Province::parse(&self.province).ok_or_else(|| AppError::invalid("province", "unknown province"))?;
         if !(0..=500).contains(&self.beds) {
             return Err(AppError::invalid("beds", "must be between 0 and 500"));
         }
@@ -264,7 +324,9 @@ impl PointInput {
         let status = self.status.unwrap_or(PointStatus::Active);
         let suspended_reason = match (status, self.suspended_reason.as_deref()) {
             (PointStatus::Suspended, Some(r)) => Some(text("suspended_reason", r, 500)?),
-            (PointStatus::Suspended, None) => return Err(AppError::invalid("suspended_reason", "is required to suspend")),
+            (PointStatus::Suspended, None) => {
+                return Err(AppError::invalid("suspended_reason", "is required to suspend"))
+            }
             (PointStatus::Active, _) => None,
         };
         let address = match self.address.as_deref() {
@@ -294,8 +356,7 @@ impl PointInput {
 }
 
 fn point_response(status: StatusCode, p: &Point) -> HttpResponse {
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/escape-points/{}", p.row.id));
-    versioned(status, &PointView::of(p), p.row.version, location)
+    versioned(status, &PointView::of(p), p.row.version, None)
 }
 
 // ----- handlers -----
@@ -310,10 +371,11 @@ pub(crate) async fn list_points(ctx: Ctx) -> Result<HttpResponse, AppError> {
 
 /// Adds an escape point (coordinators).
 #[utoipa::path(post, path = "/api/v1/escape-points", tag = "escape-points", operation_id = "create_escape_point",
-    request_body = PointInput, responses((status = 201, body = PointView)), security(("bearer" = []), ("session" = [])))]
-pub(crate) async fn create_point(ctx: Ctx, body: ApiJson<PointInput>) -> Result<HttpResponse, AppError> {
-    let b = body.0;
-    let code = text("code", b.code.as_deref().unwrap_or(""), 20)?;
+    request_body = NewPointInput, responses((status = 201, body = PointView),
+        (status = 409, body = Problem, description = "Another point has the code")), security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn create_point(ctx: Ctx, body: ApiJson<NewPointInput>) -> Result<HttpResponse, AppError> {
+    let (code, b) = body.0.split();
+    let code = text("code", &code, 20)?;
     let (fields, address) = b.fields()?;
     let p = service::create(&ctx.state, &ctx.caller(), code, fields, address).await?;
     Ok(point_response(StatusCode::CREATED, &p))
@@ -386,7 +448,8 @@ impl BoardQuery {
 /// The availability board: the places that can take this person now, free places and pending
 /// holds, ranked by fit then distance from the emergence province.
 #[utoipa::path(get, path = "/api/v1/escape-points/board", tag = "escape-points", params(BoardQuery), operation_id = "escape_point_board",
-    responses((status = 200, body = Vec<BoardLineView>)), security(("bearer" = []), ("session" = [])))]
+    responses((status = 200, body = Vec<BoardLineView>),
+        (status = 422, body = Problem, description = "A filter names no province or language")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn board(ctx: Ctx, q: ApiQuery<BoardQuery>) -> Result<HttpResponse, AppError> {
     let need = q.0.need()?;
     let lines = service::board(&ctx.state, &ctx.caller(), need).await?;
@@ -413,7 +476,8 @@ pub struct PlacementQuery {
 
 /// A case's holds, placements and turn-aways, oldest first: the person's journey through places.
 #[utoipa::path(get, path = "/api/v1/placements", tag = "placements", params(PlacementQuery), operation_id = "list_placements",
-    responses((status = 200, body = Vec<PlacementView>)), security(("bearer" = []), ("session" = [])))]
+    responses((status = 200, body = Vec<PlacementView>),
+        (status = 404, body = Problem, description = "No such case, or not one the caller may see")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn list_placements(ctx: Ctx, q: ApiQuery<PlacementQuery>) -> Result<HttpResponse, AppError> {
     let rows = service::of_case(&ctx.state, &ctx.caller(), CaseId::from(q.0.case_id)).await?;
     Ok(HttpResponse::Ok().json(
@@ -440,14 +504,14 @@ fn bed() -> PlaceType {
 
 async fn placement_response(ctx: &Ctx, r: &PlacementRow, status: StatusCode) -> Result<HttpResponse, AppError> {
     let p = service::get(&ctx.state, &ctx.caller(), r.point_id).await?;
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/placements?case_id={}", r.case_id.get()));
-    Ok(versioned(status, &PlacementView::of(r, &p, ctx.now), r.version, location))
+    Ok(versioned(status, &PlacementView::of(r, &p, ctx.now), r.version, None))
 }
 
 /// Holds or takes a place for a case's person; 409 naming the place when none of the type is
 /// free (holds count) or the place is suspended.
 #[utoipa::path(post, path = "/api/v1/placements", tag = "placements", operation_id = "create_placement",
     request_body = PlacementInput, responses((status = 201, body = PlacementView),
+        (status = 404, body = Problem, description = "No such case or point, or a case the caller may not see"),
         (status = 409, body = Problem, description = "No free place of the type at the point, or the point is suspended")),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn create_placement(ctx: Ctx, body: ApiJson<PlacementInput>) -> Result<HttpResponse, AppError> {
@@ -466,7 +530,8 @@ pub(crate) async fn create_placement(ctx: Ctx, body: ApiJson<PlacementInput>) ->
 
 /// The person arrived (a hold or an expected placement).
 #[utoipa::path(post, path = "/api/v1/placements/{id}/check-in", tag = "placements", params(("id" = i64, Path)), operation_id = "check_in_placement",
-    responses((status = 200, body = PlacementView)), security(("bearer" = []), ("session" = [])))]
+    responses((status = 200, body = PlacementView),
+        (status = 409, body = Problem, description = "The placement's state does not allow this (`state`, `action`)")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn check_in(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
     let r = service::act(&ctx.state, &ctx.caller(), id.0, PlacementAction::CheckIn, None, None).await?;
     placement_response(&ctx, &r, StatusCode::OK).await
@@ -480,7 +545,8 @@ pub struct CheckOutInput {
 
 /// The person left the place, with the reason.
 #[utoipa::path(post, path = "/api/v1/placements/{id}/check-out", tag = "placements", params(("id" = i64, Path)), operation_id = "check_out_placement",
-    request_body = CheckOutInput, responses((status = 200, body = PlacementView)), security(("bearer" = []), ("session" = [])))]
+    request_body = CheckOutInput, responses((status = 200, body = PlacementView),
+        (status = 409, body = Problem, description = "The placement's state does not allow this (`state`, `action`)")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn check_out(ctx: Ctx, id: PathId, body: ApiJson<CheckOutInput>) -> Result<HttpResponse, AppError> {
     let r = service::act(
         &ctx.state,
@@ -496,7 +562,8 @@ pub(crate) async fn check_out(ctx: Ctx, id: PathId, body: ApiJson<CheckOutInput>
 
 /// A hold (or an expected placement) let go: the place is free again.
 #[utoipa::path(post, path = "/api/v1/placements/{id}/release", tag = "placements", params(("id" = i64, Path)), operation_id = "release_placement",
-    responses((status = 200, body = PlacementView)), security(("bearer" = []), ("session" = [])))]
+    responses((status = 200, body = PlacementView),
+        (status = 409, body = Problem, description = "The placement's state does not allow this (`state`, `action`)")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn release(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
     let r = service::act(&ctx.state, &ctx.caller(), id.0, PlacementAction::Release, None, None).await?;
     placement_response(&ctx, &r, StatusCode::OK).await
@@ -510,7 +577,8 @@ pub struct TurnAwayInput {
 
 /// The person was not taken in, with the reason; the place is free again.
 #[utoipa::path(post, path = "/api/v1/placements/{id}/turn-away", tag = "placements", params(("id" = i64, Path)), operation_id = "turn_away_placement",
-    request_body = TurnAwayInput, responses((status = 200, body = PlacementView)), security(("bearer" = []), ("session" = [])))]
+    request_body = TurnAwayInput, responses((status = 200, body = PlacementView),
+        (status = 409, body = Problem, description = "The placement's state does not allow this (`state`, `action`)")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn turn_away(ctx: Ctx, id: PathId, body: ApiJson<TurnAwayInput>) -> Result<HttpResponse, AppError> {
     let r = service::act(
         &ctx.state,

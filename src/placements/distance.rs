@@ -37,7 +37,12 @@ pub fn km(a: Province, b: Province) -> u32 {
     if a.region == b.region {
         return 50;
     }
-    let at = |r: &str| REGION_CENTROIDS.iter().find(|(c, _, _)| *c == r).map(|(_, la, lo)| (*la, *lo));
+    let at = |r: &str| {
+        REGION_CENTROIDS
+            .iter()
+            .find(|(c, _, _)| *c == r)
+            .map(|(_, la, lo)| (*la, *lo))
+    };
     let (Some((la1, lo1)), Some((la2, lo2))) = (at(a.region), at(b.region)) else {
         return 2000;
     };

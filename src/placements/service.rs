@@ -111,7 +111,10 @@ impl Need {
             && (!self.minor || r.takes_minors)
             && (!self.children || (r.takes_children && r.family_rooms > 0))
             && (!self.accessible || r.accessible)
-            && self.language.as_ref().is_none_or(|l| p.languages.iter().any(|x| x == l))
+            && self
+                .language
+                .as_ref()
+                .is_none_or(|l| p.languages.iter().any(|x| x == l))
     }
 }
 
@@ -141,7 +144,11 @@ pub fn board_of(points: Vec<Point>, taken: &store::Taken, held: &store::Taken, n
             let free = |ty: PlaceType| (p.row.capacity(ty) - taken.get(&(id, ty)).copied().unwrap_or(0)).max(0);
             let (free_beds, free_family_rooms) = (free(PlaceType::Bed), free(PlaceType::FamilyRoom));
             BoardLine {
-                free_needed: if t == PlaceType::Bed { free_beds } else { free_family_rooms },
+                free_needed: if t == PlaceType::Bed {
+                    free_beds
+                } else {
+                    free_family_rooms
+                },
                 free_beds,
                 free_family_rooms,
                 held_beds: held.get(&(id, PlaceType::Bed)).copied().unwrap_or(0),

@@ -44,8 +44,11 @@ vocabulary! {
 
 impl PlacementStatus {
     /// The statuses that take a place (a hold only until it expires).
-    pub const OCCUPYING: [PlacementStatus; 3] =
-        [PlacementStatus::Held, PlacementStatus::Placed, PlacementStatus::CheckedIn];
+    pub const OCCUPYING: [PlacementStatus; 3] = [
+        PlacementStatus::Held,
+        PlacementStatus::Placed,
+        PlacementStatus::CheckedIn,
+    ];
 
     pub fn is_open(self) -> bool {
         Self::OCCUPYING.contains(&self)

@@ -84,7 +84,12 @@ async fn the_board_offers_only_places_that_fit(b: Backend) {
     .await;
     // The seed's twelve, marked as examples.
     let all = u.op.get("/api/v1/escape-points").await.json();
-    let examples = all.as_array().expect("points").iter().filter(|p| p["example"] == true).count();
+    let examples = all
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter(|p| p["example"] == true)
+        .count();
     assert_eq!(examples, 12);
 
     // A man is not offered a women-only place.
@@ -109,9 +114,11 @@ async fn the_board_offers_only_places_that_fit(b: Backend) {
         .api(
             Method::PATCH,
             &format!("/api/v1/escape-points/{family}"),
-            Some(json!({"version": 1, "name": "Casa di prova", "province": "CT", "beds": 1, "family_rooms": 1,
+            Some(
+                json!({"version": 1, "name": "Casa di prova", "province": "CT", "beds": 1, "family_rooms": 1,
                         "takes_women": true, "takes_children": true, "contact_phone": "+39 095 000 0000",
-                        "status": "suspended", "suspended_reason": "lavori di ristrutturazione"})),
+                        "status": "suspended", "suspended_reason": "lavori di ristrutturazione"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -144,15 +151,25 @@ async fn a_hold_expires_by_itself_and_frees_the_place(b: Backend) {
     u.op.clock.advance(chrono::Duration::minutes(21));
     let lines = board(&mut u.op, "gender=female").await;
     assert_eq!(line(&lines, "T-H")["free_beds"], 1);
-    let r = u
-        .op
-        .api(Method::POST, &format!("/api/v1/placements/{}/check-in", hold["id"]), None)
+    let r =
+        u.op.api(
+            Method::POST,
+            &format!("/api/v1/placements/{}/check-in", hold["id"]),
+            None,
+        )
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "an expired hold cannot be checked in: {}", r.body);
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "an expired hold cannot be checked in: {}",
+        r.body
+    );
     // The background job marks it.
     let now = varco::clock::db_now(&u.op.clock);
     assert_eq!(
-        varco::placements::service::expire_holds(&u.op.state, now).await.expect("job"),
+        varco::placements::service::expire_holds(&u.op.state, now)
+            .await
+            .expect("job"),
         1
     );
     assert_eq!(u.op.count_where("placements", "status = 'expired'"), 1);
@@ -160,15 +177,13 @@ async fn a_hold_expires_by_itself_and_frees_the_place(b: Backend) {
     let r = place(&mut u.op, case, p, "emergency").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let stay = r.json()["id"].as_i64().expect("id");
-    let r = u
-        .op
-        .api(Method::POST, &format!("/api/v1/placements/{stay}/check-in"), None)
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/placements/{stay}/check-in"), None)
+            .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "checked_in");
-    let r = u
-        .op
-        .api(
+    let r =
+        u.op.api(
             Method::POST,
             &format!("/api/v1/placements/{stay}/check-out"),
             Some(json!({"reason": "programme_entry"})),
@@ -176,24 +191,21 @@ async fn a_hold_expires_by_itself_and_frees_the_place(b: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["check_out_reason"], "programme_entry");
-    let r = u
-        .op
-        .api(Method::POST, &format!("/api/v1/placements/{stay}/release"), None)
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/placements/{stay}/release"), None)
+            .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     // A hold let go, and a turn-away.
     let r = place(&mut u.op, case, p, "hold").await;
     let id = r.json()["id"].as_i64().expect("id");
-    let r = u
-        .op
-        .api(Method::POST, &format!("/api/v1/placements/{id}/release"), None)
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/placements/{id}/release"), None)
+            .await;
     assert_eq!(r.json()["status"], "released");
     let r = place(&mut u.op, case, p, "observation").await;
     let id = r.json()["id"].as_i64().expect("id");
-    let r = u
-        .op
-        .api(
+    let r =
+        u.op.api(
             Method::POST,
             &format!("/api/v1/placements/{id}/turn-away"),
             Some(json!({"reason": "refused_by_person"})),
@@ -261,7 +273,10 @@ async fn capacity_is_never_exceeded_under_concurrent_placements(b: Backend) {
         assert!(!body.contains(MARKER), "{body}");
     }
     assert_eq!(
-        u.op.count_where("placements", &format!("point_id = {p} AND status IN ('held', 'placed')")),
+        u.op.count_where(
+            "placements",
+            &format!("point_id = {p} AND status IN ('held', 'placed')")
+        ),
         3
     );
 }
@@ -304,20 +319,18 @@ async fn an_address_is_shown_only_on_request_to_whom_may_see_it(b: Backend) {
         assert!(!r.body.contains(MARKER), "{path}: {}", r.body);
     }
     // An operator without a hold there is refused, and the refusal audited.
-    let r = u
-        .op
-        .api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
+            .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert!(!r.body.contains(MARKER));
     // With a hold there, on request.
     let r = place(&mut u.op, case, p, "hold").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert!(!r.body.contains(MARKER));
-    let r = u
-        .op
-        .api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
-        .await;
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
+            .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.json()["address"].as_str().is_some_and(|a| a.contains(MARKER)));
     // Coordinators may always ask.
@@ -345,9 +358,8 @@ both!(an_address_is_shown_only_on_request_to_whom_may_see_it);
 async fn only_the_crisis_unit_uses_escape_points(b: Backend) {
     let mut u = unit(b).await;
     // Operators use the board but do not keep the registry.
-    let r = u
-        .op
-        .api(
+    let r =
+        u.op.api(
             Method::POST,
             "/api/v1/escape-points",
             Some(json!({"code": "T-X", "name": "x", "province": "PA", "beds": 1, "contact_phone": "1"})),
