@@ -8,6 +8,7 @@
 pub mod api;
 pub mod distance;
 pub mod lifecycle;
+pub mod pages;
 pub mod service;
 pub mod store;
 pub mod vocab;

@@ -384,3 +384,40 @@ async fn only_the_crisis_unit_uses_escape_points(b: Backend) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 }
 both!(only_the_crisis_unit_uses_escape_points);
+
+async fn the_pages_show_the_board_and_a_place_but_its_address_only_on_request(b: Backend) {
+    let mut u = unit(b).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-P", "name": "Casa sul mare", "beds": 2, "takes_women": true, "address": format!("Via {MARKER}, 9")}),
+    )
+    .await;
+    let r = u.op.get("/escape-points?gender=female&province=PA").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Punti di fuga") && r.body.contains("Casa sul mare"));
+    assert!(r.body.contains("Esempio"), "the seeded points are marked as examples");
+    assert!(r.body.contains("data-label=\"Posti letto liberi\""));
+    assert!(!r.body.contains(MARKER));
+    assert!(
+        r.body.contains("href=\"/escape-points\""),
+        "the navigation leads to the board"
+    );
+    let r = u.op.get("/escape-points?province=Atlantide").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Provincia non riconosciuta"));
+    let page = format!("/escape-points/{p}");
+    let r = u.op.get(&page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains(MARKER));
+    // The operator without a hold there is refused; the coordinator sees it once.
+    let r = u.op.submit(&page, &format!("{page}/address"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(!r.body.contains(MARKER));
+    let r = u.coord.submit(&page, &format!("{page}/address"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(MARKER));
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    let mut med = login_as(&u, "mediatrice.edo").await;
+    assert_eq!(med.get("/escape-points").await.status, StatusCode::FORBIDDEN);
+}
+both!(the_pages_show_the_board_and_a_place_but_its_address_only_on_request);
