@@ -305,3 +305,17 @@ pub async fn expire_holds(app: &App, now: NaiveDateTime) -> Result<usize, AppErr
     })
     .await
 }
+
+/// The case's reference with its journey, for the case's placements page.
+pub async fn journey(
+    app: &App,
+    caller: &Caller,
+    case: CaseId,
+) -> Result<(String, Vec<(PlacementRow, Point)>), AppError> {
+    let rows = of_case(app, caller, case).await?;
+    let reference = app
+        .db
+        .read(move |conn| Ok(crate::casework::store::get(conn, case)?.reference))
+        .await?;
+    Ok((reference, rows))
+}

@@ -421,3 +421,56 @@ async fn the_pages_show_the_board_and_a_place_but_its_address_only_on_request(b:
     assert_eq!(med.get("/escape-points").await.status, StatusCode::FORBIDDEN);
 }
 both!(the_pages_show_the_board_and_a_place_but_its_address_only_on_request);
+
+async fn a_case_page_leads_to_the_persons_journey_and_its_actions(b: Backend) {
+    let mut u = unit(b).await;
+    let case = open_case(&mut u).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-J", "name": "Casa del viaggio", "beds": 1, "takes_women": true}),
+    )
+    .await;
+    let r = u.op.get(&format!("/cases/{case}")).await;
+    assert!(r.body.contains(&format!("/cases/{case}/placements")), "{}", r.body);
+    let page = format!("/cases/{case}/placements");
+    let r = u.op.get(&page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Nessun inserimento"));
+    let pid = p.to_string();
+    let fields = [("point_id", pid.as_str()), ("kind", "hold"), ("place_type", "bed")];
+    let r = u.op.submit(&page, &page, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = u.op.get(&page).await;
+    assert!(
+        r.body.contains("Posto trattenuto") && r.body.contains("Trattenuto"),
+        "{}",
+        r.body
+    );
+    // The place is full: refused on the page, naming it.
+    let r = u.op.submit(&page, &page, &fields).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body
+            .contains("nessun posto letto libero al punto di fuga T-J (Casa del viaggio)"),
+        "{}",
+        r.body
+    );
+    let id = u.op.get(&format!("/api/v1/placements?case_id={case}")).await.json()[0]["id"]
+        .as_i64()
+        .expect("id");
+    let r =
+        u.op.submit(&page, &format!("{page}/{id}"), &[("action", "check_in")])
+            .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r =
+        u.op.submit(
+            &page,
+            &format!("{page}/{id}"),
+            &[("action", "check_out"), ("reason", "left_own_will")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = u.op.get(&page).await;
+    assert!(r.body.contains("Allontanamento volontario"), "{}", r.body);
+}
+both!(a_case_page_leads_to_the_persons_journey_and_its_actions);
