@@ -474,3 +474,36 @@ async fn a_case_page_leads_to_the_persons_journey_and_its_actions(b: Backend) {
     assert!(r.body.contains("Allontanamento volontario"), "{}", r.body);
 }
 both!(a_case_page_leads_to_the_persons_journey_and_its_actions);
+
+/// The board and a place at 390 px: nothing pushed off the side (each table line becomes a card).
+#[actix_web::test]
+async fn chromium_the_board_and_a_place_fit_a_phone() {
+    let mut u = unit(Backend::Sqlite).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-PHONE", "name": "Casa con un nome piuttosto lungo da leggere al telefono", "beds": 3,
+               "takes_women": true, "languages": ["it", "en", "fr", "ro"]}),
+    )
+    .await;
+    let Some(browser) = crate::browser::start_phone("the board on a phone", 390).await else {
+        return;
+    };
+    browser.login(&u.op, "operatrice.notte").await;
+    browser
+        .client
+        .goto(&u.op.url("/escape-points?gender=female&province=PA"))
+        .await
+        .expect("board");
+    browser.wait_text("h1", "Punti di fuga").await;
+    assert_eq!(browser.number("return window.innerWidth;").await, 390.0);
+    browser.assert_fits("the availability board").await;
+    browser.screenshot("escape-points-phone").await;
+    browser
+        .client
+        .goto(&u.op.url(&format!("/escape-points/{p}")))
+        .await
+        .expect("place");
+    browser.wait_text("h1", "T-PHONE").await;
+    browser.assert_fits("a place").await;
+    browser.close().await;
+}
