@@ -85,6 +85,8 @@ pub struct Settings {
     pub emergency_ack_minutes: i64,
     /// Hours within which an ordinary referral must be taken in charge.
     pub take_charge_hours: i64,
+    /// Minutes a hold on a place at an escape point lasts before it expires by itself.
+    pub hold_minutes: i64,
     /// Hours back in which a browser form's referral is compared with earlier ones from the same
     /// organisation, to warn of a probable duplicate before filing it.
     pub duplicate_window_hours: i64,
@@ -130,6 +132,7 @@ impl Default for Settings {
             emergency_ack_minutes: 15,
             duplicate_window_hours: 72,
             take_charge_hours: 24,
+            hold_minutes: 90,
             protocols_dir: None,
             token_cache_seconds: 2,
             master_key: None,
@@ -164,6 +167,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_EMERGENCY_ACK_MINUTES",
     "VARCO_DUPLICATE_WINDOW_HOURS",
     "VARCO_TAKE_CHARGE_HOURS",
+    "VARCO_HOLD_MINUTES",
     "VARCO_PROTOCOLS_DIR",
     "VARCO_TOKEN_CACHE_SECONDS",
     "VARCO_MASTER_KEY",
@@ -332,6 +336,9 @@ impl Settings {
         if let Some(v) = get("VARCO_TAKE_CHARGE_HOURS") {
             self.take_charge_hours = parse("VARCO_TAKE_CHARGE_HOURS", &v)?;
         }
+        if let Some(v) = get("VARCO_HOLD_MINUTES") {
+            self.hold_minutes = parse("VARCO_HOLD_MINUTES", &v)?;
+        }
         if let Some(v) = get("VARCO_PROTOCOLS_DIR") {
             self.protocols_dir = Some(v);
         }
@@ -378,6 +385,9 @@ impl Settings {
         }
         if self.take_charge_hours <= 0 {
             return bad("VARCO_TAKE_CHARGE_HOURS", "must be positive");
+        }
+        if !(1..=24 * 60).contains(&self.hold_minutes) {
+            return bad("VARCO_HOLD_MINUTES", "must be between 1 and 1440");
         }
         if self.sqlite_wal_limit_mb == 0 {
             return bad("VARCO_SQLITE_WAL_LIMIT_MB", "must be at least 1");

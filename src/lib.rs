@@ -18,6 +18,7 @@ pub mod notify;
 pub mod openapi;
 pub mod pages;
 pub mod persons;
+pub mod placements;
 pub mod protocols;
 pub mod referrals;
 pub mod roster;

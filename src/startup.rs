@@ -127,6 +127,10 @@ impl Application {
                     if let Err(e) = escalate(&jobs_state).await {
                         tracing::warn!(error = %e, "escalation run failed");
                     }
+                    let now = db_now(jobs_state.clock.as_ref());
+                    if let Err(e) = crate::placements::service::expire_holds(&jobs_state, now).await {
+                        tracing::warn!(error = %e, "expiring holds failed");
+                    }
                 }
             });
         }
@@ -190,6 +194,8 @@ pub fn open_app(db: Db, settings: Settings, clock: SharedClock) -> Result<Varco,
         );
     }
     write_tx(&mut conn, |c| crate::crypto::store::check_keyring(c, &keys, now))?;
+    // The seed's twelve escape points, as examples, when the registry is empty.
+    write_tx(&mut conn, |c| crate::placements::store::seed_examples(c, &keys, now))?;
     let mut sealed_now = 0;
     loop {
         let n = write_tx(&mut conn, |c| crate::referrals::store::seal_pending(c, &keys, now, 500))?;

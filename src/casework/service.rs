@@ -134,7 +134,7 @@ pub async fn follow_person(app: &App, caller: &Caller, referral: ReferralId) -> 
 }
 
 /// Who may open a case: coordinators any; operators theirs (run, booked, tasked).
-fn may_open(conn: &mut DbConn, caller: &Caller, case: &CaseRow) -> Result<bool, AppError> {
+pub fn may_open(conn: &mut DbConn, caller: &Caller, case: &CaseRow) -> Result<bool, AppError> {
     let (Some(role), Some(user)) = (caller.role, caller.user_id()) else {
         return Ok(false);
     };

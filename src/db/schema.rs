@@ -574,6 +574,63 @@ diesel::table! {
 
 diesel::joinable!(referral_blind -> referrals (referral_id));
 
+diesel::table! {
+    escape_points (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        province -> Text,
+        address -> Nullable<Binary>,
+        data_key_id -> Nullable<BigInt>,
+        beds -> Integer,
+        family_rooms -> Integer,
+        takes_women -> Bool,
+        takes_men -> Bool,
+        takes_minors -> Bool,
+        takes_children -> Bool,
+        takes_trans -> Bool,
+        accessible -> Bool,
+        contact_phone -> Text,
+        status -> Text,
+        suspended_reason -> Nullable<Text>,
+        example -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escape_point_languages (point_id, language) {
+        point_id -> BigInt,
+        language -> Text,
+    }
+}
+
+diesel::table! {
+    placements (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        point_id -> BigInt,
+        kind -> Text,
+        place_type -> Text,
+        status -> Text,
+        operator_id -> Nullable<BigInt>,
+        expires_at -> Nullable<Timestamp>,
+        checked_in_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        check_out_reason -> Nullable<Text>,
+        turn_away_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(escape_point_languages -> escape_points (point_id));
+diesel::joinable!(placements -> escape_points (point_id));
+diesel::joinable!(placements -> cases (case_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     feedback_letters,
     organisations,
@@ -618,4 +675,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assessment_answers,
     assessment_agencies,
     case_outcomes,
+    escape_points,
+    escape_point_languages,
+    placements,
 );

@@ -31,6 +31,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         Role::Coordinator | Role::Operator => items.extend([
             ("/referrals", "nav.referrals"),
             ("/cases", "nav.cases"),
+            ("/escape-points", "nav.escape_points"),
             ("/calendar", "nav.calendar"),
             ("/hotline", "nav.hotline"),
             ("/roster", "nav.roster"),

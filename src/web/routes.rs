@@ -52,6 +52,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::notify::pages::routes());
     all.extend(crate::casework::pages::routes());
     all.extend(crate::casework::feedback::pages::routes());
+    all.extend(crate::placements::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());
@@ -61,6 +62,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::notify::api::routes());
     all.extend(crate::casework::api::routes());
     all.extend(crate::casework::feedback::api::routes());
+    all.extend(crate::placements::api::routes());
     all
 }
 

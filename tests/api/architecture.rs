@@ -24,6 +24,7 @@ const RANKS: &[(&str, u8)] = &[
     ("hotline", 10),
     ("persons", 10),
     ("casework", 11),
+    ("placements", 12),
 ];
 
 /// Exported macros and the module they belong to.

@@ -194,6 +194,29 @@ impl TestApp {
         }
     }
 
+    /// A second instance of the application (its own pool, server and background state) on
+    /// the same database and clock: what several app servers behind one balancer are.
+    pub fn instance(other: &TestApp) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let app = Application::with_listener(other.settings.clone(), Arc::new(other.clock.clone()), listener)
+            .expect("build the second instance")
+            .without_dispatcher();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state.clone();
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            backend: other.backend,
+            clock: other.clock.clone(),
+            state,
+            settings: other.settings.clone(),
+            client: client(),
+            jar: HashMap::new(),
+            csrf: None,
+            owned: other.owned.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -18,6 +18,7 @@ mod notify;
 mod openapi;
 mod pages;
 mod persons;
+mod placements;
 mod referrals;
 mod security;
 mod service;

@@ -405,6 +405,12 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("Agency", varco::casework::vocab::Agency::CODES),
         ("OutcomeKind", varco::casework::vocab::OutcomeKind::CODES),
         ("TransferState", varco::casework::vocab::TransferState::CODES),
+        ("PlaceType", varco::placements::vocab::PlaceType::CODES),
+        ("PointStatus", varco::placements::vocab::PointStatus::CODES),
+        ("PlacementKind", varco::placements::vocab::PlacementKind::CODES),
+        ("PlacementStatus", varco::placements::vocab::PlacementStatus::CODES),
+        ("CheckOutReason", varco::placements::vocab::CheckOutReason::CODES),
+        ("TurnAwayReason", varco::placements::vocab::TurnAwayReason::CODES),
     ]
 }
 
@@ -810,6 +816,46 @@ impl World {
         (person, first, second)
     }
 
+    /// The body of a new escape point with a code of its own (one bed, one family room).
+    fn escape_point_body(&mut self) -> Value {
+        let code = self.unique("T");
+        json!({"code": code, "name": "Casa del giro", "province": "VE", "beds": 1, "family_rooms": 1,
+               "takes_women": true, "takes_children": true, "languages": ["it", "en"],
+               "contact_phone": "+39 041 000 0000", "address": "Calle riservata 1"})
+    }
+
+    /// A new escape point (by the coordinator); its id.
+    async fn escape_point(&mut self) -> i64 {
+        let body = self.escape_point_body();
+        let r = self
+            .expect(
+                "coordinator",
+                Method::POST,
+                "/api/v1/escape-points",
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await;
+        r["id"].as_i64().expect("id")
+    }
+
+    /// A hold on a bed of a new point for a new case of the operator, made by `who`: the case,
+    /// the point and the placement.
+    async fn hold(&mut self, who: &str) -> (i64, i64, i64) {
+        let (case, _) = self.case_at("taken").await;
+        let point = self.escape_point().await;
+        let r = self
+            .expect(
+                who,
+                Method::POST,
+                "/api/v1/placements",
+                Some(json!({"case_id": case, "point_id": point, "kind": "hold", "place_type": "bed"})),
+                StatusCode::CREATED,
+            )
+            .await;
+        (case, point, r["id"].as_i64().expect("id"))
+    }
+
     fn shift_body(&mut self) -> Value {
         self.n += 1;
         let (day, hour) = (1 + self.n / 3 % 28, 8 * (self.n % 3));
@@ -1161,6 +1207,97 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             vec![r.clone(), r.case("answered already")]
         }
         "calendar" => vec![ok(op.path.clone()), ok(format!("{}?from=2027-01-01&days=31", op.path))],
+        "list_escape_points" => vec![ok(op.path.clone())],
+        "create_escape_point" => {
+            let body = w.escape_point_body();
+            let mut bad = body.clone();
+            bad["code"] = json!(w.unique("T"));
+            bad["province"] = json!("Atlantide");
+            vec![
+                ok(op.path.clone()).json(body.clone()),
+                Req::new("code taken", op.path.clone()).json(body),
+                Req::new("unknown province", op.path.clone()).json(bad),
+            ]
+        }
+        "escape_point_board" => vec![
+            ok(op.path.clone()),
+            ok(format!(
+                "{}?gender=female&children=true&language=en&province=PA",
+                op.path
+            )),
+            Req::new("unknown province", format!("{}?province=Atlantide", op.path)),
+        ],
+        "get_escape_point" => {
+            let id = if fresh { w.escape_point().await } else { 1 };
+            vec![ok(op.at(&id.to_string()))]
+        }
+        "update_escape_point" => {
+            let id = if fresh { w.escape_point().await } else { 1 };
+            let mut body = w.escape_point_body();
+            if let Some(o) = body.as_object_mut() {
+                o.remove("code");
+                o.remove("address");
+            }
+            body["version"] = json!(1);
+            body["status"] = json!("suspended");
+            body["suspended_reason"] = json!("manutenzione");
+            vec![ok(op.at(&id.to_string())).json(body)]
+        }
+        "reveal_escape_point_address" => {
+            let id = match (fresh, caller) {
+                (true, "operator") => w.hold("operator").await.1,
+                (true, _) => w.escape_point().await,
+                _ => 1,
+            };
+            vec![ok(op.at(&id.to_string()))]
+        }
+        "list_placements" => {
+            let case = if fresh { w.hold("operator").await.0 } else { 1 };
+            vec![
+                ok(format!("{}?case_id={case}", op.path)),
+                Req::new("no such case", format!("{}?case_id={NO_SUCH_ID}", op.path)),
+            ]
+        }
+        "create_placement" => {
+            let (case, point) = if fresh {
+                let (case, _) = w.case_at("taken").await;
+                (case, w.escape_point().await)
+            } else {
+                (1, 1)
+            };
+            let body = json!({"case_id": case, "point_id": point, "kind": "emergency", "place_type": "bed"});
+            vec![
+                ok(op.path.clone()).json(body.clone()),
+                Req::new("no free bed", op.path.clone()).json(body),
+                Req::new("no such point", op.path.clone())
+                    .json(json!({"case_id": case, "point_id": 987_654_321, "kind": "hold"})),
+            ]
+        }
+        "check_in_placement" | "release_placement" | "check_out_placement" | "turn_away_placement" => {
+            let id = if fresh {
+                let (_, _, id) = w.hold("operator").await;
+                if op.id == "check_out_placement" {
+                    w.expect(
+                        "operator",
+                        Method::POST,
+                        &format!("/api/v1/placements/{id}/check-in"),
+                        None,
+                        StatusCode::OK,
+                    )
+                    .await;
+                }
+                id
+            } else {
+                1
+            };
+            let mut r = ok(op.at(&id.to_string()));
+            match op.id.as_str() {
+                "check_out_placement" => r = r.json(json!({"reason": "moved_on"})),
+                "turn_away_placement" => r = r.json(json!({"reason": "no_space"})),
+                _ => {}
+            }
+            vec![r.clone(), r.case("done already")]
+        }
         other => panic!("the walk does not know the operation `{other}`: teach `valid` how to call it"),
     }
 }
@@ -1585,8 +1722,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        31 + 5 + 7 + 17,
-        "the operations walked (with the persons' 5, written feedback's 7, casework's 17)"
+        31 + 5 + 7 + 17 + 12,
+        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 12)"
     );
     assert_eq!(
         t.pairs.len(),

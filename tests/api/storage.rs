@@ -102,6 +102,32 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             "mediator_answer",
             v(varco::referrals::vocab::MediatorAnswer::CODES),
         ),
+        (
+            "escape_points",
+            "status",
+            v(varco::placements::vocab::PointStatus::CODES),
+        ),
+        ("placements", "kind", v(varco::placements::vocab::PlacementKind::CODES)),
+        (
+            "placements",
+            "place_type",
+            v(varco::placements::vocab::PlaceType::CODES),
+        ),
+        (
+            "placements",
+            "status",
+            v(varco::placements::vocab::PlacementStatus::CODES),
+        ),
+        (
+            "placements",
+            "check_out_reason",
+            v(varco::placements::vocab::CheckOutReason::CODES),
+        ),
+        (
+            "placements",
+            "turn_away_reason",
+            v(varco::placements::vocab::TurnAwayReason::CODES),
+        ),
         ("cases", "status", v(varco::casework::vocab::CaseStatus::CODES)),
         ("case_events", "kind", v(varco::casework::vocab::CaseEventKind::CODES)),
         ("case_tasks", "kind", v(varco::casework::vocab::TaskKind::CODES)),

@@ -1,0 +1,3 @@
+DROP TABLE placements;
+DROP TABLE escape_point_languages;
+DROP TABLE escape_points;

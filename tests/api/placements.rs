@@ -1,0 +1,509 @@
+//! Escape points and placements: the board offers only places that fit, holds expire by
+//! themselves, capacity is never exceeded under concurrent requests (on PostgreSQL also from two
+//! app instances), addresses never leak, and only the crisis unit uses any of it.
+
+use awc::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::casework::open_case;
+use crate::helpers::{Backend, TestApp, PASSWORD};
+use crate::referrals::{unit, Unit};
+
+const MARKER: &str = "VIA-SEGRETA-4711";
+
+/// Adds a point (as a coordinator); its id.
+async fn point(coord: &mut TestApp, body: Value) -> i64 {
+    let mut body = body;
+    let defaults = json!({"name": "Casa di prova", "province": "PA", "beds": 1, "contact_phone": "+39 091 000 0000"});
+    for (k, v) in defaults.as_object().expect("object") {
+        if body.get(k).is_none() {
+            body[k] = v.clone();
+        }
+    }
+    let r = coord.api(Method::POST, "/api/v1/escape-points", Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()["id"].as_i64().expect("id")
+}
+
+async fn board(app: &mut TestApp, query: &str) -> Vec<Value> {
+    let r = app.get(&format!("/api/v1/escape-points/board?{query}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json().as_array().cloned().expect("lines")
+}
+
+/// The codes of the test's own points on the board (the twelve examples left out).
+fn codes(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| l["point"]["code"].as_str())
+        .filter(|c| c.starts_with("T-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn line<'a>(lines: &'a [Value], code: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["point"]["code"] == code)
+        .unwrap_or_else(|| panic!("{code} not on the board"))
+}
+
+async fn place(app: &mut TestApp, case: i64, point: i64, kind: &str) -> crate::helpers::Reply {
+    app.api(
+        Method::POST,
+        "/api/v1/placements",
+        Some(json!({"case_id": case, "point_id": point, "kind": kind, "place_type": "bed"})),
+    )
+    .await
+}
+
+async fn login_as(u: &Unit, username: &str) -> TestApp {
+    let mut app = TestApp::sibling(&u.admin);
+    assert_eq!(app.login(username, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    app
+}
+
+async fn the_board_offers_only_places_that_fit(b: Backend) {
+    let mut u = unit(b).await;
+    point(
+        &mut u.coord,
+        json!({"code": "T-W", "province": "PA", "beds": 2, "takes_women": true, "takes_trans": true, "languages": ["it", "en"]}),
+    )
+    .await;
+    point(
+        &mut u.coord,
+        json!({"code": "T-M", "province": "PA", "beds": 2, "takes_men": true, "accessible": true, "languages": ["it", "ar"]}),
+    )
+    .await;
+    let family = point(
+        &mut u.coord,
+        json!({"code": "T-F", "province": "CT", "beds": 1, "family_rooms": 1, "takes_women": true, "takes_children": true,
+               "accessible": true, "languages": ["it", "en", "fr"]}),
+    )
+    .await;
+    // The seed's twelve, marked as examples.
+    let all = u.op.get("/api/v1/escape-points").await.json();
+    let examples = all
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter(|p| p["example"] == true)
+        .count();
+    assert_eq!(examples, 12);
+
+    // A man is not offered a women-only place.
+    assert_eq!(codes(&board(&mut u.op, "gender=male").await), ["T-M"]);
+    // A mother with children gets family rooms.
+    let lines = board(&mut u.op, "gender=female&children=true").await;
+    assert_eq!(codes(&lines), ["T-F"]);
+    assert_eq!(line(&lines, "T-F")["free_needed"], 1);
+    // Language and accessibility filters.
+    assert_eq!(codes(&board(&mut u.op, "gender=female&language=fr").await), ["T-F"]);
+    assert_eq!(codes(&board(&mut u.op, "gender=female&accessible=true").await), ["T-F"]);
+    assert_eq!(codes(&board(&mut u.op, "gender=trans").await), ["T-W"]);
+    assert!(codes(&board(&mut u.op, "gender=female&minor=true").await).is_empty());
+    // Nearest first: the emergence province, then its region, then the rest of Italy.
+    let lines = board(&mut u.op, "gender=female&province=PA").await;
+    let order: Vec<&str> = lines.iter().filter_map(|l| l["point"]["code"].as_str()).collect();
+    assert_eq!(&order[..2], ["T-W", "T-F"], "{order:?}");
+    assert_eq!(lines[0]["distance_km"], 0);
+    // A suspended place is offered to nobody.
+    let r = u
+        .coord
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/escape-points/{family}"),
+            Some(
+                json!({"version": 1, "name": "Casa di prova", "province": "CT", "beds": 1, "family_rooms": 1,
+                        "takes_women": true, "takes_children": true, "contact_phone": "+39 095 000 0000",
+                        "status": "suspended", "suspended_reason": "lavori di ristrutturazione"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["status"], "suspended");
+    assert!(codes(&board(&mut u.op, "gender=female&children=true").await).is_empty());
+    // Filters that cannot be read are refused.
+    let r = u.op.get("/api/v1/escape-points/board?province=Atlantide").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+both!(the_board_offers_only_places_that_fit);
+
+async fn a_hold_expires_by_itself_and_frees_the_place(b: Backend) {
+    // VARCO_HOLD_MINUTES (default 90) shortened, so that the sessions outlive the hold.
+    let mut u = crate::referrals::unit_with(b, |s| s.hold_minutes = 20).await;
+    let case = open_case(&mut u).await;
+    let p = point(&mut u.coord, json!({"code": "T-H", "beds": 1, "takes_women": true})).await;
+    let r = place(&mut u.op, case, p, "hold").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let hold = r.json();
+    assert_eq!(hold["status"], "held");
+    assert!(hold["expires_at"].is_string());
+    let lines = board(&mut u.op, "gender=female").await;
+    assert_eq!(line(&lines, "T-H")["free_beds"], 0);
+    assert_eq!(line(&lines, "T-H")["held_beds"], 1);
+    // Holds count: no second place.
+    let r = place(&mut u.op, case, p, "emergency").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("T-H"), "{}", r.body);
+    // When its time is up the hold no longer counts, before any job ran.
+    u.op.clock.advance(chrono::Duration::minutes(21));
+    let lines = board(&mut u.op, "gender=female").await;
+    assert_eq!(line(&lines, "T-H")["free_beds"], 1);
+    let r =
+        u.op.api(
+            Method::POST,
+            &format!("/api/v1/placements/{}/check-in", hold["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "an expired hold cannot be checked in: {}",
+        r.body
+    );
+    // The background job marks it.
+    let now = varco::clock::db_now(&u.op.clock);
+    assert_eq!(
+        varco::placements::service::expire_holds(&u.op.state, now)
+            .await
+            .expect("job"),
+        1
+    );
+    assert_eq!(u.op.count_where("placements", "status = 'expired'"), 1);
+    // An emergency placement now, its arrival and departure.
+    let r = place(&mut u.op, case, p, "emergency").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let stay = r.json()["id"].as_i64().expect("id");
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/placements/{stay}/check-in"), None)
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["status"], "checked_in");
+    let r =
+        u.op.api(
+            Method::POST,
+            &format!("/api/v1/placements/{stay}/check-out"),
+            Some(json!({"reason": "programme_entry"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["check_out_reason"], "programme_entry");
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/placements/{stay}/release"), None)
+            .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // A hold let go, and a turn-away.
+    let r = place(&mut u.op, case, p, "hold").await;
+    let id = r.json()["id"].as_i64().expect("id");
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/placements/{id}/release"), None)
+            .await;
+    assert_eq!(r.json()["status"], "released");
+    let r = place(&mut u.op, case, p, "observation").await;
+    let id = r.json()["id"].as_i64().expect("id");
+    let r =
+        u.op.api(
+            Method::POST,
+            &format!("/api/v1/placements/{id}/turn-away"),
+            Some(json!({"reason": "refused_by_person"})),
+        )
+        .await;
+    assert_eq!(r.json()["turn_away_reason"], "refused_by_person");
+    // The person's journey on the case.
+    let r = u.op.get(&format!("/api/v1/placements?case_id={case}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let statuses: Vec<String> = r
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["status"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(statuses, ["expired", "checked_out", "released", "turned_away"]);
+}
+both!(a_hold_expires_by_itself_and_frees_the_place);
+
+/// Fires one placement from each of `apps` at once; the statuses and bodies.
+async fn burst(apps: &mut [TestApp], case: i64, point: i64) -> Vec<(StatusCode, String)> {
+    let futures = apps.iter_mut().map(|app| async move {
+        let r = place(app, case, point, "emergency").await;
+        (r.status, r.body)
+    });
+    futures_util::future::join_all(futures).await
+}
+
+async fn capacity_is_never_exceeded_under_concurrent_placements(b: Backend) {
+    let mut u = unit(b).await;
+    let case = open_case(&mut u).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-C", "name": "Casa Concorrenza", "beds": 3, "takes_women": true, "address": format!("Via {MARKER}, 1")}),
+    )
+    .await;
+    // One hold taken first: it counts.
+    assert_eq!(place(&mut u.op, case, p, "hold").await.status, StatusCode::CREATED);
+    let mut apps = Vec::new();
+    for i in 0..8 {
+        // On PostgreSQL half the operators work on a second instance of the application.
+        let mut app = if b == Backend::Postgres && i % 2 == 1 {
+            TestApp::instance(&u.admin)
+        } else {
+            TestApp::sibling(&u.admin)
+        };
+        assert_eq!(
+            app.login("operatrice.notte", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
+        );
+        apps.push(app);
+    }
+    let results = burst(&mut apps, case, p).await;
+    let created = results.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let refused: Vec<&String> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CONFLICT)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(created, 2, "{results:?}");
+    assert_eq!(refused.len(), 6, "{results:?}");
+    for body in refused {
+        assert!(body.contains("T-C") && body.contains("Casa Concorrenza"), "{body}");
+        assert!(!body.contains(MARKER), "{body}");
+    }
+    assert_eq!(
+        u.op.count_where(
+            "placements",
+            &format!("point_id = {p} AND status IN ('held', 'placed')")
+        ),
+        3
+    );
+}
+both!(capacity_is_never_exceeded_under_concurrent_placements);
+
+async fn an_address_is_shown_only_on_request_to_whom_may_see_it(b: Backend) {
+    let mut u = unit(b).await;
+    let case = open_case(&mut u).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-A", "beds": 2, "takes_women": true, "address": format!("Via {MARKER}, 4, Palermo")}),
+    )
+    .await;
+    let mut med = login_as(&u, "mediatrice.edo").await;
+    let reads = [
+        "/api/v1/escape-points".to_owned(),
+        format!("/api/v1/escape-points/{p}"),
+        "/api/v1/escape-points/board?gender=female".to_owned(),
+        format!("/api/v1/placements?case_id={case}"),
+        "/api/openapi.json".to_owned(),
+    ];
+    // Nobody outside the unit reads anything of it.
+    for path in &reads[..4] {
+        let r = med.get(path).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+        assert!(!r.body.contains(MARKER));
+    }
+    for path in [
+        format!("/api/v1/escape-points/{p}/address"),
+        "/api/v1/placements".to_owned(),
+    ] {
+        let r = med.api(Method::POST, &path, Some(json!({}))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+        assert!(!r.body.contains(MARKER));
+    }
+    // The unit's lists, the board and the placements never carry it.
+    for path in &reads {
+        let r = u.op.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        assert!(!r.body.contains(MARKER), "{path}: {}", r.body);
+    }
+    // An operator without a hold there is refused, and the refusal audited.
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
+            .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(!r.body.contains(MARKER));
+    // With a hold there, on request.
+    let r = place(&mut u.op, case, p, "hold").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(!r.body.contains(MARKER));
+    let r =
+        u.op.api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.json()["address"].as_str().is_some_and(|a| a.contains(MARKER)));
+    // Coordinators may always ask.
+    let r = u
+        .coord
+        .api(Method::POST, &format!("/api/v1/escape-points/{p}/address"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for path in &reads {
+        let r = u.op.get(path).await;
+        assert!(!r.body.contains(MARKER), "{path}: {}", r.body);
+    }
+    // Each reveal and each refusal audited; the log, the outbox and the stored row never hold it.
+    let entries = u.admin.audit("action=escape_point.address").await;
+    let outcomes: Vec<&str> = entries.iter().filter_map(|e| e["outcome"].as_str()).collect();
+    assert_eq!(outcomes.len(), 3, "{entries:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "denied").count(), 1, "{entries:?}");
+    let log = u.admin.get("/api/v1/audit?limit=500").await;
+    assert!(!log.body.contains(MARKER));
+    assert!(u.admin.outbox().iter().all(|m| !format!("{m:?}").contains(MARKER)));
+    assert_eq!(u.admin.count_where("escape_points", "name LIKE '%4711%'"), 0);
+}
+both!(an_address_is_shown_only_on_request_to_whom_may_see_it);
+
+async fn only_the_crisis_unit_uses_escape_points(b: Backend) {
+    let mut u = unit(b).await;
+    // Operators use the board but do not keep the registry.
+    let r =
+        u.op.api(
+            Method::POST,
+            "/api/v1/escape-points",
+            Some(json!({"code": "T-X", "name": "x", "province": "PA", "beds": 1, "contact_phone": "1"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let mut med = login_as(&u, "mediatrice.edo").await;
+    for path in ["/api/v1/escape-points", "/api/v1/escape-points/board"] {
+        assert_eq!(med.get(path).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(u.admin.get(path).await.status, StatusCode::FORBIDDEN);
+    }
+    // A duplicate code is a conflict; a case the operator may not open does not exist for them.
+    point(&mut u.coord, json!({"code": "T-D"})).await;
+    let r = u
+        .coord
+        .api(
+            Method::POST,
+            "/api/v1/escape-points",
+            Some(json!({"code": "T-D", "name": "y", "province": "PA", "beds": 1, "contact_phone": "1"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+}
+both!(only_the_crisis_unit_uses_escape_points);
+
+async fn the_pages_show_the_board_and_a_place_but_its_address_only_on_request(b: Backend) {
+    let mut u = unit(b).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-P", "name": "Casa sul mare", "beds": 2, "takes_women": true, "address": format!("Via {MARKER}, 9")}),
+    )
+    .await;
+    let r = u.op.get("/escape-points?gender=female&province=PA").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Punti di fuga") && r.body.contains("Casa sul mare"));
+    assert!(r.body.contains("Esempio"), "the seeded points are marked as examples");
+    assert!(r.body.contains("data-label=\"Posti letto liberi\""));
+    assert!(!r.body.contains(MARKER));
+    assert!(
+        r.body.contains("href=\"/escape-points\""),
+        "the navigation leads to the board"
+    );
+    let r = u.op.get("/escape-points?province=Atlantide").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Provincia non riconosciuta"));
+    let page = format!("/escape-points/{p}");
+    let r = u.op.get(&page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains(MARKER));
+    // The operator without a hold there is refused; the coordinator sees it once.
+    let r = u.op.submit(&page, &format!("{page}/address"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(!r.body.contains(MARKER));
+    let r = u.coord.submit(&page, &format!("{page}/address"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(MARKER));
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    let mut med = login_as(&u, "mediatrice.edo").await;
+    assert_eq!(med.get("/escape-points").await.status, StatusCode::FORBIDDEN);
+}
+both!(the_pages_show_the_board_and_a_place_but_its_address_only_on_request);
+
+async fn a_case_page_leads_to_the_persons_journey_and_its_actions(b: Backend) {
+    let mut u = unit(b).await;
+    let case = open_case(&mut u).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-J", "name": "Casa del viaggio", "beds": 1, "takes_women": true}),
+    )
+    .await;
+    let r = u.op.get(&format!("/cases/{case}")).await;
+    assert!(r.body.contains(&format!("/cases/{case}/placements")), "{}", r.body);
+    let page = format!("/cases/{case}/placements");
+    let r = u.op.get(&page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Nessun inserimento"));
+    let pid = p.to_string();
+    let fields = [("point_id", pid.as_str()), ("kind", "hold"), ("place_type", "bed")];
+    let r = u.op.submit(&page, &page, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = u.op.get(&page).await;
+    assert!(
+        r.body.contains("Posto trattenuto") && r.body.contains("Trattenuto"),
+        "{}",
+        r.body
+    );
+    // The place is full: refused on the page, naming it.
+    let r = u.op.submit(&page, &page, &fields).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body
+            .contains("nessun posto letto libero al punto di fuga T-J (Casa del viaggio)"),
+        "{}",
+        r.body
+    );
+    let id = u.op.get(&format!("/api/v1/placements?case_id={case}")).await.json()[0]["id"]
+        .as_i64()
+        .expect("id");
+    let r =
+        u.op.submit(&page, &format!("{page}/{id}"), &[("action", "check_in")])
+            .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r =
+        u.op.submit(
+            &page,
+            &format!("{page}/{id}"),
+            &[("action", "check_out"), ("reason", "left_own_will")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = u.op.get(&page).await;
+    assert!(r.body.contains("Allontanamento volontario"), "{}", r.body);
+}
+both!(a_case_page_leads_to_the_persons_journey_and_its_actions);
+
+/// The board and a place at 390 px: nothing pushed off the side (each table line becomes a card).
+#[actix_web::test]
+async fn chromium_the_board_and_a_place_fit_a_phone() {
+    let mut u = unit(Backend::Sqlite).await;
+    let p = point(
+        &mut u.coord,
+        json!({"code": "T-PHONE", "name": "Casa con un nome piuttosto lungo da leggere al telefono", "beds": 3,
+               "takes_women": true, "languages": ["it", "en", "fr", "ro"]}),
+    )
+    .await;
+    let Some(browser) = crate::browser::start_phone("the board on a phone", 390).await else {
+        return;
+    };
+    browser.login(&u.op, "operatrice.notte").await;
+    browser
+        .client
+        .goto(&u.op.url("/escape-points?gender=female&province=PA"))
+        .await
+        .expect("board");
+    browser.wait_text("h1", "Punti di fuga").await;
+    assert_eq!(browser.number("return window.innerWidth;").await, 390.0);
+    browser.assert_fits("the availability board").await;
+    browser.screenshot("escape-points-phone").await;
+    browser
+        .client
+        .goto(&u.op.url(&format!("/escape-points/{p}")))
+        .await
+        .expect("place");
+    browser.wait_text("h1", "T-PHONE").await;
+    browser.assert_fits("a place").await;
+    browser.close().await;
+}
