@@ -87,6 +87,8 @@ pub struct Settings {
     pub take_charge_hours: i64,
     /// Minutes a hold on a place at an escape point lasts before it expires by itself.
     pub hold_minutes: i64,
+    /// Counts below this are not shown outside the unit (the observatory's aggregates).
+    pub disclosure_threshold: i64,
     /// Hours back in which a browser form's referral is compared with earlier ones from the same
     /// organisation, to warn of a probable duplicate before filing it.
     pub duplicate_window_hours: i64,
@@ -133,6 +135,7 @@ impl Default for Settings {
             duplicate_window_hours: 72,
             take_charge_hours: 24,
             hold_minutes: 90,
+            disclosure_threshold: 5,
             protocols_dir: None,
             token_cache_seconds: 2,
             master_key: None,
@@ -168,6 +171,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_DUPLICATE_WINDOW_HOURS",
     "VARCO_TAKE_CHARGE_HOURS",
     "VARCO_HOLD_MINUTES",
+    "VARCO_DISCLOSURE_THRESHOLD",
     "VARCO_PROTOCOLS_DIR",
     "VARCO_TOKEN_CACHE_SECONDS",
     "VARCO_MASTER_KEY",
@@ -339,6 +343,9 @@ impl Settings {
         if let Some(v) = get("VARCO_HOLD_MINUTES") {
             self.hold_minutes = parse("VARCO_HOLD_MINUTES", &v)?;
         }
+        if let Some(v) = get("VARCO_DISCLOSURE_THRESHOLD") {
+            self.disclosure_threshold = parse("VARCO_DISCLOSURE_THRESHOLD", &v)?;
+        }
         if let Some(v) = get("VARCO_PROTOCOLS_DIR") {
             self.protocols_dir = Some(v);
         }
@@ -388,6 +395,9 @@ impl Settings {
         }
         if !(1..=24 * 60).contains(&self.hold_minutes) {
             return bad("VARCO_HOLD_MINUTES", "must be between 1 and 1440");
+        }
+        if !(1..=1000).contains(&self.disclosure_threshold) {
+            return bad("VARCO_DISCLOSURE_THRESHOLD", "must be between 1 and 1000");
         }
         if self.sqlite_wal_limit_mb == 0 {
             return bad("VARCO_SQLITE_WAL_LIMIT_MB", "must be at least 1");

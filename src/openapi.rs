@@ -69,6 +69,7 @@ use crate::{accounts, audit, casework, hotline, notify, pages, persons, referral
         crate::placements::api::list_points,
         crate::placements::api::create_point,
         crate::placements::api::board,
+        crate::placements::api::occupancy,
         crate::placements::api::get_point,
         crate::placements::api::update_point,
         crate::placements::api::reveal_address,

@@ -4,7 +4,7 @@
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -23,12 +23,15 @@ use crate::web::{expected_version, ApiJson, ApiQuery, Ctx, PathId, RouteDef};
 
 const UNIT: Access = Access::Roles(&[Role::Coordinator, Role::Operator]);
 const COORDINATOR: Access = Access::Roles(&[Role::Coordinator]);
+/// The unit and the observatory's analysts (who see small counts withheld).
+const OBSERVERS: Access = Access::Roles(&[Role::Coordinator, Role::Operator, Role::Analyst]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
         RouteDef::new(Method::GET, "/api/v1/escape-points", UNIT, list_points),
         RouteDef::new(Method::POST, "/api/v1/escape-points", COORDINATOR, create_point),
         RouteDef::new(Method::GET, "/api/v1/escape-points/board", UNIT, board),
+        RouteDef::new(Method::GET, "/api/v1/escape-points/occupancy", OBSERVERS, occupancy),
         RouteDef::new(Method::GET, "/api/v1/escape-points/{id}", UNIT, get_point),
         RouteDef::new(Method::PATCH, "/api/v1/escape-points/{id}", COORDINATOR, update_point),
         RouteDef::new(Method::POST, "/api/v1/escape-points/{id}/address", UNIT, reveal_address),
@@ -590,4 +593,85 @@ pub(crate) async fn turn_away(ctx: Ctx, id: PathId, body: ApiJson<TurnAwayInput>
     )
     .await?;
     placement_response(&ctx, &r, StatusCode::OK).await
+}
+
+/// The period of the occupancy history.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OccupancyQuery {
+    /// First day (YYYY-MM-DD, Europe/Rome).
+    pub from: NaiveDate,
+    /// Last day, included (YYYY-MM-DD, Europe/Rome); at most 366 days after `from`'s start.
+    pub to: NaiveDate,
+}
+
+/// The occupancy of one place type over the period. A count under the disclosure threshold is
+/// `null` for an observatory analyst, with `suppressed` set.
+#[derive(Serialize, ToSchema)]
+pub struct OccupancyLineView {
+    pub place_type: PlaceType,
+    /// Placements started in the period (checked in, or placed and expected).
+    pub placements: Option<i64>,
+    /// Nights spent in the period (a night counts when its closing midnight passes during a stay).
+    pub nights: Option<i64>,
+    /// Persons turned away for lack of space (`no_space`) in the period.
+    pub turned_away_no_space: Option<i64>,
+    /// Some count of this line is withheld (under the disclosure threshold).
+    pub suppressed: bool,
+}
+
+/// The occupancy history: aggregates by place type only, no point named.
+#[derive(Serialize, ToSchema)]
+pub struct OccupancyView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The disclosure threshold applied (`null`: exact counts, for the unit).
+    pub threshold: Option<i64>,
+    pub lines: Vec<OccupancyLineView>,
+}
+
+impl OccupancyView {
+    pub fn of(period: &service::Period, lines: &[service::Occupancy], threshold: Option<i64>) -> OccupancyView {
+        OccupancyView {
+            from: period.from,
+            to: period.to,
+            threshold,
+            lines: lines
+                .iter()
+                .map(|o| {
+                    let mut suppressed = false;
+                    let mut shown = |n: i64| match threshold {
+                        Some(t) if n > 0 && n < t => {
+                            suppressed = true;
+                            None
+                        }
+                        _ => Some(n),
+                    };
+                    let (placements, nights, turned_away_no_space) =
+                        (shown(o.placements), shown(o.nights), shown(o.turned_away));
+                    OccupancyLineView {
+                        place_type: o.place_type,
+                        placements,
+                        nights,
+                        turned_away_no_space,
+                        suppressed,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The occupancy history for the observatory, by place type (`bed`, `family_room`): placements
+/// started, nights spent and turn-aways for lack of space in a period of Europe/Rome days; audited.
+/// Analysts see counts under `VARCO_DISCLOSURE_THRESHOLD` withheld (zero is shown).
+#[utoipa::path(get, path = "/api/v1/escape-points/occupancy", tag = "escape-points", params(OccupancyQuery), operation_id = "escape_point_occupancy",
+    responses((status = 200, body = OccupancyView),
+        (status = 400, body = Problem, description = "A day is missing or malformed, `to` is before `from`, or the period is longer than 366 days (`errors` names the field)")),
+    security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn occupancy(ctx: Ctx, q: ApiQuery<OccupancyQuery>) -> Result<HttpResponse, AppError> {
+    let period = service::Period::new(q.0.from, q.0.to)?;
+    let (lines, threshold) = service::occupancy(&ctx.state, &ctx.caller(), period.clone()).await?;
+    Ok(HttpResponse::Ok().json(OccupancyView::of(&period, &lines, threshold)))
 }

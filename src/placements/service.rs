@@ -2,7 +2,7 @@
 //! unit only (coordinators and operators); the registry is kept by coordinators. Every write is
 //! audited, and every reveal of an address (and every refusal of one).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use super::lifecycle::PlacementAction;
 use super::store::{self, PlacementRow, Point, PointFields};
@@ -318,4 +318,129 @@ pub async fn journey(
         .read(move |conn| Ok(crate::casework::store::get(conn, case)?.reference))
         .await?;
     Ok((reference, rows))
+}
+
+/// The occupancy of one place type over a period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occupancy {
+    pub place_type: PlaceType,
+    /// Placements started (checked in, or placed) in the period.
+    pub placements: i64,
+    /// Nights spent in the period.
+    pub nights: i64,
+    /// Turn-aways for lack of space in the period.
+    pub turned_away: i64,
+}
+
+/// A period of Europe/Rome days, `to` inclusive, as stored UTC bounds `[start, end)` and the
+/// midnights that close each of its nights.
+#[derive(Clone, Debug)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    midnights: Vec<NaiveDateTime>,
+}
+
+/// The longest period the history answers for, in days.
+pub const MAX_PERIOD_DAYS: i64 = 366;
+
+impl Period {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, AppError> {
+        use crate::domain::time::{add_days, rome_day_start};
+        if to < from {
+            return Err(AppError::bad_request("to", "must not be before from"));
+        }
+        let days = (to - from).num_days() + 1;
+        if days > MAX_PERIOD_DAYS {
+            return Err(AppError::bad_request("to", "the period is at most 366 days"));
+        }
+        let start = rome_day_start(from).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
+        let mut midnights = Vec::with_capacity(days as usize);
+        for i in 1..=days {
+            let m = add_days(from, i)
+                .and_then(rome_day_start)
+                .ok_or_else(|| AppError::bad_request("to", "is out of range"))?;
+            midnights.push(m);
+        }
+        let end = *midnights
+            .last()
+            .ok_or_else(|| AppError::bad_request("to", "is out of range"))?;
+        Ok(Period {
+            from,
+            to,
+            start,
+            end,
+            midnights,
+        })
+    }
+
+    fn contains(&self, at: NaiveDateTime) -> bool {
+        self.start <= at && at < self.end
+    }
+
+    /// The nights of the period spent in `[arrived, left)`: the midnights closing them passed
+    /// while the person was there.
+    fn nights(&self, arrived: NaiveDateTime, left: NaiveDateTime) -> i64 {
+        let after = self.midnights.partition_point(|m| *m <= arrived);
+        let through = self.midnights.partition_point(|m| *m <= left);
+        through.saturating_sub(after) as i64
+    }
+}
+
+/// The occupancy history by place type, from the rows touching the period: a placement (placed,
+/// checked in or out) starts at its check-in, or its creation when the person is still expected,
+/// and lasts until its check-out or `now`; a hold counts only once checked in.
+pub fn occupancy_of(rows: &[PlacementRow], period: &Period, now: NaiveDateTime) -> Vec<Occupancy> {
+    use super::vocab::PlacementStatus as S;
+    [PlaceType::Bed, PlaceType::FamilyRoom]
+        .into_iter()
+        .map(|t| {
+            let mut o = Occupancy {
+                place_type: t,
+                placements: 0,
+                nights: 0,
+                turned_away: 0,
+            };
+            for r in rows.iter().filter(|r| r.place_type == t) {
+                match r.status {
+                    S::Placed | S::CheckedIn | S::CheckedOut => {
+                        let arrived = r.checked_in_at.unwrap_or(r.created_at);
+                        if period.contains(arrived) {
+                            o.placements += 1;
+                        }
+                        let left = r.ended_at.unwrap_or(now);
+                        o.nights += period.nights(arrived, left);
+                    }
+                    S::TurnedAway
+                        if r.turn_away_reason == Some(TurnAwayReason::NoSpace)
+                            && r.ended_at.is_some_and(|e| period.contains(e)) =>
+                    {
+                        o.turned_away += 1;
+                    }
+                    _ => {}
+                }
+            }
+            o
+        })
+        .collect()
+}
+
+/// The occupancy history for the observatory (audited): the unit sees exact counts; analysts
+/// see them with counts under the disclosure threshold withheld, returned as `Some(threshold)`.
+pub async fn occupancy(app: &App, caller: &Caller, period: Period) -> Result<(Vec<Occupancy>, Option<i64>), AppError> {
+    let threshold = match caller.role {
+        Some(Role::Coordinator | Role::Operator) => None,
+        Some(Role::Analyst) => Some(app.settings.disclosure_threshold),
+        _ => return Err(AppError::Forbidden),
+    };
+    let now = caller.now;
+    let lines = audit::read(app, caller, move |conn| {
+        let rows = store::touching(conn, period.start, period.end)?;
+        let event = Event::new("placement.occupancy").detail(format!("{}..{}", period.from, period.to));
+        Ok((occupancy_of(&rows, &period, now), event))
+    })
+    .await?;
+    Ok((lines, threshold))
 }

@@ -689,3 +689,14 @@ pub fn seed_examples(conn: &mut DbConn, keys: &Keyring, now: NaiveDateTime) -> R
     }
     Ok(EXAMPLES.len())
 }
+
+/// The placements, holds and turn-aways that touch `[start, end)`: created before its end and
+/// not ended before its start (the occupancy history reads them).
+pub fn touching(conn: &mut DbConn, start: NaiveDateTime, end: NaiveDateTime) -> Result<Vec<PlacementRow>, AppError> {
+    Ok(placements::table
+        .filter(placements::created_at.lt(end))
+        .filter(placements::ended_at.is_null().or(placements::ended_at.ge(start)))
+        .order(placements::id)
+        .select(PlacementRow::as_select())
+        .load(conn)?)
+}

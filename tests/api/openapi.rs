@@ -1227,6 +1227,10 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             )),
             Req::new("unknown province", format!("{}?province=Atlantide", op.path)),
         ],
+        "escape_point_occupancy" => vec![
+            ok(format!("{}?from=2027-01-01&to=2027-12-31", op.path)),
+            Req::new("period too long", format!("{}?from=2027-01-01&to=2028-06-01", op.path)),
+        ],
         "get_escape_point" => {
             let id = if fresh { w.escape_point().await } else { 1 };
             vec![ok(op.at(&id.to_string()))]
@@ -1722,8 +1726,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        31 + 5 + 7 + 17 + 12,
-        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 12)"
+        31 + 5 + 7 + 17 + 13,
+        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 13)"
     );
     assert_eq!(
         t.pairs.len(),

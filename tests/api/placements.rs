@@ -385,6 +385,135 @@ async fn only_the_crisis_unit_uses_escape_points(b: Backend) {
 }
 both!(only_the_crisis_unit_uses_escape_points);
 
+async fn occupancy(app: &mut TestApp, from: &str, to: &str) -> Value {
+    let r = app
+        .get(&format!("/api/v1/escape-points/occupancy?from={from}&to={to}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+}
+
+/// The line of a place type: (placements, nights, turned away for lack of space, suppressed).
+fn occ(view: &Value, place_type: &str) -> (Value, Value, Value, Value) {
+    let l = view["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["place_type"] == place_type)
+        .unwrap_or_else(|| panic!("no {place_type} line in {view}"));
+    (
+        l["placements"].clone(),
+        l["nights"].clone(),
+        l["turned_away_no_space"].clone(),
+        l["suppressed"].clone(),
+    )
+}
+
+async fn the_occupancy_history_counts_nights_placements_and_turn_aways(b: Backend) {
+    // Sessions outlive the days the clock is moved on.
+    let mut u = crate::referrals::unit_with(b, |s| {
+        s.session_idle_minutes = 7 * 24 * 60;
+        s.session_absolute_hours = 24 * 30;
+    })
+    .await;
+    // The clock stands at 25/11/2026 03:00 in Rome.
+    let first = open_case(&mut u).await;
+    let second = open_case(&mut u).await;
+    let p = point(&mut u.coord, json!({"code": "T-O", "beds": 3, "takes_women": true})).await;
+    let check_in = |id: i64| format!("/api/v1/placements/{id}/check-in");
+    // A stay from the 25th at 03:00 to the 27th at 03:00: two nights.
+    let r = place(&mut u.op, first, p, "emergency").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a = r.json()["id"].as_i64().expect("id");
+    assert_eq!(u.op.api(Method::POST, &check_in(a), None).await.status, StatusCode::OK);
+    u.op.clock.advance(chrono::Duration::days(2));
+    let r =
+        u.op.api(
+            Method::POST,
+            &format!("/api/v1/placements/{a}/check-out"),
+            Some(json!({"reason": "moved_on"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A stay from the 27th at 03:00, still going on the 28th at 03:00: one night so far.
+    let r = place(&mut u.op, first, p, "emergency").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let b2 = r.json()["id"].as_i64().expect("id");
+    assert_eq!(u.op.api(Method::POST, &check_in(b2), None).await.status, StatusCode::OK);
+    u.op.clock.advance(chrono::Duration::days(1));
+    // A person turned away for lack of space on the 28th, and one for another reason.
+    for reason in ["no_space", "does_not_fit"] {
+        let r = place(&mut u.op, second, p, "observation").await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let id = r.json()["id"].as_i64().expect("id");
+        let r =
+            u.op.api(
+                Method::POST,
+                &format!("/api/v1/placements/{id}/turn-away"),
+                Some(json!({"reason": reason})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+
+    let all = occupancy(&mut u.coord, "2026-11-25", "2026-11-28").await;
+    assert_eq!(occ(&all, "bed"), (json!(2), json!(3), json!(1), json!(false)), "{all}");
+    assert_eq!(occ(&all, "family_room"), (json!(0), json!(0), json!(0), json!(false)));
+    assert_eq!(all["threshold"], Value::Null);
+    // Aggregates only: no point named.
+    assert!(!all.to_string().contains("T-O"), "{all}");
+    // One day: the night of the 26th, nobody arriving, nobody turned away.
+    let day = occupancy(&mut u.op, "2026-11-26", "2026-11-26").await;
+    assert_eq!(occ(&day, "bed"), (json!(0), json!(1), json!(0), json!(false)), "{day}");
+    // Today: the night has not passed yet.
+    let today = occupancy(&mut u.op, "2026-11-28", "2026-11-28").await;
+    assert_eq!(
+        occ(&today, "bed"),
+        (json!(0), json!(0), json!(1), json!(false)),
+        "{today}"
+    );
+    assert_eq!(
+        u.coord.count_where("audit_log", "action = 'placement.occupancy'"),
+        3,
+        "an audited read"
+    );
+
+    // The observatory: counts under the threshold (5) withheld, zeros shown.
+    let mut analyst = {
+        u.admin.user("occ.analista").role("analyst").create().await;
+        login_as(&u, "occ.analista").await
+    };
+    let seen = occupancy(&mut analyst, "2026-11-25", "2026-11-28").await;
+    assert_eq!(
+        occ(&seen, "bed"),
+        (Value::Null, Value::Null, Value::Null, json!(true)),
+        "{seen}"
+    );
+    assert_eq!(occ(&seen, "family_room"), (json!(0), json!(0), json!(0), json!(false)));
+    assert_eq!(seen["threshold"], 5);
+    // Referrers and mediators see nothing.
+    u.admin.user("occ.ref").role("referrer").org(u.cas).create().await;
+    let mut referrer = login_as(&u, "occ.ref").await;
+    let mut med = login_as(&u, "mediatrice.edo").await;
+    let path = "/api/v1/escape-points/occupancy?from=2026-11-25&to=2026-11-28";
+    assert_eq!(referrer.get(path).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(med.get(path).await.status, StatusCode::FORBIDDEN);
+    // Periods that cannot be read, named by their field.
+    for (query, field) in [
+        ("from=2026-11-28&to=2026-11-25", "to"),
+        ("from=2026-01-01&to=2027-01-02", "to"),
+        ("from=2026-13-01&to=2026-12-01", "from"),
+        ("from=2026-11-25", "to"),
+    ] {
+        let r = u.op.get(&format!("/api/v1/escape-points/occupancy?{query}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.body);
+        assert!(r.body.contains(field), "{query}: {}", r.body);
+    }
+    // 366 days are fine.
+    occupancy(&mut u.op, "2026-01-01", "2027-01-01").await;
+}
+both!(the_occupancy_history_counts_nights_placements_and_turn_aways);
+
 async fn the_pages_show_the_board_and_a_place_but_its_address_only_on_request(b: Backend) {
     let mut u = unit(b).await;
     let p = point(
