@@ -415,33 +415,33 @@ pub(crate) async fn list_cases(ctx: Ctx, q: ApiQuery<CaseQuery>) -> Result<HttpR
     if !(1..=500).contains(&limit) {
         return Err(AppError::bad_request("limit", "must be between 1 and 500"));
     }
-    let lines = service::list(
-        &ctx.state,
-        &ctx.caller(),
-        CaseFilter {
-            status: q.status,
-            open_only: q.open.unwrap_or(false),
-            limit,
-            ..CaseFilter::default()
-        },
-    )
-    .await?;
     let lines: Vec<CaseSummary> = match q.referral_id {
-        None => lines.iter().map(CaseSummary::of).collect(),
-        Some(r) => {
-            let case = service::case_of_referral(&ctx.state, &ctx.caller(), ReferralId(r)).await?;
-            match case {
-                None => Vec::new(),
-                Some(id) => {
-                    let file = service::read(&ctx.state, &ctx.caller(), id).await?;
-                    vec![CaseSummary::of(&CaseLine {
-                        flags: file.raised().map(|(f, _)| f.kind).collect(),
-                        operator: file.case.operator_id.map(|o| file.name(Some(o))),
-                        case: file.case,
-                    })]
-                }
+        None => service::list(
+            &ctx.state,
+            &ctx.caller(),
+            CaseFilter {
+                status: q.status,
+                open_only: q.open.unwrap_or(false),
+                limit,
+                ..CaseFilter::default()
+            },
+        )
+        .await?
+        .iter()
+        .map(CaseSummary::of)
+        .collect(),
+        // The case answering a referral: that one only, not the list read and thrown away.
+        Some(r) => match service::case_of_referral(&ctx.state, &ctx.caller(), ReferralId(r)).await? {
+            None => Vec::new(),
+            Some(id) => {
+                let file = service::read(&ctx.state, &ctx.caller(), id).await?;
+                vec![CaseSummary::of(&CaseLine {
+                    flags: file.raised().map(|(f, _)| f.kind).collect(),
+                    operator: file.case.operator_id.map(|o| file.name(Some(o))),
+                    case: file.case,
+                })]
             }
-        }
+        },
     };
     Ok(HttpResponse::Ok().json(lines))
 }

@@ -164,6 +164,27 @@ pub fn may_open(conn: &mut DbConn, caller: &Caller, case: &CaseRow) -> Result<bo
     }
 }
 
+/// An enabled user of one of `roles`, named in `field`: the one check every booking, task and
+/// reassignment makes of the people it names.
+fn enabled_user(
+    conn: &mut DbConn,
+    id: UserId,
+    field: &str,
+    roles: &[Role],
+    wrong: &str,
+) -> Result<crate::accounts::users::UserRow, AppError> {
+    let user = users::get(conn, id).map_err(|e| match e {
+        AppError::NotFound => AppError::invalid(field, "no such user"),
+        e => e,
+    })?;
+    if user.disabled || !roles.contains(&user.role) {
+        return Err(AppError::invalid(field, wrong));
+    }
+    Ok(user)
+}
+
+const UNIT_ROLES: &[Role] = &[Role::Operator, Role::Coordinator];
+
 fn unit_member(caller: &Caller) -> Result<UserId, AppError> {
     match (caller.role, caller.user_id()) {
         (Some(Role::Coordinator | Role::Operator), Some(u)) => Ok(u),
@@ -518,16 +539,13 @@ pub async fn reassign(
     }
     let settings = app.settings.clone();
     change(app, caller, id, "case.reassign", move |conn, case, _, actor, now| {
-        let user = users::get(conn, to).map_err(|e| match e {
-            AppError::NotFound => AppError::invalid("operator_id", "no such user"),
-            e => e,
-        })?;
-        if user.disabled || !matches!(user.role, Role::Operator | Role::Coordinator) {
-            return Err(AppError::invalid(
-                "operator_id",
-                "must be an operator or a coordinator of the unit",
-            ));
-        }
+        let user = enabled_user(
+            conn,
+            to,
+            "operator_id",
+            UNIT_ROLES,
+            "must be an operator or a coordinator of the unit",
+        )?;
         let row = store::reassign(conn, case, expected, to, actor, now)?;
         if let Some(email) = user.email {
             let link = case_link(&settings, row.id);
@@ -664,26 +682,24 @@ pub async fn plan_interview(app: &App, caller: &Caller, id: CaseId, input: Inter
         "case.interview_plan",
         move |conn, case, key, actor, now| {
             let key = need_key(key)?;
-            if let Some(m) = new.mediator_id {
-                let u = users::get(conn, m).map_err(|e| match e {
-                    AppError::NotFound => AppError::invalid("mediator_id", "no such user"),
-                    e => e,
-                })?;
-                if u.role != Role::Mediator || u.disabled {
-                    return Err(AppError::invalid("mediator_id", "must be a mediator of the unit"));
-                }
-            }
+            let mediator = match new.mediator_id {
+                Some(m) => Some(enabled_user(
+                    conn,
+                    m,
+                    "mediator_id",
+                    &[Role::Mediator],
+                    "must be a mediator of the unit",
+                )?),
+                None => None,
+            };
             for s in &new.staff {
-                let u = users::get(conn, *s).map_err(|e| match e {
-                    AppError::NotFound => AppError::invalid("staff", "no such user"),
-                    e => e,
-                })?;
-                if u.disabled || !matches!(u.role, Role::Operator | Role::Coordinator) {
-                    return Err(AppError::invalid(
-                        "staff",
-                        "must be operators or coordinators of the unit",
-                    ));
-                }
+                enabled_user(
+                    conn,
+                    *s,
+                    "staff",
+                    UNIT_ROLES,
+                    "must be operators or coordinators of the unit",
+                )?;
             }
             let people: Vec<UserId> = new.mediator_id.into_iter().chain(new.staff.iter().copied()).collect();
             if let Some(c) = work::clash(conn, &people, new.starts_at, new.ends_at, None)? {
@@ -712,8 +728,8 @@ pub async fn plan_interview(app: &App, caller: &Caller, id: CaseId, input: Inter
                 Some(detail),
                 now,
             )?;
-            if let Some(m) = new.mediator_id {
-                if let Some(email) = users::get(conn, m)?.email {
+            if let Some(m) = mediator {
+                if let Some(email) = m.email {
                     let link = case_link(&settings, case.id);
                     let msg = crate::notify::NewMessage::from_template(
                         Template::InterviewBooked,
@@ -935,16 +951,13 @@ pub async fn add_task(
     change(app, caller, id, "case.task", move |conn, case, key, actor, now| {
         let key = need_key(key)?;
         if let Some(a) = assignee {
-            let u = users::get(conn, a).map_err(|e| match e {
-                AppError::NotFound => AppError::invalid("assignee_id", "no such user"),
-                e => e,
-            })?;
-            if u.disabled || !matches!(u.role, Role::Operator | Role::Coordinator) {
-                return Err(AppError::invalid(
-                    "assignee_id",
-                    "must be an operator or a coordinator of the unit",
-                ));
-            }
+            enabled_user(
+                conn,
+                a,
+                "assignee_id",
+                UNIT_ROLES,
+                "must be an operator or a coordinator of the unit",
+            )?;
         }
         let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
         let row = work::insert_task(conn, key, case.id, kind, note, due_at, assignee, actor.user_id, now)?;

@@ -225,15 +225,27 @@ async fn after(ctx: &Ctx, case: CaseId, form: Form, result: Result<(), AppError>
 
 async fn place_submit(ctx: Ctx, id: PathId<CaseId>, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let form = Form::from_pairs(&pairs(&body)?);
-    let point = form.v("point_id").trim().parse::<i64>().ok();
-    let kind = PlacementKind::parse(form.v("kind"));
-    let place_type = PlaceType::parse(form.v("place_type")).unwrap_or(PlaceType::Bed);
-    let result = match (point, kind) {
-        (Some(point), Some(kind)) => service::place(&ctx.state, &ctx.caller(), id.0, point, kind, place_type)
-            .await
-            .map(|_| ()),
-        (None, _) => Err(AppError::invalid("point_id", "is required")),
-        (_, None) => Err(AppError::invalid("kind", "is required")),
+    // An unknown choice is an error, never a default; all of them at once.
+    let mut errors = Vec::new();
+    let point: Option<i64> = form.number("point_id", &mut errors);
+    let kind = form.choice("kind", PlacementKind::parse, &mut errors);
+    let place_type = form.choice("place_type", PlaceType::parse, &mut errors);
+    for (field, missing) in [
+        ("point_id", point.is_none()),
+        ("kind", kind.is_none()),
+        ("place_type", place_type.is_none()),
+    ] {
+        if missing && !errors.iter().any(|e| e.field == field) {
+            errors.push(crate::error::FieldError::new(field, "is required"));
+        }
+    }
+    let result = match (point, kind, place_type) {
+        (Some(point), Some(kind), Some(place_type)) if errors.is_empty() => {
+            service::place(&ctx.state, &ctx.caller(), id.0, point, kind, place_type)
+                .await
+                .map(|_| ())
+        }
+        _ => Err(AppError::Invalid(errors)),
     };
     after(&ctx, id.0, form, result).await
 }

@@ -180,12 +180,7 @@ pub(crate) async fn draft(ctx: Ctx, id: PathId<CaseId>, body: ApiJson<DraftReque
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn get(ctx: Ctx, id: PathId<CaseId>, sub: SubId<LetterId>) -> Result<HttpResponse, AppError> {
     let f = service::get(&ctx.state, &ctx.caller(), id.0, sub.0).await?;
-    Ok(versioned(
-        StatusCode::OK,
-        &FeedbackLetter::of(&f),
-        f.letter.row.version,
-        None,
-    ))
+    Ok(letter_ok(&f))
 }
 
 /// Replaces a draft's text (an approved or sent letter: 409 naming its state).
@@ -203,12 +198,12 @@ pub(crate) async fn edit(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::edit(&ctx.state, &ctx.caller(), id.0, sub.0, expected, body.0.body).await?;
-    Ok(versioned(
-        StatusCode::OK,
-        &FeedbackLetter::of(&f),
-        f.letter.row.version,
-        None,
-    ))
+    Ok(letter_ok(&f))
+}
+
+/// A letter as the answer of a change: 200 with its version as `ETag`.
+fn letter_ok(f: &service::LetterFile) -> HttpResponse {
+    versioned(StatusCode::OK, &FeedbackLetter::of(f), f.letter.row.version, None)
 }
 
 /// A coordinator approves a draft (not one they last edited): the PDF is rendered once and kept
@@ -227,12 +222,7 @@ pub(crate) async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::approve(&ctx.state, &ctx.caller(), id.0, sub.0, expected).await?;
-    Ok(versioned(
-        StatusCode::OK,
-        &FeedbackLetter::of(&f),
-        f.letter.row.version,
-        None,
-    ))
+    Ok(letter_ok(&f))
 }
 
 /// Sends an approved letter by (certified) email with its PDF attached, and moves the case to
@@ -252,12 +242,7 @@ pub(crate) async fn send(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::send(&ctx.state, &ctx.caller(), id.0, sub.0, expected).await?;
-    Ok(versioned(
-        StatusCode::OK,
-        &FeedbackLetter::of(&f),
-        f.letter.row.version,
-        None,
-    ))
+    Ok(letter_ok(&f))
 }
 
 /// The letter's PDF, as approved: for the unit once approved, for the recipient organisation once
