@@ -16,6 +16,7 @@ use super::vocab::{
 };
 use super::work::{InterviewRow, TaskRow};
 use crate::auth::Access;
+use crate::domain::placement::{CheckOutReason, TurnAwayReason};
 use crate::domain::{CaseId, FlagId, InterviewId, Role, TaskId, UserId, Version};
 use crate::error::{AppError, FieldError};
 use crate::protocols::assessment::{Element, Instrument};
@@ -200,6 +201,23 @@ impl CasePage<'_> {
             K::FlagRaised | K::FlagCleared => FlagKind::parse(d).map_or(String::new(), |k| k.label(lang).to_owned()),
             K::OutcomeRecorded => OutcomeKind::parse(d).map_or(String::new(), |k| k.label(lang).to_owned()),
             K::Opened | K::ReferralJoined => d.to_owned(),
+            // "<point code>[ <reason>]": the point by its code, the reason in words.
+            K::PlacementHeld
+            | K::PlacementMade
+            | K::PlacementCheckedIn
+            | K::PlacementCheckedOut
+            | K::PlacementReleased
+            | K::PlacementExpired
+            | K::PlacementTurnedAway => {
+                let (code, reason) = d.split_once(' ').unwrap_or((d, ""));
+                let reason = CheckOutReason::parse(reason)
+                    .map(|r| r.label(lang))
+                    .or_else(|| TurnAwayReason::parse(reason).map(|r| r.label(lang)));
+                match reason {
+                    Some(r) => format!("{code} · {r}"),
+                    None => code.to_owned(),
+                }
+            }
             _ => String::new(),
         }
     }

@@ -45,6 +45,13 @@ vocabulary! {
         FeedbackApproved = "feedback_approved" => ("Riscontro scritto approvato", "Written feedback approved"),
         FeedbackSent = "feedback_sent" => ("Riscontro scritto inviato", "Written feedback sent"),
         FeedbackReceipt = "feedback_receipt" => ("Ricevuta PEC del riscontro", "PEC receipt of the feedback"),
+        PlacementHeld = "placement_held" => ("Posto trattenuto in un punto di fuga", "Place held at an escape point"),
+        PlacementMade = "placement_made" => ("Inserimento in un punto di fuga", "Placed at an escape point"),
+        PlacementCheckedIn = "placement_checked_in" => ("Arrivo nel punto di fuga", "Arrived at the escape point"),
+        PlacementCheckedOut = "placement_checked_out" => ("Uscita dal punto di fuga", "Left the escape point"),
+        PlacementReleased = "placement_released" => ("Posto rilasciato", "Place released"),
+        PlacementExpired = "placement_expired" => ("Posto trattenuto scaduto", "Hold expired"),
+        PlacementTurnedAway = "placement_turned_away" => ("Accoglienza non possibile", "Not taken in"),
     }
 }
 

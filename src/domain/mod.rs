@@ -10,6 +10,7 @@ pub mod lang;
 pub mod language;
 pub mod names;
 pub mod org_kind;
+pub mod placement;
 pub mod role;
 pub mod source;
 pub mod territory;

@@ -9,6 +9,7 @@ use super::store::{self, PlacementRow, Point, PointFields};
 use super::vocab::{CheckOutReason, PlaceType, PlacementKind, PointStatus, TurnAwayReason};
 use crate::app::App;
 use crate::audit::{self, Event, Outcome};
+use crate::casework::vocab::CaseEventKind;
 use crate::domain::{Caller, CaseId, Province, Role, UserId, Version};
 use crate::error::AppError;
 use crate::referrals::vocab::Gender;
@@ -240,11 +241,35 @@ pub async fn place(
         if !row.status.is_open() {
             return Err(AppError::Conflict("the case is closed".into()));
         }
-        let p = store::place(tx.conn, case, point, kind, place_type, Some(user), minutes, now)?;
-        tx.audit(Event::new("placement.create").entity("placement", p.id))?;
-        Ok(p)
+        let actor = crate::referrals::service::actor_of(&c);
+        match store::place(tx.conn, case, point, kind, place_type, Some(user), minutes, now)? {
+            Ok(p) => {
+                let event = match kind {
+                    PlacementKind::Hold => CaseEventKind::PlacementHeld,
+                    _ => CaseEventKind::PlacementMade,
+                };
+                let code = store::point_code(tx.conn, point)?;
+                crate::casework::store::event(tx.conn, case, &actor, event, None, Some(code), now)?;
+                tx.audit(Event::new("placement.create").entity("placement", p.id))?;
+                Ok(Ok(p))
+            }
+            // The turn-away is kept (the transaction commits) and the caller answered 409.
+            Err(refusal) => {
+                let code = store::point_code(tx.conn, point)?;
+                let detail = format!("{code} {}", TurnAwayReason::NoSpace.as_str());
+                let event = CaseEventKind::PlacementTurnedAway;
+                crate::casework::store::event(tx.conn, case, &actor, event, None, Some(detail), now)?;
+                tx.audit(
+                    Event::new("placement.turn_away")
+                        .entity("placement", refusal.refused.id)
+                        .detail(TurnAwayReason::NoSpace.as_str()),
+                )?;
+                Ok(Err(refusal.message))
+            }
+        }
     })
-    .await
+    .await?
+    .map_err(AppError::Conflict)
 }
 
 /// Check-in, check-out, release, turn-away.
@@ -263,6 +288,30 @@ pub async fn act(
         let p = store::get_placement(tx.conn, id)?;
         open_case(tx.conn, &c, p.case_id)?;
         let p = store::apply(tx.conn, &p, action, check_out, turn_away, now)?;
+        let code = store::point_code(tx.conn, p.point_id)?;
+        let (event, detail) = match action {
+            PlacementAction::CheckIn => (CaseEventKind::PlacementCheckedIn, code),
+            PlacementAction::CheckOut => (
+                CaseEventKind::PlacementCheckedOut,
+                format!("{code} {}", p.check_out_reason.map_or("", |r| r.as_str())),
+            ),
+            PlacementAction::Release => (CaseEventKind::PlacementReleased, code),
+            PlacementAction::TurnAway => (
+                CaseEventKind::PlacementTurnedAway,
+                format!("{code} {}", p.turn_away_reason.map_or("", |r| r.as_str())),
+            ),
+            PlacementAction::Expire => (CaseEventKind::PlacementExpired, code),
+        };
+        let actor = crate::referrals::service::actor_of(&c);
+        crate::casework::store::event(
+            tx.conn,
+            p.case_id,
+            &actor,
+            event,
+            None,
+            Some(detail.trim_end().to_owned()),
+            now,
+        )?;
         tx.audit(
             Event::new("placement.transition")
                 .entity("placement", id)
@@ -295,7 +344,9 @@ pub async fn of_case(app: &App, caller: &Caller, case: CaseId) -> Result<Vec<(Pl
 pub async fn expire_holds(app: &App, now: NaiveDateTime) -> Result<usize, AppError> {
     let caller = Caller::system("holds", now);
     audit::write(app, &caller, &[], move |tx| {
-        let n = store::expire_holds(tx.conn, now)?;
+        let expired = store::expire_holds(tx.conn, now)?;
+        let n = expired.len();
+        store::expired_on_timelines(tx.conn, &expired, now)?;
         if n == 0 {
             tx.nothing_to_audit();
         } else {

@@ -330,7 +330,8 @@ pub fn taken(conn: &mut DbConn, point: Option<i64>, now: NaiveDateTime) -> Resul
 }
 
 /// A new hold or placement, if the point has a free place of its type: call inside the write
-/// transaction. `Err(Conflict)` names the point by code and name (never its address).
+/// transaction. Without a free place, `Ok(Err(NoSpace))`: the turn-away is written and its
+/// message names the point by code and name (never its address).
 #[allow(clippy::too_many_arguments)]
 pub fn place(
     conn: &mut DbConn,
@@ -341,7 +342,7 @@ pub fn place(
     operator: Option<UserId>,
     hold_minutes: i64,
     now: NaiveDateTime,
-) -> Result<PlacementRow, AppError> {
+) -> Result<Result<PlacementRow, NoSpace>, AppError> {
     let row = lock(conn, point)?;
     if row.status != PointStatus::Active {
         return Err(AppError::Conflict(format!(
@@ -355,17 +356,57 @@ pub fn place(
     let (taken, _) = taken(conn, Some(point), now)?;
     let used = taken.get(&(point, place_type)).copied().unwrap_or(0);
     if used >= row.capacity(place_type) {
-        return Err(AppError::Conflict(match place_type {
+        // The refusal is a fact the observatory counts (turn-aways for lack of space): it is
+        // written as a turned-away placement, and the caller commits it before answering 409.
+        let refused = insert(conn, case, point, kind, place_type, operator, Start::TurnedAway, now)?;
+        let message = match place_type {
             PlaceType::Bed => format!("no free bed at the escape point {} ({})", row.code, row.name),
             PlaceType::FamilyRoom => format!("no free family room at the escape point {} ({})", row.code, row.name),
-        }));
+        };
+        return Ok(Err(NoSpace { refused, message }));
     }
-    let (status, expires) = match kind {
-        PlacementKind::Hold => (
-            PlacementStatus::Held,
-            Some(now + chrono::Duration::minutes(hold_minutes)),
+    let state = match kind {
+        PlacementKind::Hold => Start::Held(now + chrono::Duration::minutes(hold_minutes)),
+        _ => Start::Placed,
+    };
+    Ok(Ok(insert(conn, case, point, kind, place_type, operator, state, now)?))
+}
+
+/// A placement refused because the point had no free place of the type; the turn-away row that
+/// records it is already written.
+#[derive(Debug)]
+pub struct NoSpace {
+    pub refused: PlacementRow,
+    pub message: String,
+}
+
+/// The state a new placement row starts in.
+enum Start {
+    Held(NaiveDateTime),
+    Placed,
+    TurnedAway,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    conn: &mut DbConn,
+    case: CaseId,
+    point: i64,
+    kind: PlacementKind,
+    place_type: PlaceType,
+    operator: Option<UserId>,
+    state: Start,
+    now: NaiveDateTime,
+) -> Result<PlacementRow, AppError> {
+    let (status, expires, ended, reason) = match state {
+        Start::Held(until) => (PlacementStatus::Held, Some(until), None, None),
+        Start::Placed => (PlacementStatus::Placed, None, None, None),
+        Start::TurnedAway => (
+            PlacementStatus::TurnedAway,
+            None,
+            Some(now),
+            Some(TurnAwayReason::NoSpace),
         ),
-        _ => (PlacementStatus::Placed, None),
     };
     Ok(diesel::insert_into(placements::table)
         .values((
@@ -376,6 +417,8 @@ pub fn place(
             placements::status.eq(status),
             placements::operator_id.eq(operator),
             placements::expires_at.eq(expires),
+            placements::ended_at.eq(ended),
+            placements::turn_away_reason.eq(reason),
             placements::version.eq(Version::FIRST),
             placements::created_at.eq(now),
             placements::updated_at.eq(now),
@@ -462,7 +505,8 @@ pub fn handles(conn: &mut DbConn, user: UserId, point: i64, now: NaiveDateTime) 
 }
 
 /// Marks the holds past their expiry as expired (they stopped counting already); how many.
-pub fn expire_holds(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
+/// Marks the holds past their expiry as expired; returns (case, point) of each.
+pub fn expire_holds(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<(CaseId, i64)>, AppError> {
     Ok(diesel::update(
         placements::table
             .filter(placements::status.eq(PlacementStatus::Held))
@@ -473,7 +517,43 @@ pub fn expire_holds(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppE
         placements::ended_at.eq(now),
         placements::updated_at.eq(now),
     ))
-    .execute(conn)?)
+    .returning((placements::case_id, placements::point_id))
+    .get_results(conn)?)
+}
+
+/// One timeline entry per expired hold, written by the system, in one statement.
+pub fn expired_on_timelines(conn: &mut DbConn, expired: &[(CaseId, i64)], now: NaiveDateTime) -> Result<(), AppError> {
+    use crate::casework::vocab::CaseEventKind;
+    use crate::db::schema::case_events;
+    if expired.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = expired.iter().map(|(_, p)| *p).collect();
+    let codes: std::collections::HashMap<i64, String> = escape_points::table
+        .filter(escape_points::id.eq_any(ids))
+        .select((escape_points::id, escape_points::code))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<_> = expired
+        .iter()
+        .map(|(case, point)| {
+            (
+                case_events::case_id.eq(*case),
+                case_events::at.eq(now),
+                case_events::actor_label.eq(Some("Varco")),
+                case_events::kind.eq(CaseEventKind::PlacementExpired),
+                case_events::detail.eq(codes.get(point).cloned()),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, case_events::table, rows)?;
+    Ok(())
+}
+
+/// A point's code (shown on timelines; never its address).
+pub fn point_code(conn: &mut DbConn, id: i64) -> Result<String, AppError> {
+    Ok(escape_points::table.find(id).select(escape_points::code).first(conn)?)
 }
 
 /// The twelve escape points of seed 004, as examples (no address: a coordinator gives the real

@@ -17,6 +17,47 @@ use varco::web::AppState;
 
 pub use crate::testdb::TestDb;
 
+/// Every log line the application writes during the test run (at `debug`, one level below what
+/// production writes), so privacy tests can search it for a marker.
+static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_ansi(false)
+            .with_writer(move || LogCapture(writer.clone()))
+            .try_init();
+        buf
+    });
+}
+
+/// What the application has logged so far in this test run (all tests together).
+pub fn captured_logs() -> String {
+    let buf = LOGS
+        .get()
+        .map(|b| b.lock().map(|v| v.clone()).unwrap_or_default())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// Runs a scenario on SQLite and on PostgreSQL: `both!(name);` expects `async fn name(b: Backend)`.
 #[macro_export]
 macro_rules! both {
@@ -147,6 +188,7 @@ pub fn settings_for(db: &TestDb) -> Settings {
 
 /// Starts the application on a database prepared by the caller.
 pub async fn spawn_on(db: TestDb, backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    capture_logs();
     let mut settings = settings_for(&db);
     tune(&mut settings);
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap());

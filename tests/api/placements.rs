@@ -222,7 +222,31 @@ async fn a_hold_expires_by_itself_and_frees_the_place(b: Backend) {
         .iter()
         .map(|p| p["status"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(statuses, ["expired", "checked_out", "released", "turned_away"]);
+    // The place refused for lack of space is a turn-away too (the observatory counts them).
+    assert_eq!(
+        statuses,
+        ["expired", "turned_away", "checked_out", "released", "turned_away"]
+    );
+    assert_eq!(r.json()[1]["turn_away_reason"], "no_space");
+    // Each step on the case's timeline, in words, with the point's code.
+    let r = u.op.get(&format!("/cases/{case}")).await;
+    for text in [
+        "Posto trattenuto in un punto di fuga",
+        "Accoglienza non possibile",
+        "T-H · Nessun posto libero",
+        "Posto trattenuto scaduto",
+        "Inserimento in un punto di fuga",
+        "Arrivo nel punto di fuga",
+        "T-H · Ingresso in un programma di protezione",
+        "Posto rilasciato",
+        "T-H · Rifiutata dalla persona",
+    ] {
+        assert!(r.body.contains(text), "{text}: {}", r.body);
+    }
+    assert_eq!(
+        u.op.count_where("case_events", &format!("case_id = {case} AND kind LIKE 'placement_%'")),
+        10
+    );
 }
 both!(a_hold_expires_by_itself_and_frees_the_place);
 
@@ -278,6 +302,21 @@ async fn capacity_is_never_exceeded_under_concurrent_placements(b: Backend) {
             &format!("point_id = {p} AND status IN ('held', 'placed')")
         ),
         3
+    );
+    // Every refusal kept as a turn-away for lack of space, and on the case's timeline.
+    assert_eq!(
+        u.op.count_where(
+            "placements",
+            &format!("point_id = {p} AND status = 'turned_away' AND turn_away_reason = 'no_space'")
+        ),
+        6
+    );
+    assert_eq!(
+        u.op.count_where(
+            "case_events",
+            &format!("case_id = {case} AND kind = 'placement_turned_away'")
+        ),
+        6
     );
 }
 both!(capacity_is_never_exceeded_under_concurrent_placements);
@@ -352,6 +391,13 @@ async fn an_address_is_shown_only_on_request_to_whom_may_see_it(b: Backend) {
     assert!(!log.body.contains(MARKER));
     assert!(u.admin.outbox().iter().all(|m| !format!("{m:?}").contains(MARKER)));
     assert_eq!(u.admin.count_where("escape_points", "name LIKE '%4711%'"), 0);
+    // The log lines of the whole run so far: the requests above were logged, the address never.
+    let logs = crate::helpers::captured_logs();
+    assert!(
+        logs.contains("/api/v1/escape-points/{id}/address"),
+        "requests are logged"
+    );
+    assert!(!logs.contains(MARKER));
 }
 both!(an_address_is_shown_only_on_request_to_whom_may_see_it);
 

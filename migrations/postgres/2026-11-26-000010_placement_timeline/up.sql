@@ -1,0 +1,4 @@
+-- Holds, placements, arrivals, departures and turn-aways at escape points appear on the case's
+-- timeline.
+ALTER TABLE case_events DROP CONSTRAINT case_events_kind_check;
+ALTER TABLE case_events ADD CONSTRAINT case_events_kind_check CHECK (kind IN ('opened', 'referral_joined', 'transition', 'reassigned', 'interview_planned', 'interview_held', 'interview_cancelled', 'mediator_accepted', 'mediator_declined', 'note_added', 'assessment_recorded', 'outcome_recorded', 'task_added', 'task_done', 'flag_raised', 'flag_cleared', 'feedback_drafted', 'feedback_approved', 'feedback_sent', 'feedback_receipt', 'placement_held', 'placement_made', 'placement_checked_in', 'placement_checked_out', 'placement_released', 'placement_expired', 'placement_turned_away'));
