@@ -16,7 +16,7 @@ use super::vocab::{CheckOutReason, PlaceType, PlacementKind, PlacementStatus, Po
 use crate::auth::Access;
 use crate::clock::rome;
 use crate::domain::{CaseId, Province, Role};
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, FieldError, Problem};
 use crate::referrals::vocab::Gender;
 use crate::web::json::versioned;
 use crate::web::{expected_version, ApiJson, ApiQuery, Ctx, PathId, RouteDef};
@@ -295,66 +295,94 @@ impl NewPointInput {
     }
 }
 
-fn text(field: &'static str, v: &str, max: usize) -> Result<String, AppError> {
+fn text(field: &'static str, v: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let v = v.trim();
     if v.is_empty() {
-        return Err(AppError::invalid(field, "is required"));
+        errors.push(FieldError::new(field, "is required"));
+    } else if v.chars().count() > max {
+        errors.push(FieldError::new(field, "is too long"));
     }
-    if v.chars().count() > max {
-        return Err(AppError::invalid(field, "is too long"));
+    v.to_owned()
+}
+
+impl NewPointInput {
+    /// The code, the fields and the address, or every error at once.
+    pub(super) fn parse(self) -> Result<(String, PointFields, Option<String>), AppError> {
+        let mut errors = Vec::new();
+        let code = text("code", &self.code, 20, &mut errors);
+        let (_, b) = self.split();
+        match b.fields_into(errors) {
+            Ok((fields, address)) => Ok((code, fields, address)),
+            Err(e) => Err(e),
+        }
     }
-    Ok(v.to_owned())
 }
 
 impl PointInput {
-    fn fields(&self) -> Result<(PointFields, Option<String>), AppError> {
-        let province =
-            Province::parse(&self.province).ok_or_else(|| AppError::invalid("province", "unknown province"))?;
+    pub(super) fn fields(&self) -> Result<(PointFields, Option<String>), AppError> {
+        self.fields_into(Vec::new())
+    }
+
+    /// Checks every field, adding to `errors` found before; fails with all of them.
+    fn fields_into(&self, mut errors: Vec<FieldError>) -> Result<(PointFields, Option<String>), AppError> {
+        let province = Province::parse(&self.province);
+        if province.is_none() {
+            errors.push(FieldError::new("province", "unknown province"));
+        }
         if !(0..=500).contains(&self.beds) {
-            return Err(AppError::invalid("beds", "must be between 0 and 500"));
+            errors.push(FieldError::new("beds", "must be between 0 and 500"));
         }
         if !(0..=500).contains(&self.family_rooms) {
-            return Err(AppError::invalid("family_rooms", "must be between 0 and 500"));
+            errors.push(FieldError::new("family_rooms", "must be between 0 and 500"));
         }
         let mut languages = Vec::new();
         for l in &self.languages {
-            let l = crate::domain::parse_language(l)
-                .ok_or_else(|| AppError::invalid("languages", "must be language codes such as it, en, ro"))?;
-            if !languages.contains(&l) {
-                languages.push(l);
+            match crate::domain::parse_language(l) {
+                Some(l) if !languages.contains(&l) => languages.push(l),
+                Some(_) => {}
+                None => {
+                    errors.push(FieldError::new(
+                        "languages",
+                        "must be language codes such as it, en, ro",
+                    ));
+                    break;
+                }
             }
         }
         let status = self.status.unwrap_or(PointStatus::Active);
-        let suspended_reason = match (status, self.suspended_reason.as_deref()) {
-            (PointStatus::Suspended, Some(r)) => Some(text("suspended_reason", r, 500)?),
-            (PointStatus::Suspended, None) => {
-                return Err(AppError::invalid("suspended_reason", "is required to suspend"))
+        let suspended_reason = match (status, self.suspended_reason.as_deref().map(str::trim)) {
+            (PointStatus::Suspended, Some(r)) if !r.is_empty() => Some(text("suspended_reason", r, 500, &mut errors)),
+            (PointStatus::Suspended, _) => {
+                errors.push(FieldError::new("suspended_reason", "is required to suspend"));
+                None
             }
             (PointStatus::Active, _) => None,
         };
-        let address = match self.address.as_deref() {
-            Some(a) => Some(text("address", a, 500)?),
-            None => None,
-        };
-        Ok((
-            PointFields {
-                name: text("name", &self.name, 200)?,
-                province,
-                beds: self.beds,
-                family_rooms: self.family_rooms,
-                takes_women: self.takes_women,
-                takes_men: self.takes_men,
-                takes_minors: self.takes_minors,
-                takes_children: self.takes_children,
-                takes_trans: self.takes_trans,
-                accessible: self.accessible,
-                contact_phone: text("contact_phone", &self.contact_phone, 100)?,
-                languages,
-                status,
-                suspended_reason,
-            },
-            address,
-        ))
+        let address = self.address.as_deref().map(|a| text("address", a, 500, &mut errors));
+        let name = text("name", &self.name, 200, &mut errors);
+        let contact_phone = text("contact_phone", &self.contact_phone, 100, &mut errors);
+        match province {
+            Some(province) if errors.is_empty() => Ok((
+                PointFields {
+                    name,
+                    province,
+                    beds: self.beds,
+                    family_rooms: self.family_rooms,
+                    takes_women: self.takes_women,
+                    takes_men: self.takes_men,
+                    takes_minors: self.takes_minors,
+                    takes_children: self.takes_children,
+                    takes_trans: self.takes_trans,
+                    accessible: self.accessible,
+                    contact_phone,
+                    languages,
+                    status,
+                    suspended_reason,
+                },
+                address,
+            )),
+            _ => Err(AppError::Invalid(errors)),
+        }
     }
 }
 
@@ -377,9 +405,7 @@ pub(crate) async fn list_points(ctx: Ctx) -> Result<HttpResponse, AppError> {
     request_body = NewPointInput, responses((status = 201, body = PointView),
         (status = 409, body = Problem, description = "Another point has the code")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn create_point(ctx: Ctx, body: ApiJson<NewPointInput>) -> Result<HttpResponse, AppError> {
-    let (code, b) = body.0.split();
-    let code = text("code", &code, 20)?;
-    let (fields, address) = b.fields()?;
+    let (code, fields, address) = body.0.parse()?;
     let p = service::create(&ctx.state, &ctx.caller(), code, fields, address).await?;
     Ok(point_response(StatusCode::CREATED, &p))
 }

@@ -8,7 +8,7 @@ use askama::Template;
 
 use super::lifecycle::PlacementAction;
 use super::service::{self, BoardLine, Need};
-use super::store::{PlacementRow, Point};
+use super::store::{self, PlacementRow, Point};
 use super::vocab::{CheckOutReason, PlaceType, PlacementKind, PlacementStatus, PointStatus, TurnAwayReason};
 use crate::auth::Access;
 use crate::domain::{CaseId, Province, Role};
@@ -16,13 +16,22 @@ use crate::error::AppError;
 use crate::referrals::vocab::Gender;
 use crate::web::page::{pairs, redirect_with_flash, render_status, Form, Page};
 use crate::web::{Ctx, PathId, RouteDef, SubId};
+use chrono::Datelike;
 
 const UNIT: Access = Access::Roles(&[Role::Coordinator, Role::Operator]);
+const COORDINATOR: Access = Access::Roles(&[Role::Coordinator]);
+/// The unit and the observatory's analysts (who see small counts withheld).
+const OBSERVERS: Access = Access::Roles(&[Role::Coordinator, Role::Operator, Role::Analyst]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
         RouteDef::new(Method::GET, "/escape-points", UNIT, board_page),
+        RouteDef::new(Method::POST, "/escape-points", COORDINATOR, create_submit),
+        RouteDef::new(Method::GET, "/escape-points/new", COORDINATOR, new_page),
+        RouteDef::new(Method::GET, "/escape-points/occupancy", OBSERVERS, occupancy_page),
         RouteDef::new(Method::GET, "/escape-points/{id}", UNIT, point_page),
+        RouteDef::new(Method::POST, "/escape-points/{id}", COORDINATOR, update_submit),
+        RouteDef::new(Method::GET, "/escape-points/{id}/edit", COORDINATOR, edit_page),
         RouteDef::new(Method::POST, "/escape-points/{id}/address", UNIT, reveal_submit),
         RouteDef::new(Method::GET, "/cases/{id}/placements", UNIT, journey_page),
         RouteDef::new(Method::POST, "/cases/{id}/placements", UNIT, place_submit),
@@ -124,6 +133,272 @@ async fn reveal_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpRes
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     Ok(res)
+}
+
+// ----- the registry: a point added or changed by a coordinator -----
+
+#[derive(Template)]
+#[template(path = "escape_points/form.html")]
+struct PointFormPage {
+    page: Page,
+    form: Form,
+    /// `None`: a new point.
+    id: Option<i64>,
+    statuses: &'static [PointStatus],
+    flags: [(&'static str, &'static str); 6],
+    provinces: &'static [Province],
+}
+
+const FLAGS: [(&str, &str); 6] = [
+    ("takes_women", "escape_points.women"),
+    ("takes_men", "escape_points.men"),
+    ("takes_minors", "escape_points.minors"),
+    ("takes_children", "escape_points.children"),
+    ("takes_trans", "escape_points.trans"),
+    ("accessible", "escape_points.accessible"),
+];
+
+fn point_form(ctx: &Ctx, form: Form, id: Option<i64>, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let tpl = PointFormPage {
+        page: Page::new(
+            ctx,
+            if id.is_some() {
+                "escape_points.edit"
+            } else {
+                "escape_points.new"
+            },
+        ),
+        form,
+        id,
+        statuses: PointStatus::ALL,
+        flags: FLAGS,
+        provinces: crate::domain::territory::PROVINCES,
+    };
+    render_status(&tpl.page, status, &tpl)
+}
+
+/// The form as the API's input, with the numbers and choices it could not read named.
+fn point_input(form: &Form) -> (super::api::PointInput, Vec<crate::error::FieldError>) {
+    let mut errors = Vec::new();
+    let mut number = |k: &str| match form.v(k).trim() {
+        "" => 0,
+        v => v.parse().unwrap_or_else(|_| {
+            errors.push(crate::error::FieldError::new(k, "must be a number"));
+            0
+        }),
+    };
+    let beds = number("beds");
+    let family_rooms = number("family_rooms");
+    let status = form.choice("status", PointStatus::parse, &mut errors);
+    let input = super::api::PointInput {
+        name: form.v("name").to_owned(),
+        province: form.v("province").to_owned(),
+        // Blank: unchanged on an edit, none on a new point.
+        address: form.opt("address"),
+        beds,
+        family_rooms,
+        takes_women: form.is("takes_women", "on"),
+        takes_men: form.is("takes_men", "on"),
+        takes_minors: form.is("takes_minors", "on"),
+        takes_children: form.is("takes_children", "on"),
+        takes_trans: form.is("takes_trans", "on"),
+        accessible: form.is("accessible", "on"),
+        languages: form
+            .v("languages")
+            .split('\u{1f}')
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+        contact_phone: form.v("contact_phone").to_owned(),
+        status,
+        suspended_reason: form.opt("suspended_reason"),
+        version: None,
+    };
+    (input, errors)
+}
+
+/// Every problem with the form at once: what could not be read and what the rules refuse.
+fn checked(
+    ctx: &Ctx,
+    form: &mut Form,
+    code: Option<&str>,
+) -> Option<(Option<String>, store::PointFields, Option<String>)> {
+    let (input, mut errors) = point_input(form);
+    let code = code.map(|c| {
+        let c = c.trim();
+        if c.is_empty() {
+            errors.push(crate::error::FieldError::new("code", "is required"));
+        } else if c.chars().count() > 20 {
+            errors.push(crate::error::FieldError::new("code", "is too long"));
+        }
+        c.to_owned()
+    });
+    match input.fields() {
+        Ok((fields, address)) if errors.is_empty() => return Some((code, fields, address)),
+        Ok(_) => {}
+        Err(AppError::Invalid(e)) => errors.extend(e),
+        Err(_) => {}
+    }
+    form.absorb(&AppError::Invalid(errors), ctx.lang);
+    None
+}
+
+async fn new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let mut form = Form::default();
+    form.set("status", PointStatus::Active.as_str());
+    form.set("beds", "0");
+    form.set("family_rooms", "0");
+    point_form(&ctx, form, None, StatusCode::OK)
+}
+
+async fn create_submit(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let mut form = Form::from_pairs(&pairs(&body)?);
+    let code = form.v("code").to_owned();
+    let Some((Some(code), fields, address)) = checked(&ctx, &mut form, Some(&code)) else {
+        return point_form(&ctx, form, None, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    match service::create(&ctx.state, &ctx.caller(), code, fields, address).await {
+        Ok(p) => Ok(redirect_with_flash(
+            &format!("/escape-points/{}", p.row.id),
+            "flash.point_saved",
+        )),
+        Err(AppError::Conflict(m)) => {
+            form.add_error("code", crate::web::i18n::message(ctx.lang, &m));
+            point_form(&ctx, form, None, StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The form filled with a point as stored (never its address).
+fn form_of(p: &Point) -> Form {
+    let mut f = Form::default();
+    f.set("name", p.row.name.clone());
+    f.set("province", p.row.province.code);
+    f.set("beds", p.row.beds.to_string());
+    f.set("family_rooms", p.row.family_rooms.to_string());
+    for (k, on) in [
+        ("takes_women", p.row.takes_women),
+        ("takes_men", p.row.takes_men),
+        ("takes_minors", p.row.takes_minors),
+        ("takes_children", p.row.takes_children),
+        ("takes_trans", p.row.takes_trans),
+        ("accessible", p.row.accessible),
+    ] {
+        if on {
+            f.set(k, "on");
+        }
+    }
+    f.set("languages", p.languages.join("\u{1f}"));
+    f.set("contact_phone", p.row.contact_phone.clone());
+    f.set("status", p.row.status.as_str());
+    f.set("suspended_reason", p.row.suspended_reason.clone().unwrap_or_default());
+    f.set("version", p.row.version.to_string());
+    f
+}
+
+async fn edit_page(ctx: Ctx, id: PathId) -> Result<HttpResponse, AppError> {
+    let p = service::get(&ctx.state, &ctx.caller(), id.0).await?;
+    point_form(&ctx, form_of(&p), Some(id.0), StatusCode::OK)
+}
+
+async fn update_submit(ctx: Ctx, id: PathId, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let id = id.0;
+    let mut form = Form::from_pairs(&pairs(&body)?);
+    let Some(version) = form.v("version").trim().parse::<crate::domain::Version>().ok() else {
+        form.general = Some(crate::web::i18n::message(
+            ctx.lang,
+            "the form is missing its version: reload the page",
+        ));
+        return point_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let Some((_, fields, address)) = checked(&ctx, &mut form, None) else {
+        return point_form(&ctx, form, Some(id), StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    match service::update(&ctx.state, &ctx.caller(), id, version, fields, address).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/escape-points/{id}"),
+            "flash.point_saved",
+        )),
+        Err(AppError::StaleVersion { current_version }) => {
+            // Keep what was typed; saving again is a choice made knowing someone else saved.
+            form.set("version", current_version.to_string());
+            form.general = Some(crate::web::i18n::t(ctx.lang, "form.stale").to_owned());
+            point_form(&ctx, form, Some(id), StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ----- the occupancy history -----
+
+#[derive(Template)]
+#[template(path = "escape_points/occupancy.html")]
+struct OccupancyPage {
+    page: Page,
+    form: Form,
+    view: Option<super::api::OccupancyView>,
+}
+
+impl OccupancyPage {
+    /// A count, or "< threshold" where it is withheld.
+    fn count(&self, n: &Option<i64>) -> String {
+        match (n, self.view.as_ref().and_then(|v| v.threshold)) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(t)) => format!("< {t}"),
+            (None, None) => "—".to_owned(),
+        }
+    }
+}
+
+async fn occupancy_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let mut form = Form::from_pairs(&pairs(req.query_string().as_bytes())?);
+    // Default: the current month so far, Rome days.
+    let today = crate::clock::rome(ctx.now).date_naive();
+    if form.v("from").is_empty() && form.v("to").is_empty() {
+        form.set("from", today.with_day(1).unwrap_or(today).to_string());
+        form.set("to", today.to_string());
+    }
+    let mut errors = Vec::new();
+    let mut day = |k: &str| match chrono::NaiveDate::parse_from_str(form.v(k).trim(), "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(crate::error::FieldError::new(k, "must be a date"));
+            None
+        }
+    };
+    let (from, to) = (day("from"), day("to"));
+    let period = match (from, to) {
+        (Some(f), Some(t)) if errors.is_empty() => match service::Period::new(f, t) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                form.absorb(&e, ctx.lang);
+                None
+            }
+        },
+        _ => {
+            form.absorb(&AppError::Invalid(errors), ctx.lang);
+            None
+        }
+    };
+    let view = match period {
+        Some(period) => {
+            let (lines, threshold) = service::occupancy(&ctx.state, &ctx.caller(), period.clone()).await?;
+            Some(super::api::OccupancyView::of(&period, &lines, threshold))
+        }
+        None => None,
+    };
+    let status = if view.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let tpl = OccupancyPage {
+        page: Page::new(&ctx, "escape_points.occupancy"),
+        form,
+        view,
+    };
+    render_status(&tpl.page, status, &tpl)
 }
 
 // ----- a case's journey through places -----

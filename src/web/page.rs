@@ -42,6 +42,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/roster", "nav.roster"),
         ]),
         Role::Referrer | Role::Commission => items.push(("/portal", "nav.portal")),
+        Role::Analyst => items.push(("/escape-points/occupancy", "nav.occupancy")),
         _ => {}
     }
     if role == Role::Coordinator {

@@ -537,6 +537,37 @@ async fn the_occupancy_history_counts_nights_placements_and_turn_aways(b: Backen
     );
     assert_eq!(occ(&seen, "family_room"), (json!(0), json!(0), json!(0), json!(false)));
     assert_eq!(seen["threshold"], 5);
+    // The same on the page: withheld counts as "< 5", no point named; the unit's page exact.
+    let page = "/escape-points/occupancy?from=2026-11-25&to=2026-11-28";
+    let r = analyst.get(page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("id=\"withheld\"") && r.body.contains("&#60; 5"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("T-O"), "{}", r.body);
+    assert!(r.body.contains("25/11/2026 – 28/11/2026"), "{}", r.body);
+    let r = analyst.get("/").await;
+    assert!(
+        r.body.contains("href=\"/escape-points/occupancy\""),
+        "the analyst's menu"
+    );
+    let r = u.coord.get(page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("&#60; 5") && !r.body.contains("id=\"withheld\""));
+    assert!(r.body.contains("Non accolte per mancanza di posti"), "{}", r.body);
+    let r = analyst
+        .get("/escape-points/occupancy?from=2026-11-28&to=2026-11-25")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("to-error"), "{}", r.body);
+    let r = analyst.get("/escape-points/occupancy?from=ieri&to=").await;
+    assert!(
+        r.body.contains("from-error") && r.body.contains("to-error"),
+        "{}",
+        r.body
+    );
     // Referrers and mediators see nothing.
     u.admin.user("occ.ref").role("referrer").org(u.cas).create().await;
     let mut referrer = login_as(&u, "occ.ref").await;
@@ -682,3 +713,149 @@ async fn chromium_the_board_and_a_place_fit_a_phone() {
     browser.assert_fits("a place").await;
     browser.close().await;
 }
+
+async fn a_coordinator_keeps_the_registry_on_its_pages(b: Backend) {
+    let mut u = unit(b).await;
+    // The form is offered to coordinators only.
+    assert!(u
+        .coord
+        .get("/escape-points")
+        .await
+        .body
+        .contains("href=\"/escape-points/new\""));
+    assert!(!u.op.get("/escape-points").await.body.contains("/escape-points/new"));
+    assert_eq!(u.op.get("/escape-points/new").await.status, StatusCode::FORBIDDEN);
+    // Every error at once, in Italian, with what was typed kept.
+    let r = u
+        .coord
+        .submit(
+            "/escape-points/new",
+            "/escape-points",
+            &[
+                ("code", ""),
+                ("name", "Casa Prova Modulo"),
+                ("province", "XX"),
+                ("beds", "tre"),
+                ("status", "suspended"),
+                ("contact_phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    for f in ["code", "province", "beds", "suspended_reason", "contact_phone"] {
+        assert!(r.body.contains(&format!("id=\"{f}-error\"")), "{f}: {}", r.body);
+    }
+    assert!(r.body.contains("Casa Prova Modulo"));
+    assert!(
+        !r.body.contains("is required") && !r.body.contains("must be"),
+        "{}",
+        r.body
+    );
+    // Added.
+    let address = format!("Via {MARKER}, 7");
+    let fields = [
+        ("code", "T-F"),
+        ("name", "Casa del modulo"),
+        ("province", "082"),
+        ("address", address.as_str()),
+        ("beds", "2"),
+        ("family_rooms", "1"),
+        ("takes_women", "on"),
+        ("takes_children", "on"),
+        ("languages", "en"),
+        ("languages", "ro"),
+        ("contact_phone", "+39 091 111 2222"),
+        ("status", "active"),
+    ];
+    let r = u.coord.submit("/escape-points/new", "/escape-points", &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let list = u.coord.get("/api/v1/escape-points").await.json();
+    let p = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["code"] == "T-F")
+        .cloned()
+        .expect("added");
+    let id = p["id"].as_i64().expect("id");
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("/escape-points/{id}").as_str())
+    );
+    assert_eq!(
+        (p["beds"].clone(), p["family_rooms"].clone()),
+        (json!(2), json!(1)),
+        "{p}"
+    );
+    assert_eq!(p["languages"], json!(["en", "ro"]), "{p}");
+    assert_eq!(
+        (p["takes_children"].clone(), p["takes_men"].clone()),
+        (json!(true), json!(false))
+    );
+    // A second point with the code: the form says so on the code.
+    let r = u.coord.submit("/escape-points/new", "/escape-points", &fields).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("id=\"code-error\""), "{}", r.body);
+    // The edit form never carries the address; left blank, the address stays.
+    let edit = format!("/escape-points/{id}/edit");
+    let r = u.coord.get(&edit).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains(MARKER), "{}", r.body);
+    assert!(r.body.contains("Casa del modulo") && r.body.contains("value=\"ro\" selected"));
+    let version = p["version"].as_i64().expect("version").to_string();
+    let change = |name: &'static str, version: String| {
+        vec![
+            ("version", version),
+            ("name", name.to_owned()),
+            ("province", "082".to_owned()),
+            ("address", String::new()),
+            ("beds", "3".to_owned()),
+            ("family_rooms", "1".to_owned()),
+            ("takes_women", "on".to_owned()),
+            ("contact_phone", "+39 091 111 2222".to_owned()),
+            ("status", "suspended".to_owned()),
+            ("suspended_reason", "Lavori".to_owned()),
+        ]
+    };
+    let owned = change("Casa rinnovata", version.clone());
+    let form: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = u.coord.submit(&edit, &format!("/escape-points/{id}"), &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = u.coord.get(&format!("/api/v1/escape-points/{id}")).await.json();
+    assert_eq!(
+        (p["name"].clone(), p["beds"].clone()),
+        (json!("Casa rinnovata"), json!(3)),
+        "{p}"
+    );
+    assert_eq!(
+        (p["status"].clone(), p["takes_children"].clone()),
+        (json!("suspended"), json!(false))
+    );
+    let r = u
+        .coord
+        .api(Method::POST, &format!("/api/v1/escape-points/{id}/address"), None)
+        .await;
+    assert_eq!(r.json()["address"], json!(address), "unchanged");
+    // Saving over someone else's change: refused, what was typed kept.
+    let owned = change("Casa vecchia", version);
+    let form: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = u.coord.submit(&edit, &format!("/escape-points/{id}"), &form).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body.contains("Qualcun altro") && r.body.contains("Casa vecchia"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        u.coord.get(&format!("/api/v1/escape-points/{id}")).await.json()["name"],
+        "Casa rinnovata"
+    );
+    // Operators may not post the form.
+    let r =
+        u.op.submit("/escape-points", "/escape-points", &[("code", "T-G")])
+            .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(u.coord.count_where("escape_points", "code = 'T-G'"), 0);
+    assert!(!crate::helpers::captured_logs().contains(MARKER));
+}
+both!(a_coordinator_keeps_the_registry_on_its_pages);
