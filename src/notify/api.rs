@@ -12,14 +12,17 @@ use crate::auth::Access;
 use crate::clock::rome;
 use crate::domain::Role;
 use crate::error::{AppError, Problem};
-use crate::web::{ApiQuery, Ctx, RouteDef};
+use crate::web::{ApiQuery, Ctx, PathId, RouteDef};
 
 /// Who may watch deliveries: the administrators who run the service and the coordinators who
 /// must know that an alert did not reach anyone.
 pub const READERS: Access = Access::Roles(&[Role::Admin, Role::Coordinator]);
 
 pub fn routes() -> Vec<RouteDef> {
-    vec![RouteDef::new(Method::GET, "/api/v1/outbox", READERS, list_outbox)]
+    vec![
+        RouteDef::new(Method::GET, "/api/v1/outbox", READERS, list_outbox),
+        RouteDef::new(Method::POST, "/api/v1/outbox/{id}/retry", READERS, retry),
+    ]
 }
 
 /// A message's delivery state (never its subject or body).
@@ -64,4 +67,15 @@ impl From<OutboxEntry> for OutboxView {
 async fn list_outbox(ctx: Ctx, filter: ApiQuery<OutboxFilter>) -> Result<web::Json<Vec<OutboxView>>, AppError> {
     let rows = super::read_outbox(&ctx.state, &ctx.caller(), filter.0).await?;
     Ok(web::Json(rows.into_iter().map(OutboxView::from).collect()))
+}
+
+/// Sends a message given up (`failed`) again: a new round of attempts, due at once.
+#[utoipa::path(post, path = "/api/v1/outbox/{id}/retry", tag = "outbox", params(("id" = i64, Path)),
+    operation_id = "retry_outbox_message",
+    responses((status = 200, body = OutboxView),
+        (status = 409, body = Problem, description = "The message is not one given up")),
+    security(("bearer" = []), ("session" = [])))]
+async fn retry(ctx: Ctx, id: PathId<crate::domain::MessageId>) -> Result<web::Json<OutboxView>, AppError> {
+    let entry = super::retry(&ctx.state, &ctx.caller(), id.0).await?;
+    Ok(web::Json(OutboxView::from(entry)))
 }

@@ -112,7 +112,7 @@ pub struct OutboxRow {
     /// matched to it; `None`: one is made at sending.
     pub message_id: Option<String>,
     /// A file sent with the message (a feedback letter's PDF), dropped once the message is sent
-    /// or given up.
+    /// (kept while it may be sent again, given up included).
     pub attachment_name: Option<String>,
     pub attachment: Option<Vec<u8>>,
 }
@@ -315,11 +315,6 @@ pub fn record_attempt(
                     outbox::last_error.eq(Some(error)),
                 ))
                 .execute(conn)?;
-            if gave_up {
-                diesel::update(outbox::table.filter(outbox::id.eq(row.id)))
-                    .set(outbox::attachment.eq(None::<Vec<u8>>))
-                    .execute(conn)?;
-            }
             Ok(if gave_up { Attempt::GaveUp } else { Attempt::Retry })
         }
     }
@@ -422,6 +417,40 @@ pub async fn read_outbox(app: &App, caller: &Caller, filter: OutboxFilter) -> Re
         let rows = list(conn, &filter)?;
         let n = rows.len();
         Ok((rows, Event::new("outbox.read").detail(format!("{n} messages"))))
+    })
+    .await
+}
+
+/// Puts a message given up back in the queue for a new round of attempts, due at once: for the
+/// coordinator who learns that an alert reached nobody and has the address fixed. Only a failed
+/// message (409 otherwise); audited.
+pub async fn retry(app: &App, caller: &Caller, id: MessageId) -> Result<OutboxEntry, AppError> {
+    if !matches!(
+        caller.role,
+        Some(crate::domain::Role::Admin | crate::domain::Role::Coordinator)
+    ) {
+        return Err(AppError::Forbidden);
+    }
+    audit::write(app, caller, &[], move |tx| {
+        let now = tx.caller().now;
+        let changed = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq(Status::Failed)),
+        )
+        .set((
+            outbox::status.eq(Status::Pending),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(tx.conn)?;
+        let entry: OutboxEntry = outbox::table.find(id).select(OutboxEntry::as_select()).first(tx.conn)?;
+        if changed == 0 {
+            return Err(AppError::Conflict("only a message given up can be sent again".into()));
+        }
+        tx.audit(Event::new("outbox.retry").entity("outbox", id.get()))?;
+        Ok(entry)
     })
     .await
 }

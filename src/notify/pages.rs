@@ -6,11 +6,19 @@ use askama::Template;
 
 use super::{OutboxEntry, OutboxFilter, Status};
 use crate::error::AppError;
-use crate::web::page::{render, Form, Page};
-use crate::web::{Ctx, RouteDef};
+use crate::web::page::{pairs, redirect_with_flash, render, Form, Page};
+use crate::web::{Ctx, PathId, RouteDef};
 
 pub fn routes() -> Vec<RouteDef> {
-    vec![RouteDef::new(Method::GET, "/admin/outbox", super::api::READERS, viewer)]
+    vec![
+        RouteDef::new(Method::GET, "/admin/outbox", super::api::READERS, viewer),
+        RouteDef::new(
+            Method::POST,
+            "/admin/outbox/{id}/retry",
+            super::api::READERS,
+            retry_submit,
+        ),
+    ]
 }
 
 #[derive(Template)]
@@ -42,4 +50,15 @@ async fn viewer(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
         messages,
     };
     render(&tpl.page, &tpl)
+}
+
+/// The button on a message given up: back in the queue, then the list again.
+async fn retry_submit(
+    ctx: Ctx,
+    id: PathId<crate::domain::MessageId>,
+    body: actix_web::web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let _ = pairs(&body)?;
+    super::retry(&ctx.state, &ctx.caller(), id.0).await?;
+    Ok(redirect_with_flash("/admin/outbox", "flash.outbox_retry"))
 }

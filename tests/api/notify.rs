@@ -504,3 +504,70 @@ async fn the_outbox_shows_delivery_state_to_admins_and_coordinators_only(b: Back
     assert!(reads.len() >= 5, "{reads:?}");
 }
 both!(the_outbox_shows_delivery_state_to_admins_and_coordinators_only);
+
+async fn a_message_given_up_can_be_sent_again_by_a_coordinator(b: Backend) {
+    let mut admin = spawn(b).await;
+    admin.setup_admin().await;
+    admin.user("coordinatrice").role("coordinator").create().await;
+    admin.user("operatore").role("operator").create().await;
+    let id = enqueue_one(
+        &admin,
+        message(Template::Emergency, "turno@varco.test", "R-EEEE5555", "/referrals/5"),
+    )
+    .await;
+    // Given up after its attempts (recorded as the dispatcher would).
+    let at = now(&admin);
+    admin
+        .state
+        .db
+        .write(move |c| {
+            for _ in 0..MAX_ATTEMPTS {
+                let row = notify::get(c, id)?;
+                record_attempt(c, &row, at, Err("SMTP: connection refused".into()))?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("give up");
+    assert_eq!(row(&admin, id).await.status, Status::Failed);
+
+    let mut coordinator = TestApp::sibling(&admin);
+    assert_eq!(
+        coordinator.login("coordinatrice", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = coordinator.get("/admin/outbox").await;
+    assert!(
+        page.body.contains(&format!("id=\"retry-{}\"", id.get())),
+        "{}",
+        page.body
+    );
+    // Operators may not.
+    let mut operator = TestApp::sibling(&admin);
+    operator.login("operatore", PASSWORD).await;
+    let path = format!("/api/v1/outbox/{}/retry", id.get());
+    assert_eq!(
+        operator.api(Method::POST, &path, None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The button: back in the queue, due at once, a new round of attempts.
+    let r = coordinator
+        .submit("/admin/outbox", &format!("/admin/outbox/{}/retry", id.get()), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let again = row(&admin, id).await;
+    assert_eq!((again.status, again.attempts), (Status::Pending, 0));
+    assert_eq!(again.next_attempt_at, now(&admin));
+    // Without SMTP it lands in the mail folder.
+    let transport = Transport::from_settings(&admin.settings).expect("transport");
+    assert_eq!(dispatch(&admin, &transport).await, report(1, 0, 0));
+    assert_eq!(row(&admin, id).await.status, Status::Sent);
+    // Only a message given up: a sent one is a conflict, an unknown one is not found.
+    let r = coordinator.api(Method::POST, &path, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = coordinator.api(Method::POST, "/api/v1/outbox/999999/retry", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let retries = admin.audit("action=outbox.retry").await;
+    assert_eq!(retries.len(), 1, "{retries:?}");
+}
+both!(a_message_given_up_can_be_sent_again_by_a_coordinator);
