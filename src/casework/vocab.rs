@@ -43,6 +43,7 @@ vocabulary! {
         FlagCleared = "flag_cleared" => ("Avviso rimosso", "Flag cleared"),
         FeedbackDrafted = "feedback_drafted" => ("Riscontro scritto in bozza", "Written feedback drafted"),
         FeedbackApproved = "feedback_approved" => ("Riscontro scritto approvato", "Written feedback approved"),
+        FeedbackWithdrawn = "feedback_withdrawn" => ("Approvazione del riscontro ritirata", "Approval of the feedback withdrawn"),
         FeedbackSent = "feedback_sent" => ("Riscontro scritto inviato", "Written feedback sent"),
         FeedbackReceipt = "feedback_receipt" => ("Ricevuta PEC del riscontro", "PEC receipt of the feedback"),
         PlacementHeld = "placement_held" => ("Posto trattenuto in un punto di fuga", "Place held at an escape point"),

@@ -561,9 +561,62 @@ async fn a_commission_report_is_answered_to_the_commission_alone(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = u.op.get(&page_path).await;
     assert!(page.body.contains("Approvato") && page.body.contains("letter-sha256"));
+    // A mistake seen after approving: the coordinator takes the approval back, asked first.
+    assert!(!page.body.contains("letter-withdraw"), "operators cannot withdraw");
+    let withdraw = format!("/api/v1/cases/{}/feedback/{id}/withdraw", case.get());
+    let r = u.op.api(Method::POST, &withdraw, Some(json!({"version": 2}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let coord_page = u.coord.get(&page_path).await;
+    assert!(coord_page.body.contains("id=\"letter-withdraw\""));
+    let csrf = coord_page.csrf_field();
+    let confirm = u
+        .coord
+        .form(&format!("{page_path}/withdraw"), &[("csrf", &csrf), ("version", "2")])
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("confirm-yes") && confirm.body.contains("SHA-256"));
+    let r = u
+        .coord
+        .form(
+            &format!("{page_path}/withdraw"),
+            &[("csrf", &csrf), ("version", "2"), ("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let letter =
+        u.op.get(&format!("/api/v1/cases/{}/feedback/{id}", case.get()))
+            .await
+            .json();
+    assert_eq!(letter["status"], "draft", "{letter}");
+    assert!(
+        letter["pdf_sha256"].is_null() && letter["approved_by"].is_null(),
+        "{letter}"
+    );
+    assert_eq!(
+        u.admin
+            .count_where("feedback_letters", &format!("id = {id} AND pdf IS NULL")),
+        1
+    );
+    let r = u.coord.api(Method::POST, &withdraw, Some(json!({"version": 3}))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "a draft has no approval to withdraw: {}",
+        r.body
+    );
+    let timeline = u.coord.get(&format!("/cases/{}", case.get())).await;
+    assert!(timeline.body.contains("Approvazione del riscontro ritirata"));
+    assert_eq!(u.admin.audit("action=feedback.withdraw").await.len(), 1);
+    // Approved again, then sent.
+    let r = u
+        .coord
+        .form(&format!("{page_path}/approve"), &[("csrf", &csrf), ("version", "3")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = u.op.get(&page_path).await;
     let csrf = page.csrf_field();
     let confirm =
-        u.op.form(&format!("{page_path}/send"), &[("csrf", &csrf), ("version", "2")])
+        u.op.form(&format!("{page_path}/send"), &[("csrf", &csrf), ("version", "4")])
             .await;
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(
@@ -579,7 +632,7 @@ async fn a_commission_report_is_answered_to_the_commission_alone(b: Backend) {
     let r =
         u.op.form(
             &format!("{page_path}/send"),
-            &[("csrf", &csrf), ("version", "2"), ("confirmed", "yes")],
+            &[("csrf", &csrf), ("version", "4"), ("confirmed", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -9,7 +9,7 @@ CREATE TABLE case_events_new (
     detail TEXT
 );
 INSERT INTO case_events_new (id, case_id, at, actor_user_id, actor_label, kind, subject_user_id, detail)
-    SELECT id, case_id, at, actor_user_id, actor_label, kind, subject_user_id, detail FROM case_events WHERE kind NOT LIKE 'placement_%';
+    SELECT id, case_id, at, actor_user_id, actor_label, kind, subject_user_id, detail FROM case_events WHERE kind NOT LIKE 'placement_%' AND kind <> 'feedback_withdrawn';
 DROP TABLE case_events;
 ALTER TABLE case_events_new RENAME TO case_events;
 CREATE INDEX case_events_case ON case_events (case_id, id);

@@ -36,6 +36,12 @@ pub fn routes() -> Vec<RouteDef> {
             COORDINATORS,
             approve,
         ),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/cases/{id}/feedback/{sub}/withdraw",
+            COORDINATORS,
+            withdraw,
+        ),
         RouteDef::new(Method::POST, "/api/v1/cases/{id}/feedback/{sub}/send", UNIT, send),
         RouteDef::new(Method::GET, "/api/v1/cases/{id}/feedback/{sub}/pdf", READERS, pdf),
     ]
@@ -222,6 +228,25 @@ pub(crate) async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let expected = expected_version(&req, body.0.version)?;
     let f = service::approve(&ctx.state, &ctx.caller(), id.0, sub.0, expected).await?;
+    Ok(letter_ok(&f))
+}
+
+/// A coordinator takes an approval back before the letter is sent: the PDF is dropped and the
+/// letter is a draft again (409 once sent).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/feedback/{sub}/withdraw", tag = "feedback",
+    params(("id" = i64, Path, description = "the case"), ("sub" = i64, Path, description = "the letter")),
+    operation_id = "withdraw_feedback_approval", request_body = VersionOnly,
+    responses((status = 200, body = FeedbackLetter)),
+    security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn withdraw(
+    ctx: Ctx,
+    req: HttpRequest,
+    id: PathId<CaseId>,
+    sub: SubId<LetterId>,
+    body: ApiJson<VersionOnly>,
+) -> Result<HttpResponse, AppError> {
+    let expected = expected_version(&req, body.0.version)?;
+    let f = service::withdraw(&ctx.state, &ctx.caller(), id.0, sub.0, expected).await?;
     Ok(letter_ok(&f))
 }
 

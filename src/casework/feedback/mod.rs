@@ -59,6 +59,7 @@ vocabulary! {
         Edit = "edit" => ("modificare il riscontro", "edit the letter"),
         Approve = "approve" => ("approvare il riscontro", "approve the letter"),
         Send = "send" => ("inviare il riscontro", "send the letter"),
+        Withdraw = "withdraw" => ("ritirare l'approvazione", "withdraw the approval"),
     }
 }
 
@@ -70,6 +71,8 @@ pub fn transition(state: LetterStatus, action: LetterAction) -> Result<LetterSta
         (S::Draft, A::Edit) => Ok(S::Draft),
         (S::Draft, A::Approve) => Ok(S::Approved),
         (S::Approved, A::Send) => Ok(S::Sent),
+        // Before it is sent an approval can be taken back: the PDF goes, the draft returns.
+        (S::Approved, A::Withdraw) => Ok(S::Draft),
         (state, action) => Err(crate::error::AppError::IllegalTransition {
             state: state.as_str(),
             action: action.as_str(),
@@ -133,7 +136,7 @@ mod tests {
                 let legal = matches!(
                     (s, a),
                     (LetterStatus::Draft, LetterAction::Edit | LetterAction::Approve)
-                        | (LetterStatus::Approved, LetterAction::Send)
+                        | (LetterStatus::Approved, LetterAction::Send | LetterAction::Withdraw)
                 );
                 assert_eq!(transition(*s, *a).is_ok(), legal, "{s:?} {a:?}");
             }

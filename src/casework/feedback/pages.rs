@@ -33,6 +33,12 @@ pub fn routes() -> Vec<RouteDef> {
             approve_submit,
         ),
         RouteDef::new(Method::POST, "/cases/{id}/feedback/{sub}/send", UNIT, send_submit),
+        RouteDef::new(
+            Method::POST,
+            "/cases/{id}/feedback/{sub}/withdraw",
+            Access::Roles(&[Role::Coordinator]),
+            withdraw_submit,
+        ),
         RouteDef::new(Method::GET, "/cases/{id}/feedback/{sub}/pdf", UNIT, unit_pdf),
         RouteDef::new(Method::GET, "/portal/feedback/{id}/pdf", OUTSIDE, portal_pdf),
     ]
@@ -270,6 +276,36 @@ async fn send_submit(
     let (state, caller) = (ctx.state.clone(), ctx.caller());
     act(&ctx, id.0, sub.0, &form, "flash.feedback_sent_pec", async move {
         service::send(&state, &caller, id.0, sub.0, v).await
+    })
+    .await
+}
+
+/// Taking an approval back drops the PDF: asked first.
+const WITHDRAWING: crate::web::page::Confirmation = crate::web::page::Confirmation {
+    heading: "confirm.feedback_withdraw_title",
+    intro: "confirm.feedback_withdraw_intro",
+    lost: &["confirm.feedback_withdraw_pdf", "confirm.feedback_withdraw_again"],
+    yes: "confirm.feedback_withdraw_yes",
+};
+
+async fn withdraw_submit(
+    ctx: Ctx,
+    id: PathId<CaseId>,
+    sub: SubId<LetterId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let form = pairs(&body)?;
+    let back = format!("/cases/{}/feedback/{}", id.0, sub.0);
+    if !crate::web::page::confirmed(&form) {
+        let action = format!("/cases/{}/feedback/{}/withdraw", id.0, sub.0);
+        return crate::web::page::confirm_page(&ctx, WITHDRAWING, &action, &form, &["version"], &back);
+    }
+    let Some(v) = version_of(&form) else {
+        return act(&ctx, id.0, sub.0, &form, "", async { Err(missing_version(&ctx)) }).await;
+    };
+    let (state, caller) = (ctx.state.clone(), ctx.caller());
+    act(&ctx, id.0, sub.0, &form, "flash.feedback_withdrawn", async move {
+        service::withdraw(&state, &caller, id.0, sub.0, v).await
     })
     .await
 }

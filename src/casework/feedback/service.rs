@@ -519,6 +519,55 @@ async fn approve_checked(
     .await
 }
 
+/// A coordinator takes an approval back before the letter is sent (a mistake seen after
+/// approving): the PDF is dropped and the letter is a draft again. Audited, on the timeline.
+pub async fn withdraw(
+    app: &App,
+    caller: &Caller,
+    case_id: CaseId,
+    id: LetterId,
+    expected: Version,
+) -> Result<LetterFile, AppError> {
+    let result = withdraw_checked(app, caller, case_id, id, expected).await;
+    audited_refusal(app, caller, "feedback.withdraw", id.get(), result).await
+}
+
+async fn withdraw_checked(
+    app: &App,
+    caller: &Caller,
+    case_id: CaseId,
+    id: LetterId,
+    expected: Version,
+) -> Result<LetterFile, AppError> {
+    if caller.role != Some(Role::Coordinator) {
+        return Err(AppError::Forbidden);
+    }
+    let keys = app.keys();
+    let who = caller.clone();
+    let actor = actor_of(caller);
+    audit::write(app, caller, &[], move |tx| {
+        let now = tx.caller().now;
+        let conn = &mut *tx.conn;
+        let case = crate::casework::service::visible_case(conn, &who, case_id)?;
+        let current = letters::get(conn, case_id, id)?;
+        let row = letters::withdraw(conn, &current.row, expected, now)?;
+        cases::event(
+            conn,
+            case_id,
+            &actor,
+            CaseEventKind::FeedbackWithdrawn,
+            None,
+            Some(row.reference.clone()),
+            now,
+        )?;
+        tx.audit(Event::new("feedback.withdraw").entity("feedback_letter", id))?;
+        let key = case_key(tx.conn, &keys, &case)?;
+        let letter = letters::get(tx.conn, case_id, id)?;
+        file_of(tx.conn, Some(&key), letter)
+    })
+    .await
+}
+
 /// The `Message-ID` of a letter's email: unique, on the sender's domain.
 fn message_id(settings: &crate::config::Settings, reference: &str) -> String {
     let domain = notify::transport::sender(settings)

@@ -242,6 +242,40 @@ pub struct Approval {
 }
 
 /// Approves a draft and stores its PDF: the only statement that writes the PDF.
+/// An approval taken back before sending: the PDF and its fingerprint are dropped, the letter is a
+/// draft again (to be approved anew, by someone other than its last editor).
+pub fn withdraw(
+    conn: &mut DbConn,
+    current: &LetterRow,
+    expected: Version,
+    now: NaiveDateTime,
+) -> Result<LetterRow, AppError> {
+    if current.version != expected {
+        return Err(stale(current));
+    }
+    let next = super::transition(current.status, super::LetterAction::Withdraw)?;
+    diesel::update(
+        feedback_letters::table
+            .filter(feedback_letters::id.eq(current.id))
+            .filter(feedback_letters::version.eq(expected))
+            .filter(feedback_letters::status.eq(LetterStatus::Approved)),
+    )
+    .set((
+        feedback_letters::status.eq(next),
+        feedback_letters::approved_by.eq(None::<UserId>),
+        feedback_letters::approved_at.eq(None::<NaiveDateTime>),
+        feedback_letters::pdf.eq(None::<Vec<u8>>),
+        feedback_letters::pdf_sha256.eq(None::<String>),
+        feedback_letters::pdf_pages.eq(None::<i32>),
+        feedback_letters::version.eq(expected.next()),
+        feedback_letters::updated_at.eq(now),
+    ))
+    .returning(crate::db::columns::<LetterRow>())
+    .get_result(conn)
+    .optional()?
+    .ok_or_else(|| stale(current))
+}
+
 pub fn approve(
     conn: &mut DbConn,
     current: &LetterRow,
