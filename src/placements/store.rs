@@ -504,8 +504,8 @@ pub fn handles(conn: &mut DbConn, user: UserId, point: i64, now: NaiveDateTime) 
     Ok(rows.iter().any(|p| p.occupies(now)))
 }
 
-/// Marks the holds past their expiry as expired (they stopped counting already); how many.
-/// Marks the holds past their expiry as expired; returns (case, point) of each.
+/// Marks the holds past their expiry as expired (they stopped counting already); returns the
+/// (case, point) of each.
 pub fn expire_holds(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<(CaseId, i64)>, AppError> {
     Ok(diesel::update(
         placements::table
