@@ -6,13 +6,12 @@
 //! The bulk of the cases is inserted with one SQL statement per table; the cases read are real
 //! ones, opened by taking referrals in charge and given interviews, tasks, flags and notes.
 
+mod support;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use varco::accounts::orgs::OrgInput;
 use varco::accounts::users::NewUserInput;
 use varco::clock::SystemClock;
@@ -23,13 +22,6 @@ use varco::startup::Application;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// Inserts `n` persons and `n` cases with plain SQL (the bulk the real cases are found among).
 fn bulk(app: &Application, n: usize, postgres: bool) {
@@ -53,11 +45,7 @@ fn bulk(app: &Application, n: usize, postgres: bool) {
              ANALYZE;"
         )
     };
-    match &mut *conn {
-        varco::db::DbConn::Sqlite(c) => c.batch_execute(&sql),
-        varco::db::DbConn::Pg(c) => c.batch_execute(&sql),
-    }
-    .expect("bulk insert");
+    support::batch(&mut conn, &sql);
 }
 
 /// A coordinator with a session; the session cookie.
@@ -175,54 +163,17 @@ fn bench_backend(name: &str, settings: Settings, cases: usize, reads: usize) {
             "p50 ms",
             "p99 ms",
             all.len(),
-            percentile(&all, 0.50).as_secs_f64() * 1000.0,
-            percentile(&all, 0.99).as_secs_f64() * 1000.0,
+            support::percentile(&all, 0.50).as_secs_f64() * 1000.0,
+            support::percentile(&all, 0.99).as_secs_f64() * 1000.0,
         );
         actix_web::rt::System::current().stop();
     });
 }
 
 fn main() {
-    let cases: usize = std::env::var("VARCO_BENCH_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let reads: usize = std::env::var("VARCO_BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let quiet = || Settings {
-        bind: "127.0.0.1:0".into(),
-        cookie_secure: false,
-        workers: 1,
-        ..Settings::default()
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut sqlite = quiet();
-    sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
-    println!(
-        "Varco casework benchmark, {} ({} cores)",
-        Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
-    bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, cases, reads);
-    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
-        Some(base) => {
-            let schema = format!("bench_case_{}", std::process::id());
-            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
-            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
-            let mut pg = quiet();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
-            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
-            bench_backend("PostgreSQL 15 (local)", pg, cases, reads);
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .expect("drop schema");
-        }
-    }
+    let cases = support::env_number("VARCO_BENCH_CASES", 1_000_000);
+    let reads = support::env_number("VARCO_BENCH_REQUESTS", 2000);
+    support::on_each_backend("casework", "case", |name, settings| {
+        bench_backend(name, settings, cases, reads)
+    });
 }

@@ -7,14 +7,13 @@
 //! operator on duty, audited and notified in one transaction; at the end the benchmark checks
 //! that every acknowledged referral is in the database.
 
+mod support;
+
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use serde_json::json;
 use varco::accounts::orgs::OrgInput;
 use varco::accounts::users::NewUserInput;
@@ -35,14 +34,6 @@ struct Level {
     p50: Duration,
     p99: Duration,
     errors: usize,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 /// Creates an organisation, its token and an operator on duty for the whole run.
@@ -151,8 +142,8 @@ async fn run_level(base: &str, token: &str, concurrency: usize, requests: usize,
         concurrency,
         requests: all.len(),
         seconds,
-        p50: percentile(&all, 0.50),
-        p99: percentile(&all, 0.99),
+        p50: support::percentile(&all, 0.50),
+        p99: support::percentile(&all, 0.99),
         errors,
     }
 }
@@ -250,45 +241,8 @@ fn bench_backend(name: &str, settings: Settings, scale: usize) {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read from the command line.
-    let scale: usize = std::env::var("VARCO_BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let quiet = || Settings {
-        bind: "127.0.0.1:0".into(),
-        cookie_secure: false,
-        // One HTTP worker: on two cores the SQLite writer thread needs one, and the load
-        // generator of this benchmark runs in the same process.
-        workers: 1,
-        ..Settings::default()
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut sqlite = quiet();
-    sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
-    println!(
-        "Varco intake benchmark, {} ({} cores)",
-        Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
-    bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, scale);
-
-    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
-        Some(base) => {
-            let schema = format!("bench_{}", std::process::id());
-            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
-            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
-            let mut pg = quiet();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
-            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
-            bench_backend("PostgreSQL 15 (local)", pg, scale);
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .expect("drop schema");
-        }
-    }
+    let scale = support::env_number("VARCO_BENCH_REQUESTS", 2000);
+    support::on_each_backend("intake", "intake", |name, settings| {
+        bench_backend(name, settings, scale)
+    });
 }

@@ -8,10 +8,11 @@
 //! query, scoring of up to 200 referrals sharing an alias index, the proposals' aliases opened)
 //! runs for `VARCO_BENCH_QUERIES` referrals picked at random (default 500), on one connection.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
 
-use chrono::Utc;
+use std::sync::Arc;
+use std::time::Instant;
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -27,13 +28,6 @@ use varco::domain::ReferralId;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 const ONSETS: &[&str] = &[
     "", "b", "ch", "d", "f", "g", "j", "k", "l", "m", "n", "ng", "p", "r", "s", "sh", "t", "v", "z", "kh", "y", "w",
@@ -265,56 +259,17 @@ fn bench_backend(name: &str, settings: Settings, persons: usize, queries: usize)
     println!(
         "  seeded in {:.0} s; {queries} searches: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.1} proposals on average (at most {scored_max})",
         seeded.as_secs_f64(),
-        percentile(&times, 0.5).as_secs_f64() * 1000.0,
-        percentile(&times, 0.99).as_secs_f64() * 1000.0,
+        support::percentile(&times, 0.5).as_secs_f64() * 1000.0,
+        support::percentile(&times, 0.99).as_secs_f64() * 1000.0,
         times.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
         proposed as f64 / queries.max(1) as f64,
     );
 }
 
 fn main() {
-    let persons: usize = std::env::var("VARCO_BENCH_PERSONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let queries: usize = std::env::var("VARCO_BENCH_QUERIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
-    let quiet = || Settings {
-        bind: "127.0.0.1:0".into(),
-        cookie_secure: false,
-        ..Settings::default()
-    };
-    println!(
-        "Varco person-matching benchmark, {} ({} cores)",
-        Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let only_pg = std::env::var("VARCO_BENCH_ONLY").is_ok_and(|v| v == "postgres");
-    if !only_pg {
-        let mut sqlite = quiet();
-        sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
-        sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-        sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
-        bench_backend("SQLite (WAL)", sqlite, persons, queries);
-    }
-    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
-        Some(base) => {
-            let schema = format!("bench_match_{}", std::process::id());
-            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
-            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
-            let mut pg = quiet();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
-            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
-            bench_backend("PostgreSQL 15 (local)", pg, persons, queries);
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .expect("drop schema");
-        }
-    }
+    let persons = support::env_number("VARCO_BENCH_PERSONS", 1_000_000);
+    let queries = support::env_number("VARCO_BENCH_QUERIES", 500);
+    support::on_each_backend("person-matching", "match", |name, settings| {
+        bench_backend(name, settings, persons, queries)
+    });
 }

@@ -5,13 +5,12 @@
 //! `cargo bench --bench placements`; `VARCO_BENCH_REQUESTS` sets the number of board reads
 //! (default 2,000).
 
+mod support;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use varco::accounts::orgs::OrgInput;
 use varco::accounts::users::NewUserInput;
 use varco::clock::SystemClock;
@@ -25,13 +24,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const POINTS: usize = 500;
 const PLACEMENTS: usize = 10_000;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// 488 points beside the twelve examples, one case, and 10,000 open placements and holds spread
 /// over the 500 points, with plain SQL.
@@ -80,11 +72,7 @@ fn bulk(app: &Application, postgres: bool) {
              ANALYZE;"
         )
     };
-    match &mut *conn {
-        varco::db::DbConn::Sqlite(c) => c.batch_execute(&sql),
-        varco::db::DbConn::Pg(c) => c.batch_execute(&sql),
-    }
-    .expect("bulk insert");
+    support::batch(&mut conn, &sql);
 }
 
 /// A coordinator with a session; the session cookie.
@@ -159,50 +147,16 @@ fn bench_backend(name: &str, settings: Settings, reads: usize) {
             "p50 ms",
             "p99 ms",
             all.len(),
-            percentile(&all, 0.50).as_secs_f64() * 1000.0,
-            percentile(&all, 0.99).as_secs_f64() * 1000.0,
+            support::percentile(&all, 0.50).as_secs_f64() * 1000.0,
+            support::percentile(&all, 0.99).as_secs_f64() * 1000.0,
         );
         actix_web::rt::System::current().stop();
     });
 }
 
 fn main() {
-    let reads: usize = std::env::var("VARCO_BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let quiet = || Settings {
-        bind: "127.0.0.1:0".into(),
-        cookie_secure: false,
-        workers: 1,
-        ..Settings::default()
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut sqlite = quiet();
-    sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
-    println!(
-        "Varco placements benchmark, {} ({} cores)",
-        Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
-    bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, reads);
-    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
-        Some(base) => {
-            let schema = format!("bench_place_{}", std::process::id());
-            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
-            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
-            let mut pg = quiet();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
-            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
-            bench_backend("PostgreSQL 15 (local)", pg, reads);
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .expect("drop schema");
-        }
-    }
+    let reads = support::env_number("VARCO_BENCH_REQUESTS", 2000);
+    support::on_each_backend("placements", "place", |name, settings| {
+        bench_backend(name, settings, reads)
+    });
 }
