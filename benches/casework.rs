@@ -12,12 +12,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use varco::accounts::orgs::OrgInput;
-use varco::accounts::users::NewUserInput;
 use varco::clock::SystemClock;
 use varco::config::Settings;
-use varco::db::write_tx;
-use varco::domain::{Caller, CaseId, ReferralId, Role, UserId};
+use varco::domain::{Caller, CaseId, ReferralId, Role};
 use varco::startup::Application;
 
 #[global_allocator]
@@ -48,35 +45,6 @@ fn bulk(app: &Application, n: usize, postgres: bool) {
     support::batch(&mut conn, &sql);
 }
 
-/// A coordinator with a session; the session cookie.
-fn coordinator(app: &Application) -> (UserId, String) {
-    let state = &app.state;
-    let mut conn = state.db.conn().expect("connection");
-    let now = varco::clock::db_now(&SystemClock);
-    write_tx(&mut conn, |conn| {
-        let org = OrgInput {
-            name: "CAS Benchmark".into(),
-            kind: "cas".into(),
-            province: Some("VE".into()),
-            ..OrgInput::default()
-        }
-        .parse()?;
-        varco::accounts::orgs::insert(conn, &org, now)?;
-        let u = NewUserInput {
-            username: "bench.coordinator".into(),
-            role: "coordinator".into(),
-            password: "a long enough benchmark password".into(),
-            ..NewUserInput::default()
-        }
-        .parse()?;
-        let u = varco::accounts::users::insert(conn, &u, "not-a-login-hash", now)?;
-        let s = varco::auth::session::create(conn, u.id, now, &state.settings)?;
-        varco::audit::record(conn, &Caller::cli(now), varco::audit::Event::new("bench.prepare"))?;
-        Ok((u.id, s.cookie_value))
-    })
-    .expect("prepare")
-}
-
 fn bench_backend(name: &str, settings: Settings, cases: usize, reads: usize) {
     let postgres = settings.is_postgres();
     actix_web::rt::System::new().block_on(async move {
@@ -86,7 +54,7 @@ fn bench_backend(name: &str, settings: Settings, cases: usize, reads: usize) {
         let started = Instant::now();
         bulk(&app, cases, postgres);
         let seeded = started.elapsed();
-        let (user, cookie) = coordinator(&app);
+        let (user, cookie) = support::coordinator(&app);
         let state = app.state.clone();
         actix_web::rt::spawn(app.run_until_stopped());
         // Real cases: referrals filed and taken in charge, with an interview, tasks, a flag, notes.

@@ -11,12 +11,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use varco::accounts::orgs::OrgInput;
-use varco::accounts::users::NewUserInput;
 use varco::clock::SystemClock;
 use varco::config::Settings;
-use varco::db::write_tx;
-use varco::domain::{Caller, UserId};
+use varco::domain::UserId;
 use varco::startup::Application;
 
 #[global_allocator]
@@ -75,35 +72,6 @@ fn bulk(app: &Application, postgres: bool) {
     support::batch(&mut conn, &sql);
 }
 
-/// A coordinator with a session; the session cookie.
-fn coordinator(app: &Application) -> (UserId, String) {
-    let state = &app.state;
-    let mut conn = state.db.conn().expect("connection");
-    let now = varco::clock::db_now(&SystemClock);
-    write_tx(&mut conn, |conn| {
-        let org = OrgInput {
-            name: "CAS Benchmark".into(),
-            kind: "cas".into(),
-            province: Some("VE".into()),
-            ..OrgInput::default()
-        }
-        .parse()?;
-        varco::accounts::orgs::insert(conn, &org, now)?;
-        let u = NewUserInput {
-            username: "bench.coordinator".into(),
-            role: "coordinator".into(),
-            password: "a long enough benchmark password".into(),
-            ..NewUserInput::default()
-        }
-        .parse()?;
-        let u = varco::accounts::users::insert(conn, &u, "not-a-login-hash", now)?;
-        let s = varco::auth::session::create(conn, u.id, now, &state.settings)?;
-        varco::audit::record(conn, &Caller::cli(now), varco::audit::Event::new("bench.prepare"))?;
-        Ok((u.id, s.cookie_value))
-    })
-    .expect("prepare")
-}
-
 fn bench_backend(name: &str, settings: Settings, reads: usize) {
     let postgres = settings.is_postgres();
     actix_web::rt::System::new().block_on(async move {
@@ -111,7 +79,7 @@ fn bench_backend(name: &str, settings: Settings, reads: usize) {
         let app = Application::with_listener(settings, Arc::new(SystemClock), listener).expect("app");
         let base = format!("http://127.0.0.1:{}", app.port());
         bulk(&app, postgres);
-        let (_user, cookie): (UserId, String) = coordinator(&app);
+        let (_user, cookie): (UserId, String) = support::coordinator(&app);
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
         let queries = [

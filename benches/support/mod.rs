@@ -7,8 +7,13 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use varco::accounts::orgs::OrgInput;
+use varco::accounts::users::NewUserInput;
+use varco::clock::SystemClock;
 use varco::config::Settings;
-use varco::db::DbConn;
+use varco::db::{write_tx, DbConn};
+use varco::domain::{Caller, UserId};
+use varco::startup::Application;
 
 /// The `p` quantile of sorted durations.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -74,4 +79,33 @@ pub fn on_each_backend(title: &str, tag: &str, mut bench: impl FnMut(&str, Setti
                 .expect("drop schema");
         }
     }
+}
+
+/// A coordinator with a session; the session cookie.
+pub fn coordinator(app: &Application) -> (UserId, String) {
+    let state = &app.state;
+    let mut conn = state.db.conn().expect("connection");
+    let now = varco::clock::db_now(&SystemClock);
+    write_tx(&mut conn, |conn| {
+        let org = OrgInput {
+            name: "CAS Benchmark".into(),
+            kind: "cas".into(),
+            province: Some("VE".into()),
+            ..OrgInput::default()
+        }
+        .parse()?;
+        varco::accounts::orgs::insert(conn, &org, now)?;
+        let u = NewUserInput {
+            username: "bench.coordinator".into(),
+            role: "coordinator".into(),
+            password: "a long enough benchmark password".into(),
+            ..NewUserInput::default()
+        }
+        .parse()?;
+        let u = varco::accounts::users::insert(conn, &u, "not-a-login-hash", now)?;
+        let s = varco::auth::session::create(conn, u.id, now, &state.settings)?;
+        varco::audit::record(conn, &Caller::cli(now), varco::audit::Event::new("bench.prepare"))?;
+        Ok((u.id, s.cookie_value))
+    })
+    .expect("prepare")
 }
