@@ -96,7 +96,7 @@ impl PointView {
             status: r.status,
             suspended_reason: r.suspended_reason.clone(),
             example: r.example,
-            has_address: r.address.is_some(),
+            has_address: r.has_address,
             version: r.version.get(),
         }
     }

@@ -19,7 +19,8 @@ use crate::error::AppError;
 /// The sealed field of a point's address.
 pub const ADDRESS_FIELD: &str = "escape_point.address";
 
-/// An escape point as stored (its address stays sealed).
+/// An escape point as stored. Its address is not read with it, not even sealed: only whether it
+/// has one; [`address`] reads and opens it on an audited request.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = escape_points)]
 pub struct PointRow {
@@ -27,7 +28,9 @@ pub struct PointRow {
     pub code: String,
     pub name: String,
     pub province: Province,
-    pub address: Option<crate::crypto::Sealed>,
+    #[diesel(select_expression = escape_points::address.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<escape_points::address>)]
+    pub has_address: bool,
     pub data_key_id: Option<DataKeyId>,
     pub beds: i32,
     pub family_rooms: i32,
@@ -256,7 +259,7 @@ pub fn update(
             };
             (Some(k), Some(key.seal_str(ADDRESS_FIELD, a)))
         }
-        None => (row.data_key_id, row.address.clone()),
+        None => (row.data_key_id, sealed_address(conn, id)?),
     };
     diesel::update(escape_points::table.find(id))
         .set((
@@ -283,9 +286,21 @@ pub fn update(
     Ok(())
 }
 
+fn sealed_address(conn: &mut DbConn, id: i64) -> Result<Option<crate::crypto::Sealed>, AppError> {
+    Ok(escape_points::table
+        .find(id)
+        .select(escape_points::address)
+        .first(conn)?)
+}
+
 /// The point's address, opened with its key; `None` when it has none (or its key is gone).
 pub fn address(conn: &mut DbConn, keys: &Keyring, row: &PointRow) -> Result<Option<String>, AppError> {
-    let (Some(sealed), Some(key_id)) = (&row.address, row.data_key_id) else {
+    let sealed = if row.has_address {
+        sealed_address(conn, row.id)?
+    } else {
+        None
+    };
+    let (Some(sealed), Some(key_id)) = (&sealed, row.data_key_id) else {
         return Ok(None);
     };
     let Some(key): Option<DataKey> = crate::crypto::store::open(conn, keys, key_id)? else {
