@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod helpline;
 pub mod hotline;
 pub mod notify;
 pub mod openapi;

@@ -17,6 +17,7 @@ const RANKS: &[(&str, u8)] = &[
     ("app", 4),
     ("audit", 5),
     ("auth", 6),
+    ("helpline", 6),
     ("accounts", 7),
     ("notify", 7),
     ("roster", 8),

@@ -411,6 +411,24 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("PlacementStatus", varco::placements::vocab::PlacementStatus::CODES),
         ("CheckOutReason", varco::placements::vocab::CheckOutReason::CODES),
         ("TurnAwayReason", varco::placements::vocab::TurnAwayReason::CODES),
+        ("ContactChannel", varco::helpline::vocab::ContactChannel::CODES),
+        ("Contacter", varco::helpline::vocab::Contacter::CODES),
+        ("ContactReason", varco::helpline::vocab::ContactReason::CODES),
+        ("LearnedFrom", varco::helpline::vocab::LearnedFrom::CODES),
+        ("ReferralTarget", varco::helpline::vocab::ReferralTarget::CODES),
+        (
+            "Mode",
+            &[
+                "emergency",
+                "direct_transfer",
+                "referent_closed",
+                "national_orientation",
+            ],
+        ),
+        (
+            "LanguageService",
+            &["available", "not_now", "by_appointment", "unavailable"],
+        ),
     ]
 }
 
@@ -1302,6 +1320,13 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             }
             vec![r.clone(), r.case("done already")]
         }
+        "list_helpline_protocols" => vec![ok(op.path.clone())],
+        "helpline_routing" => vec![ok("/api/v1/1522/routing?province=BA&language=en".into())],
+        "helpline_report" => vec![ok("/api/v1/1522/report?from=2025-09-01&to=2025-11-30".into())],
+        "create_helpline_contact" => {
+            vec![ok(op.path.clone())
+                .json(json!({"channel": "phone", "reason": "violence_help", "referrals": ["police"]}))]
+        }
         other => panic!("the walk does not know the operation `{other}`: teach `valid` how to call it"),
     }
 }
@@ -1726,8 +1751,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        31 + 5 + 7 + 17 + 13,
-        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 13)"
+        31 + 5 + 7 + 17 + 13 + 4,
+        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 13, the 1522's 4)"
     );
     assert_eq!(
         t.pairs.len(),

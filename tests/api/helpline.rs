@@ -1,0 +1,388 @@
+//! The 1522 helpline: protocols with their state, each routing mode on an injected clock, the
+//! Asterisk and chat imports (rules, bad lines, out-of-order lines, a re-import), and the report
+//! against the published September–November 2025 figures of seed 000.
+
+use awc::http::{Method, StatusCode};
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{Backend, TestApp, PASSWORD};
+use varco::helpline::{chats, sample, service, switchboard};
+
+/// An administrator's app, a coordinator (shift lead) and an analyst, signed in.
+async fn desk(b: Backend) -> (TestApp, TestApp, TestApp) {
+    let mut admin = crate::helpers::spawn(b).await;
+    admin.setup_admin().await;
+    admin.user("caposala").role("coordinator").create().await;
+    admin.user("analista").role("analyst").create().await;
+    let mut coord = TestApp::sibling(&admin);
+    assert_eq!(coord.login("caposala", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let mut analyst = TestApp::sibling(&admin);
+    assert_eq!(analyst.login("analista", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    (admin, coord, analyst)
+}
+
+async fn protocols_are_listed_with_their_state(b: Backend) {
+    let (_admin, mut coord, mut analyst) = desk(b).await;
+    // The clock stands at 25 November 2026: Bari (to 2012) and Milan (to 21 November 2026) expired.
+    let r = analyst.get("/api/v1/1522/protocols").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = r.json();
+    let by = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by("bari")["state"], "expired");
+    assert_eq!(by("bari")["referent"]["phone"], "0805741461");
+    assert_eq!(by("milan")["valid_until"], "2026-11-21");
+    assert_eq!(by("milan")["state"], "expired");
+    coord.clock.set(Utc.with_ymd_and_hms(2025, 6, 1, 10, 0, 0).unwrap());
+    let list = coord.get("/api/v1/1522/protocols").await.json();
+    let milan = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "milan")
+        .cloned()
+        .unwrap();
+    assert_eq!(milan["state"], "in_force");
+    let page = coord.get("/1522/protocols").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("GIRAFFA") && page.body.contains("Scaduto") && page.body.contains("In vigore"));
+    assert!(!page.body.contains("in_force"), "no raw codes on an Italian page");
+}
+both!(protocols_are_listed_with_their_state);
+
+async fn decide(app: &mut TestApp, q: &str) -> Value {
+    let r = app.get(&format!("/api/v1/1522/routing?{q}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.body);
+    r.json()
+}
+
+/// Sets the clock to a Rome wall-clock instant.
+fn at(app: &TestApp, y: i32, m: u32, d: u32, h: u32, min: u32) {
+    let local = chrono_tz::Europe::Rome.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+    app.clock.set(local.with_timezone(&Utc));
+}
+
+async fn each_routing_mode_on_the_clock(b: Backend) {
+    let (_admin, mut coord, _) = desk(b).await;
+    // Monday 5 March 2012, 10:30 Rome: Bari's protocol in force, GIRAFFA open.
+    at(&coord, 2012, 3, 5, 10, 30);
+    let d = decide(&mut coord, "province=BA&language=it").await;
+    assert_eq!(d["mode"], "direct_transfer", "{d}");
+    assert_eq!(d["referent"]["phone"], "0805741461");
+    assert_eq!(d["protocol"]["id"], "bari");
+    // Same day at 13:00: closed (to is exclusive); next opening Wednesday 9:00.
+    at(&coord, 2012, 3, 5, 13, 0);
+    let d = decide(&mut coord, "province=Bari").await;
+    assert_eq!(d["mode"], "referent_closed", "{d}");
+    assert_eq!(d["referent"]["next_opening"], "2012-03-07T09:00:00+01:00");
+    // Tuesday: not an opening day.
+    at(&coord, 2012, 3, 6, 10, 0);
+    assert_eq!(decide(&mut coord, "province=BA").await["mode"], "referent_closed");
+    // Easter Monday 9 April 2012 at 10:00: a holiday, closed; next opening Wednesday 11.
+    at(&coord, 2012, 4, 9, 10, 0);
+    let d = decide(&mut coord, "province=BA").await;
+    assert_eq!(d["mode"], "referent_closed", "{d}");
+    assert_eq!(d["holiday"], "Lunedì dell'Angelo");
+    assert_eq!(d["referent"]["next_opening"], "2012-04-11T09:00:00+02:00");
+    // Emergency, whatever the referent.
+    at(&coord, 2012, 3, 5, 10, 30);
+    let d = decide(&mut coord, "province=BA&emergency=true").await;
+    assert_eq!(d["mode"], "emergency");
+    assert!(d["steps"][0].as_str().unwrap().contains("Forze dell'Ordine"));
+    // The protocol expired on 31 December 2012: a Monday morning in 2013 is national orientation,
+    // the expired protocol flagged, never used.
+    at(&coord, 2013, 1, 7, 10, 0);
+    let d = decide(&mut coord, "province=BA").await;
+    assert_eq!(d["mode"], "national_orientation", "{d}");
+    assert_eq!(d["protocol"], Value::Null);
+    assert_eq!(d["not_in_force"][0]["id"], "bari");
+    assert_eq!(d["not_in_force"][0]["state"], "expired");
+    // A province without a protocol.
+    assert_eq!(decide(&mut coord, "province=PA").await["mode"], "national_orientation");
+    // Languages: English Monday 8–20, German not on Tuesdays, Chinese by appointment.
+    at(&coord, 2025, 9, 1, 19, 59);
+    assert_eq!(
+        decide(&mut coord, "province=PA&language=en").await["language"]["service"],
+        "available"
+    );
+    at(&coord, 2025, 9, 2, 11, 0);
+    let d = decide(&mut coord, "province=PA&language=de").await;
+    assert_eq!(d["language"]["service"], "not_now");
+    assert_eq!(d["language"]["hours"], "lunedì, mercoledì, venerdì 10:00–12:00");
+    assert_eq!(
+        decide(&mut coord, "province=PA&language=zh").await["language"]["service"],
+        "by_appointment"
+    );
+    // Bad input names its field.
+    let r = coord.get("/api/v1/1522/routing?province=Atlantide").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.problem_fields(), vec!["province"]);
+}
+both!(each_routing_mode_on_the_clock);
+
+fn read_logs(cdr: &str, queue: &str) -> (Vec<switchboard::Call>, usize, Vec<switchboard::BadLine>) {
+    let mut r = switchboard::Reader::default();
+    r.read_cdr(cdr.as_bytes(), &switchboard::Options::default(), &mut |_| {});
+    r.read_queue_log(queue.as_bytes(), &mut |_| {});
+    r.finish()
+}
+
+async fn imports_are_idempotent_and_name_bad_lines(b: Backend) {
+    let (admin, _, _) = desk(b).await;
+    let caller = varco::domain::Caller::cli(admin.state.now());
+    let line = |uid: &str, ctx: &str, t: &str| {
+        format!("\"\",\"333\",\"1522\",\"{ctx}\",\"\",\"SIP/x\",\"\",\"Queue\",\"\",\"{t}\",\"\",\"{t}\",10,0,\"NO ANSWER\",\"DOCUMENTATION\",\"{uid}\",\"\"\n")
+    };
+    let cdr =
+        line("u.1", "ivr", "2025-10-25 23:30:00") + &line("u.2", "blacklist", "2025-10-26 00:30:00") + "not,a,cdr\n";
+    // Lines out of order: the completion first.
+    let queue = "1761435500|u.1|q|op|COMPLETEAGENT|30|200|1\n1761435000|u.1|q|NONE|ENTERQUEUE||x|1\n1761435030|u.1|q|op|CONNECT|30|y|2\n";
+    let (calls, _, bad) = read_logs(&cdr, queue);
+    assert_eq!(bad.len(), 1);
+    assert_eq!((bad[0].file, bad[0].line), ("cdr", 3));
+    let added = service::import_calls(&admin.state, &caller, calls.clone(), 1)
+        .await
+        .expect("import");
+    assert_eq!(added.added, 2);
+    // The same file again adds nothing; an overlapping one only the new call.
+    let again = service::import_calls(&admin.state, &caller, calls, 0)
+        .await
+        .expect("import");
+    assert_eq!(again.added, 0);
+    let (more, _, _) = read_logs(
+        &(line("u.2", "blacklist", "2025-10-26 00:30:00") + &line("u.3", "ivr", "2025-10-26 01:10:00")),
+        "",
+    );
+    assert_eq!(
+        service::import_calls(&admin.state, &caller, more, 0)
+            .await
+            .expect("import")
+            .added,
+        1
+    );
+    assert_eq!(admin.count("helpline_calls"), 3);
+    // The DST night: 25 October 23:30 UTC is 01:30 Rome on the 26th (CEST); 01:10 UTC is 02:10 CET.
+    let r = service::report(
+        &admin.state,
+        &caller,
+        chrono::NaiveDate::from_ymd_opt(2025, 10, 26).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2025, 10, 26).unwrap(),
+        "json",
+    )
+    .await
+    .expect("report");
+    assert_eq!(r.calls.total, 3);
+    assert_eq!(r.calls_by_hour.cells[1][6], 1, "01:30 Rome on Sunday");
+    assert_eq!(r.calls_by_hour.cells[2][6], 2, "02:30 CEST and 02:10 CET");
+    assert_eq!(
+        (r.calls.answered, r.times.talk_total_secs, r.times.wait_average_secs),
+        (1, 200, 30)
+    );
+    // Chats: a re-import adds nothing.
+    let csv = "started_at,channel,first_response_seconds\n2025-10-26T02:30:00+01:00,app,10\nbad,app,1\n";
+    let (list, bad) = chats::read(csv.as_bytes(), &mut |_| {}).expect("header");
+    assert_eq!(bad.len(), 1);
+    assert_eq!(
+        service::import_chats(&admin.state, &caller, list.clone(), 1)
+            .await
+            .unwrap()
+            .added,
+        1
+    );
+    assert_eq!(
+        service::import_chats(&admin.state, &caller, list, 0)
+            .await
+            .unwrap()
+            .added,
+        0
+    );
+    assert_eq!(admin.count("helpline_chats"), 1);
+}
+both!(imports_are_idempotent_and_name_bad_lines);
+
+async fn the_report_gives_back_the_published_quarter(b: Backend) {
+    let (mut admin, mut coord, mut analyst) = desk(b).await;
+    let caller = varco::domain::Caller::cli(admin.state.now());
+    let logs = sample::quarter(true);
+    let (calls, orphans, bad) = read_logs(&logs.master_csv, &logs.queue_log);
+    assert!(bad.is_empty() && orphans == 0, "{bad:?}");
+    service::import_calls(&admin.state, &caller, calls, 0)
+        .await
+        .expect("calls");
+    let (chat_list, bad) = chats::read(logs.chats_csv.as_bytes(), &mut |_| {}).expect("chats");
+    assert!(bad.is_empty(), "{bad:?}");
+    service::import_chats(&admin.state, &caller, chat_list, 0)
+        .await
+        .expect("chats");
+    let r = analyst.get("/api/v1/1522/report?from=2025-09-01&to=2025-11-30").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = r.json();
+    let c = &r["calls"];
+    assert_eq!(
+        [
+            &c["total"],
+            &c["queued"],
+            &c["answered"],
+            &c["unanswered"],
+            &c["voicemail"],
+            &c["abandoned"],
+            &c["blacklisted"],
+            &c["welcome_closed"]
+        ],
+        [
+            &json!(36470),
+            &json!(18947),
+            &json!(16020),
+            &json!(1027),
+            &json!(73),
+            &json!(1827),
+            &json!(7303),
+            &json!(10220)
+        ]
+    );
+    let pcts = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["percent"].as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pcts(&c["categories"]), vec![52.0, 28.0, 20.0]);
+    assert_eq!(pcts(&c["queued_split"]), vec![84.6, 9.6, 5.4, 0.4]);
+    assert_eq!(c["previous_total"], 34620);
+    assert_eq!(c["change_percent"], 5.3);
+    assert_eq!(r["times"]["talk_total"], "1.654h 54m 56s");
+    assert_eq!(r["times"]["talk_average"], "06m 21s");
+    assert_eq!(r["times"]["wait_average_secs"], 50);
+    // Section 4, table 1, cell by cell, and its percentages (16,5 by largest remainder).
+    let band = &r["calls_by_band"];
+    for (row, cells) in sample::CALL_BANDS.iter().enumerate() {
+        assert_eq!(band["cells"][row], json!(cells), "band {row}");
+    }
+    assert_eq!(band["row_percent"], json!([7.6, 4.8, 21.9, 25.2, 24.0, 16.5]));
+    assert_eq!(
+        band["weekday_totals"],
+        json!([5580, 5158, 5143, 5455, 5444, 5073, 4617])
+    );
+    let hours = &r["calls_by_hour"];
+    assert_eq!(hours["rows"].as_array().unwrap().len(), 24);
+    assert_eq!(
+        hours["cells"][8][0], 342,
+        "Monday 8:00–12:00: 1.365 over four hours, the rest first"
+    );
+    assert_eq!(hours["cells"][10][0], 341);
+    assert_eq!(r["days"]["peak_day"], "2025-11-25");
+    let peak = r["days"]["peak_calls"].as_i64().unwrap();
+    assert!((720..800).contains(&peak), "quasi 800: {peak}");
+    assert_eq!(r["days"]["daily_average"], 320.5);
+    // Chats: sections 5–7.
+    assert_eq!(
+        [&r["chats"]["app"], &r["chats"]["site"], &r["chats"]["total"]],
+        [&json!(889), &json!(6357), &json!(7246)]
+    );
+    let buckets = r["chats"]["first_response"].as_array().unwrap();
+    assert_eq!(
+        buckets.iter().map(|b| b["count"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![5869, 1015, 362]
+    );
+    assert_eq!(pcts(&r["chats"]["first_response"]), vec![81.0, 14.0, 5.0]);
+    assert_eq!(
+        r["chats_by_band"]["row_percent"],
+        json!([12.9, 6.0, 14.8, 20.2, 21.0, 25.1])
+    );
+    assert_eq!(
+        r["chats_by_band"]["weekday_totals"],
+        json!([1082, 1141, 979, 1005, 977, 1013, 1049])
+    );
+    assert_eq!(r["outgoing_calls"], 163);
+    // The page draws it, in Italian, with its charts.
+    let page = coord.get("/1522/report?from=2025-09-01&to=2025-11-30").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("36.470") && page.body.contains("<svg") && page.body.contains("06m 21s"));
+    assert!(page.body.contains("16,5"));
+    // CSV and ISTAT exports of the same report.
+    let report = service::report(&admin.state, &caller, r_date("2025-09-01"), r_date("2025-11-30"), "csv")
+        .await
+        .unwrap();
+    let csv = String::from_utf8(varco::helpline::export::render(
+        &report,
+        varco::helpline::export::Format::Csv,
+    ))
+    .unwrap();
+    assert!(csv.contains("1_calls,total,count,36470\n"), "{}", &csv[..300]);
+    assert!(csv.contains("4_calls_by_band,20:00 - 24:00,percent,16.5\n"));
+    // Analysts only read aggregates: no contact record for them.
+    let r = analyst
+        .api(Method::POST, "/api/v1/1522/contacts", Some(json!({"channel": "phone"})))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Every read of the report is audited with its period.
+    let audit = admin.audit("action=helpline.report").await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["detail"].as_str().unwrap_or("").contains("from=2025-09-01")),
+        "{audit:?}"
+    );
+}
+both!(the_report_gives_back_the_published_quarter);
+
+fn r_date(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn contact_records_feed_sections_9_to_13(b: Backend) {
+    let (_admin, mut coord, mut analyst) = desk(b).await;
+    at(&coord, 2025, 10, 1, 10, 0);
+    for body in [
+        json!({"channel": "phone", "who": "victim", "region": "Lombardia", "reason": "violence_help", "learned_from": "internet", "first_contact": true, "atr": "milan", "referrals": ["anti_violence_centre", "police"]}),
+        json!({"channel": "chat_site", "who": "family", "region": "12", "reason": "service_info", "learned_from": "friends"}),
+        json!({"channel": "phone", "reason": "hoax"}),
+    ] {
+        let r = coord.api(Method::POST, "/api/v1/1522/contacts", Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = coord
+        .api(
+            Method::POST,
+            "/api/v1/1522/contacts",
+            Some(json!({"channel": "phone", "reason": "gossip"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.problem_fields(), vec!["reason"]);
+    let r = coord
+        .api(
+            Method::POST,
+            "/api/v1/1522/contacts",
+            Some(json!({"channel": "phone", "region": "Atlantide"})),
+        )
+        .await;
+    assert_eq!(r.problem_fields(), vec!["region"]);
+    let r = analyst
+        .get("/api/v1/1522/report?from=2025-10-01&to=2025-10-31")
+        .await
+        .json();
+    let k = &r["contacts"];
+    assert_eq!(k["records"], 3);
+    assert_eq!(k["victims"], 1);
+    assert_eq!(k["phone_reasons"]["valid"], 1);
+    assert_eq!(k["phone_reasons"]["invalid"], 1);
+    assert_eq!(k["phone_reasons"]["valid_percent"], 50.0);
+    assert_eq!(k["chat_reasons"]["valid"], 1);
+    assert_eq!(k["referrals_total"], 2);
+    assert_eq!(k["regions"][0]["label"], "Lombardia");
+    assert_eq!(r["atr"][0]["atr"], "milan");
+    assert_eq!(r["atr"][0]["referrals_total"], 2);
+    let r = analyst.get("/api/v1/1522/report?from=2025-10-31&to=2025-10-01").await;
+    assert_eq!(r.problem_fields(), vec!["to"]);
+}
+both!(contact_records_feed_sections_9_to_13);
