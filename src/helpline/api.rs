@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::report::Report;
-use super::routing::{self, Decision};
+use super::routing::{self, RoutingDecision};
 use super::service;
 use super::store::ContactFacts;
 use super::vocab::{ContactChannel, ContactReason, Contacter, LearnedFrom, ReferralTarget};
@@ -178,7 +178,7 @@ pub struct RoutingQuery {
 /// Which mode applies now (Europe/Rome, the service's clock) and what to do: emergency, direct
 /// transfer to the open referent of a network territory, referent closed, or national orientation.
 #[utoipa::path(get, path = "/api/v1/1522/routing", tag = "helpline", params(RoutingQuery), operation_id = "helpline_routing",
-    responses((status = 200, body = Decision),
+    responses((status = 200, body = RoutingDecision),
         (status = 422, body = Problem, description = "The province or the language cannot be read")), security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn route(ctx: Ctx, q: ApiQuery<RoutingQuery>) -> Result<HttpResponse, AppError> {
     let q = q.0;

@@ -290,7 +290,7 @@ pub struct ReferentRef {
 
 /// What to do.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Decision {
+pub struct RoutingDecision {
     pub mode: Mode,
     /// The instant decided for, RFC 3339 in Europe/Rome.
     pub at: String,
@@ -334,7 +334,7 @@ pub fn decide(
     now: DateTime<Utc>,
     language_code: &str,
     emergency: bool,
-) -> Decision {
+) -> RoutingDecision {
     let local = now.with_timezone(&ROME).naive_local();
     let today = local.date();
     let lang = language(language_code, local);
@@ -408,7 +408,7 @@ pub fn decide(
             steps.push("Lingua non disponibile: proseguire in italiano o in inglese.".into())
         }
     }
-    Decision {
+    RoutingDecision {
         mode,
         at: now.with_timezone(&ROME).fixed_offset().to_rfc3339(),
         province: province.sigla.to_owned(),

@@ -1321,8 +1321,17 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             vec![r.clone(), r.case("done already")]
         }
         "list_helpline_protocols" => vec![ok(op.path.clone())],
-        "helpline_routing" => vec![ok("/api/v1/1522/routing?province=BA&language=en".into())],
-        "helpline_report" => vec![ok("/api/v1/1522/report?from=2025-09-01&to=2025-11-30".into())],
+        "helpline_routing" => vec![
+            ok("/api/v1/1522/routing?province=BA&language=en".into()),
+            Req::new("unknown province", "/api/v1/1522/routing?province=Atlantide".into()),
+        ],
+        "helpline_report" => vec![
+            ok("/api/v1/1522/report?from=2025-09-01&to=2025-11-30".into()),
+            Req::new(
+                "reversed period",
+                "/api/v1/1522/report?from=2025-11-30&to=2025-09-01".into(),
+            ),
+        ],
         "create_helpline_contact" => {
             vec![ok(op.path.clone())
                 .json(json!({"channel": "phone", "reason": "violence_help", "referrals": ["police"]}))]
