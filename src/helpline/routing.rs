@@ -435,16 +435,16 @@ mod tests {
             (2027, 3, 28),
             (2038, 4, 25),
         ] {
-            assert_eq!(easter(y), NaiveDate::from_ymd_opt(y, m, d).unwrap(), "{y}");
+            assert_eq!(easter(y), NaiveDate::from_ymd_opt(y, m, d).expect("test value"), "{y}");
         }
         assert_eq!(
-            holiday(NaiveDate::from_ymd_opt(2012, 4, 9).unwrap()),
+            holiday(NaiveDate::from_ymd_opt(2012, 4, 9).expect("test value")),
             Some("Lunedì dell'Angelo")
         );
-        assert_eq!(holiday(NaiveDate::from_ymd_opt(2012, 4, 10).unwrap()), None);
-        assert_eq!(holiday(NaiveDate::from_ymd_opt(2025, 10, 4).unwrap()), None);
+        assert_eq!(holiday(NaiveDate::from_ymd_opt(2012, 4, 10).expect("test value")), None);
+        assert_eq!(holiday(NaiveDate::from_ymd_opt(2025, 10, 4).expect("test value")), None);
         assert_eq!(
-            holiday(NaiveDate::from_ymd_opt(2026, 10, 4).unwrap()),
+            holiday(NaiveDate::from_ymd_opt(2026, 10, 4).expect("test value")),
             Some("San Francesco d'Assisi")
         );
     }
@@ -453,9 +453,9 @@ mod tests {
     fn languages_follow_the_seed_hours() {
         let at = |d: u32, h: u32| {
             NaiveDate::from_ymd_opt(2025, 9, d)
-                .unwrap()
+                .expect("test value")
                 .and_hms_opt(h, 30, 0)
-                .unwrap()
+                .expect("test value")
         };
         // 1 September 2025 is a Monday; 2 a Tuesday; 6 a Saturday.
         assert_eq!(language("en", at(1, 8)).service, LanguageService::Available);

@@ -356,7 +356,7 @@ mod tests {
         let (calls, orphans, bad) = read(&cdr, queue, &Options::default());
         let outcome = |u: &str| calls.iter().find(|c| c.uniqueid == u).map(|c| c.outcome);
         assert_eq!(outcome("a.1"), Some(CallOutcome::Answered));
-        let a = calls.iter().find(|c| c.uniqueid == "a.1").unwrap();
+        let a = calls.iter().find(|c| c.uniqueid == "a.1").expect("test value");
         assert_eq!((a.wait_secs, a.talk_secs), (Some(50), Some(381)));
         assert_eq!(outcome("b.2"), Some(CallOutcome::Abandoned));
         assert_eq!(outcome("c.3"), Some(CallOutcome::Blacklisted));
@@ -379,12 +379,13 @@ mod tests {
         let cdr = line("late.1", "ivr", "2025-10-26 02:30:00") + &line("early.1", "ivr", "2025-10-26 02:30:00");
         let late = chrono::Utc
             .with_ymd_and_hms(2025, 10, 26, 1, 30, 20)
-            .unwrap()
+            .single()
+            .expect("test value")
             .timestamp();
         let queue = format!("{late}|late.1|q|NONE|ENTERQUEUE||x|1\n");
         let (calls, _, bad) = read(&cdr, &queue, &opts);
         assert!(bad.is_empty(), "{bad:?}");
-        let at = |u: &str| calls.iter().find(|c| c.uniqueid == u).unwrap().started_at;
+        let at = |u: &str| calls.iter().find(|c| c.uniqueid == u).expect("test value").started_at;
         assert_eq!(at("late.1").format("%H:%M").to_string(), "01:30");
         assert_eq!(at("early.1").format("%H:%M").to_string(), "00:30");
         // 30 March 2025: 02:30 Rome never happened.

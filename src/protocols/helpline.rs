@@ -300,18 +300,24 @@ mod tests {
     fn the_shipped_protocols_hold_the_seeds_terms() {
         let all = load(None).expect("valid");
         let bari = all.iter().find(|p| p.id == "bari").expect("bari");
-        assert_eq!(bari.valid_until, NaiveDate::from_ymd_opt(2012, 12, 31).unwrap());
+        assert_eq!(
+            bari.valid_until,
+            NaiveDate::from_ymd_opt(2012, 12, 31).expect("test value")
+        );
         let r = bari.referent.as_ref().expect("referent");
         assert_eq!(r.phone, "0805741461");
         assert_eq!(r.hours[0].days, vec![Weekday::Mon, Weekday::Wed, Weekday::Fri]);
         let milan = all.iter().find(|p| p.id == "milan").expect("milan");
-        assert_eq!(milan.valid_until, NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
         assert_eq!(
-            milan.state(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()),
+            milan.valid_until,
+            NaiveDate::from_ymd_opt(2026, 11, 21).expect("test value")
+        );
+        assert_eq!(
+            milan.state(NaiveDate::from_ymd_opt(2026, 11, 21).expect("test value")),
             ProtocolState::InForce
         );
         assert_eq!(
-            milan.state(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()),
+            milan.state(NaiveDate::from_ymd_opt(2026, 11, 22).expect("test value")),
             ProtocolState::Expired
         );
         assert_eq!(milan.operational_meetings_per_year, Some(2));

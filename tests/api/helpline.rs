@@ -31,25 +31,27 @@ async fn protocols_are_listed_with_their_state(b: Backend) {
     let list = r.json();
     let by = |id: &str| {
         list.as_array()
-            .unwrap()
+            .expect("test value")
             .iter()
             .find(|p| p["id"] == id)
             .cloned()
-            .unwrap()
+            .expect("test value")
     };
     assert_eq!(by("bari")["state"], "expired");
     assert_eq!(by("bari")["referent"]["phone"], "0805741461");
     assert_eq!(by("milan")["valid_until"], "2026-11-21");
     assert_eq!(by("milan")["state"], "expired");
-    coord.clock.set(Utc.with_ymd_and_hms(2025, 6, 1, 10, 0, 0).unwrap());
+    coord
+        .clock
+        .set(Utc.with_ymd_and_hms(2025, 6, 1, 10, 0, 0).single().expect("test value"));
     let list = coord.get("/api/v1/1522/protocols").await.json();
     let milan = list
         .as_array()
-        .unwrap()
+        .expect("test value")
         .iter()
         .find(|p| p["id"] == "milan")
         .cloned()
-        .unwrap();
+        .expect("test value");
     assert_eq!(milan["state"], "in_force");
     let page = coord.get("/1522/protocols").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -66,7 +68,10 @@ async fn decide(app: &mut TestApp, q: &str) -> Value {
 
 /// Sets the clock to a Rome wall-clock instant.
 fn at(app: &TestApp, y: i32, m: u32, d: u32, h: u32, min: u32) {
-    let local = chrono_tz::Europe::Rome.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+    let local = chrono_tz::Europe::Rome
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("test value");
     app.clock.set(local.with_timezone(&Utc));
 }
 
@@ -96,7 +101,10 @@ async fn each_routing_mode_on_the_clock(b: Backend) {
     at(&coord, 2012, 3, 5, 10, 30);
     let d = decide(&mut coord, "province=BA&emergency=true").await;
     assert_eq!(d["mode"], "emergency");
-    assert!(d["steps"][0].as_str().unwrap().contains("Forze dell'Ordine"));
+    assert!(d["steps"][0]
+        .as_str()
+        .expect("test value")
+        .contains("Forze dell'Ordine"));
     // The protocol expired on 31 December 2012: a Monday morning in 2013 is national orientation,
     // the expired protocol flagged, never used.
     at(&coord, 2013, 1, 7, 10, 0);
@@ -173,8 +181,8 @@ async fn imports_are_idempotent_and_name_bad_lines(b: Backend) {
     let r = service::report(
         &admin.state,
         &caller,
-        chrono::NaiveDate::from_ymd_opt(2025, 10, 26).unwrap(),
-        chrono::NaiveDate::from_ymd_opt(2025, 10, 26).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2025, 10, 26).expect("test value"),
+        chrono::NaiveDate::from_ymd_opt(2025, 10, 26).expect("test value"),
         "json",
     )
     .await
@@ -193,14 +201,14 @@ async fn imports_are_idempotent_and_name_bad_lines(b: Backend) {
     assert_eq!(
         service::import_chats(&admin.state, &caller, list.clone(), 1)
             .await
-            .unwrap()
+            .expect("test value")
             .added,
         1
     );
     assert_eq!(
         service::import_chats(&admin.state, &caller, list, 0)
             .await
-            .unwrap()
+            .expect("test value")
             .added,
         0
     );
@@ -250,9 +258,9 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
     );
     let pcts = |v: &Value| {
         v.as_array()
-            .unwrap()
+            .expect("test value")
             .iter()
-            .map(|s| s["percent"].as_f64().unwrap())
+            .map(|s| s["percent"].as_f64().expect("test value"))
             .collect::<Vec<_>>()
     };
     assert_eq!(pcts(&c["categories"]), vec![52.0, 28.0, 20.0]);
@@ -273,14 +281,14 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
         json!([5580, 5158, 5143, 5455, 5444, 5073, 4617])
     );
     let hours = &r["calls_by_hour"];
-    assert_eq!(hours["rows"].as_array().unwrap().len(), 24);
+    assert_eq!(hours["rows"].as_array().expect("test value").len(), 24);
     assert_eq!(
         hours["cells"][8][0], 342,
         "Monday 8:00–12:00: 1.365 over four hours, the rest first"
     );
     assert_eq!(hours["cells"][10][0], 341);
     assert_eq!(r["days"]["peak_day"], "2025-11-25");
-    let peak = r["days"]["peak_calls"].as_i64().unwrap();
+    let peak = r["days"]["peak_calls"].as_i64().expect("test value");
     assert!((720..800).contains(&peak), "quasi 800: {peak}");
     assert_eq!(r["days"]["daily_average"], 320.5);
     // Chats: sections 5–7.
@@ -288,9 +296,12 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
         [&r["chats"]["app"], &r["chats"]["site"], &r["chats"]["total"]],
         [&json!(889), &json!(6357), &json!(7246)]
     );
-    let buckets = r["chats"]["first_response"].as_array().unwrap();
+    let buckets = r["chats"]["first_response"].as_array().expect("test value");
     assert_eq!(
-        buckets.iter().map(|b| b["count"].as_i64().unwrap()).collect::<Vec<_>>(),
+        buckets
+            .iter()
+            .map(|b| b["count"].as_i64().expect("test value"))
+            .collect::<Vec<_>>(),
         vec![5869, 1015, 362]
     );
     assert_eq!(pcts(&r["chats"]["first_response"]), vec![81.0, 14.0, 5.0]);
@@ -311,12 +322,12 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
     // CSV and ISTAT exports of the same report.
     let report = service::report(&admin.state, &caller, r_date("2025-09-01"), r_date("2025-11-30"), "csv")
         .await
-        .unwrap();
+        .expect("test value");
     let csv = String::from_utf8(varco::helpline::export::render(
         &report,
         varco::helpline::export::Format::Csv,
     ))
-    .unwrap();
+    .expect("test value");
     assert!(csv.contains("1_calls,total,count,36470\n"), "{}", &csv[..300]);
     assert!(csv.contains("4_calls_by_band,20:00 - 24:00,percent,16.5\n"));
     // Analysts only read aggregates: no contact record for them.
@@ -336,7 +347,7 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
 both!(the_report_gives_back_the_published_quarter);
 
 fn r_date(s: &str) -> chrono::NaiveDate {
-    s.parse().unwrap()
+    s.parse().expect("test value")
 }
 
 async fn contact_records_feed_sections_9_to_13(b: Backend) {
