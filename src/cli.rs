@@ -178,7 +178,7 @@ pub enum ReportCommand {
         from: chrono::NaiveDate,
         #[arg(long)]
         to: chrono::NaiveDate,
-        /// json, csv or istat.
+        /// json, csv, istat or pdf.
         #[arg(long, default_value = "json")]
         format: String,
         #[arg(long)]
@@ -736,11 +736,11 @@ fn report_1522(
     out: PathBuf,
 ) -> Result<(), CliError> {
     let format = crate::helpline::export::Format::parse(format)
-        .ok_or_else(|| CliError::Usage("--format must be json, csv or istat".into()))?;
+        .ok_or_else(|| CliError::Usage("--format must be json, csv, istat or pdf".into()))?;
     let report = with_app(settings, |app| async move {
         Ok(crate::helpline::service::report(&app, &caller(), from, to, format.as_str()).await?)
     })?;
-    let bytes = crate::helpline::export::render(&report, format);
+    let bytes = crate::helpline::export::render(&report, format)?;
     std::fs::write(&out, bytes).map_err(|e| CliError::App(format!("{}: {e}", out.display())))?;
     println!(
         "report {from} – {to} written to {} ({})",

@@ -18,6 +18,7 @@ pub mod hotline;
 pub mod notify;
 pub mod openapi;
 pub mod pages;
+pub mod pdf;
 pub mod persons;
 pub mod placements;
 pub mod protocols;

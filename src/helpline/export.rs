@@ -5,7 +5,6 @@
 use std::fmt::Write;
 
 use super::report::{Grid, Report, Share};
-use super::vocab::ContactChannel;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +12,7 @@ pub enum Format {
     Json,
     Csv,
     Istat,
+    Pdf,
 }
 
 impl Format {
@@ -21,6 +21,7 @@ impl Format {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
             "istat" => Some(Format::Istat),
+            "pdf" => Some(Format::Pdf),
             _ => None,
         }
     }
@@ -30,17 +31,19 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Istat => "istat",
+            Format::Pdf => "pdf",
         }
     }
 }
 
 /// The bytes of the report in `format`.
-pub fn render(r: &Report, format: Format) -> Vec<u8> {
-    match format {
-        Format::Json => serde_json::to_vec_pretty(r).unwrap_or_default(),
+pub fn render(r: &Report, format: Format) -> Result<Vec<u8>, crate::error::AppError> {
+    Ok(match format {
+        Format::Json => serde_json::to_vec_pretty(r).map_err(|e| crate::error::AppError::Internal(e.to_string()))?,
         Format::Csv => csv(r).into_bytes(),
         Format::Istat => istat(r).into_bytes(),
-    }
+        Format::Pdf => super::pdf::render(r)?,
+    })
 }
 
 fn field(v: &str) -> String {
@@ -141,7 +144,6 @@ fn csv(r: &Report) -> String {
 
 fn istat(r: &Report) -> String {
     let mut o = String::from("table,key,value\n");
-    let _ = ContactChannel::ALL;
     line3(
         &mut o,
         "valid_contacts_by_channel",

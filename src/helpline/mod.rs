@@ -7,6 +7,7 @@ pub mod api;
 pub mod chats;
 pub mod export;
 pub mod pages;
+pub mod pdf;
 pub mod report;
 pub mod routing;
 pub mod sample;

@@ -7,7 +7,7 @@ use askama::Template;
 use chrono::NaiveDate;
 
 use super::api::{state_code, ProtocolView};
-use super::report::{Grid, Report, Share};
+use super::report::{pct, thousands, Grid, Report, Share};
 use super::service;
 use crate::auth::Access;
 use crate::domain::Role;
@@ -28,28 +28,6 @@ pub fn routes() -> Vec<RouteDef> {
 /// `dd/mm/yyyy`.
 pub fn date_it(d: &NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
-}
-
-/// A number with Italian thousands (`36.470`).
-pub fn thousands(n: &i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    if *n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-/// A percentage with a decimal comma (`84,6`).
-pub fn pct(p: &f64) -> String {
-    format!("{p:.1}").replace('.', ",")
 }
 
 #[derive(Template)]

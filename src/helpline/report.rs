@@ -48,6 +48,28 @@ pub fn hms(secs: i64) -> String {
     format!("{grouped}h {:02}m {:02}s", secs % 3600 / 60, secs % 60)
 }
 
+/// A number with Italian thousands (`36.470`).
+pub fn thousands(n: &i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if *n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// A percentage with a decimal comma (`84,6`).
+pub fn pct(p: &f64) -> String {
+    format!("{p:.1}").replace('.', ",")
+}
+
 /// `06m 21s`.
 pub fn ms(secs: i64) -> String {
     format!("{:02}m {:02}s", secs / 60, secs % 60)

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("error", 0),
     ("clock", 0),
+    ("pdf", 1),
     ("config", 0),
     ("domain", 1),
     ("db", 2),

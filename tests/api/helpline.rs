@@ -323,13 +323,29 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
     let report = service::report(&admin.state, &caller, r_date("2025-09-01"), r_date("2025-11-30"), "csv")
         .await
         .expect("test value");
-    let csv = String::from_utf8(varco::helpline::export::render(
-        &report,
-        varco::helpline::export::Format::Csv,
-    ))
-    .expect("test value");
+    use varco::helpline::export::{render, Format};
+    let csv = String::from_utf8(render(&report, Format::Csv).expect("csv")).expect("utf-8");
     assert!(csv.contains("1_calls,total,count,36470\n"), "{}", &csv[..300]);
     assert!(csv.contains("4_calls_by_band,20:00 - 24:00,percent,16.5\n"));
+    let istat = String::from_utf8(render(&report, Format::Istat).expect("istat")).expect("utf-8");
+    assert!(istat.starts_with("table,key,value\n") && istat.contains("daily_chats,2025-11-30,"));
+    // The PDF: its text read back.
+    let pdf = render(&report, Format::Pdf).expect("pdf");
+    let doc = lopdf::Document::load_mem(&pdf).expect("a PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).expect("text");
+    for needle in [
+        "36.470",
+        "16.020",
+        "1.654h 54m 56s",
+        "06m 21s",
+        "50 secondi",
+        "7.246",
+        "16,5",
+        "5.869 (81,0%)",
+    ] {
+        assert!(text.contains(needle), "{needle} not in the PDF: {text}");
+    }
     // Analysts only read aggregates: no contact record for them.
     let r = analyst
         .api(Method::POST, "/api/v1/1522/contacts", Some(json!({"channel": "phone"})))
