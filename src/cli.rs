@@ -166,6 +166,9 @@ pub enum ImportCommand {
     },
     /// 1522 chats: LiveHelperChat's CSV export or the simple CSV (started_at,channel,first_response_seconds[,id]).
     Chats { file: PathBuf },
+    /// The 1522 network directory (Mappatura) from CSV:
+    /// kind,name,region,province,municipality,phone,email,address (shelters' addresses sealed).
+    Directory { file: PathBuf },
 }
 
 /// Reports.
@@ -273,6 +276,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             import_switchboard(settings, cdr, queue_log, opts)
         }
         Command::Import(ImportCommand::Chats { file }) => import_chats(settings, file),
+        Command::Import(ImportCommand::Directory { file }) => import_directory(settings, file),
         Command::Report(ReportCommand::Helpline { from, to, format, out }) => {
             report_1522(settings, from, to, &format, out)
         }
@@ -747,5 +751,18 @@ fn report_1522(
         out.display(),
         format.as_str()
     );
+    Ok(())
+}
+
+fn import_directory(settings: Settings, file: PathBuf) -> Result<(), CliError> {
+    let (f, _) = open_file(&file)?;
+    let (services, bad) = crate::helpline::directory::read_csv(std::io::BufReader::new(f))
+        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    print_bad(&bad);
+    let read = services.len();
+    let added = with_app(settings, |app| async move {
+        Ok(crate::helpline::directory::add(&app, &caller(), services).await?)
+    })?;
+    println!("{read} services read, {added} added, {} bad lines", bad.len());
     Ok(())
 }

@@ -107,6 +107,9 @@ use crate::{accounts, audit, casework, hotline, notify, pages, persons, referral
         crate::helpline::api::route,
         crate::helpline::api::create_contact,
         crate::helpline::api::report,
+        crate::helpline::api::directory,
+        crate::helpline::api::add_service,
+        crate::helpline::api::reveal_address,
     ),
     modifiers(&Security, &Contract),
     tags(

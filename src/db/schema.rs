@@ -729,3 +729,20 @@ diesel::table! {
 
 diesel::joinable!(helpline_contact_referrals -> helpline_contacts (contact_id));
 diesel::allow_tables_to_appear_in_same_query!(helpline_contacts, helpline_contact_referrals);
+
+diesel::table! {
+    helpline_services (id) {
+        id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        region -> Text,
+        province -> Text,
+        municipality -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        address -> Nullable<Text>,
+        sealed_address -> Nullable<Binary>,
+        data_key_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::directory::{self, NewService, Service};
 use super::report::Report;
 use super::routing::{self, RoutingDecision};
 use super::service;
@@ -23,6 +24,8 @@ use crate::web::{ApiJson, ApiQuery, Ctx, RouteDef};
 const DESK: Access = Access::Roles(&[Role::Coordinator, Role::Operator]);
 /// The desk and the analysts (protocols and the report's aggregates carry no personal data).
 const READERS: Access = Access::Roles(&[Role::Coordinator, Role::Operator, Role::Analyst]);
+/// Shift leads.
+const LEADS: Access = Access::Roles(&[Role::Coordinator]);
 /// Shift leads and analysts.
 const REPORTERS: Access = Access::Roles(&[Role::Coordinator, Role::Analyst]);
 
@@ -32,6 +35,14 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::GET, "/api/v1/1522/routing", DESK, route),
         RouteDef::new(Method::POST, "/api/v1/1522/contacts", DESK, create_contact),
         RouteDef::new(Method::GET, "/api/v1/1522/report", REPORTERS, report),
+        RouteDef::new(Method::GET, "/api/v1/1522/directory", DESK, directory),
+        RouteDef::new(Method::POST, "/api/v1/1522/directory", LEADS, add_service),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/1522/directory/{id}/address",
+            LEADS,
+            reveal_address,
+        ),
     ]
 }
 
@@ -192,13 +203,15 @@ pub(crate) async fn route(ctx: Ctx, q: ApiQuery<RoutingQuery>) -> Result<HttpRes
         ));
     }
     let now = ctx.now.and_utc();
-    let d = routing::decide(
+    let mut d = routing::decide(
         &ctx.state.protocols.helpline,
         &province,
         now,
         &language,
         q.emergency.unwrap_or(false),
     );
+    let sigla = province.sigla;
+    d.centres = ctx.state.db.read(move |c| directory::search(c, sigla)).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -293,4 +306,92 @@ pub struct ReportQuery {
 pub(crate) async fn report(ctx: Ctx, q: ApiQuery<ReportQuery>) -> Result<HttpResponse, AppError> {
     let r = service::report(&ctx.state, &ctx.caller(), q.0.from, q.0.to, "json").await?;
     Ok(HttpResponse::Ok().json(r))
+}
+
+/// The place searched.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryQuery {
+    /// A region (name or ISTAT code), a province (*sigla*, name or ISTAT code) or a municipality.
+    pub place: String,
+}
+
+/// The network directory of a place: centres, shelters (without their address), social-health
+/// services and police contacts.
+#[utoipa::path(get, path = "/api/v1/1522/directory", tag = "helpline", params(DirectoryQuery), operation_id = "helpline_directory",
+    responses((status = 200, body = Vec<Service>),
+        (status = 422, body = Problem, description = "No place given")), security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn directory(ctx: Ctx, q: ApiQuery<DirectoryQuery>) -> Result<HttpResponse, AppError> {
+    let place = q.0.place.trim().to_owned();
+    if place.is_empty() || place.chars().count() > 100 || place.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "place",
+            "must name a region, province or municipality",
+        ));
+    }
+    let found = ctx.state.db.read(move |c| directory::search(c, &place)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// A service of the directory.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceInput {
+    /// `anti_violence_centre`, `shelter`, `social_health` or `police`.
+    pub kind: String,
+    pub name: String,
+    /// ISTAT code or name; default the province's.
+    pub region: Option<String>,
+    /// *Sigla*, name or ISTAT code.
+    pub province: String,
+    pub municipality: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// A shelter's is secret: sealed, shown only on an audited request.
+    #[schema(example = "(indirizzo riservato)")]
+    pub address: Option<String>,
+}
+
+/// What was added.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceAdded {
+    /// 0 when the same kind, name and municipality was already listed.
+    pub added: usize,
+}
+
+/// Adds a service to the directory (shift leads).
+#[utoipa::path(post, path = "/api/v1/1522/directory", tag = "helpline", operation_id = "add_helpline_service",
+    request_body = ServiceInput, responses((status = 201, body = ServiceAdded)), security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn add_service(ctx: Ctx, body: ApiJson<ServiceInput>) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let s = NewService::parse(
+        &b.kind,
+        &b.name,
+        b.region.as_deref().unwrap_or(""),
+        &b.province,
+        &b.municipality,
+        b.phone.as_deref().unwrap_or(""),
+        b.email.as_deref().unwrap_or(""),
+        b.address.as_deref().unwrap_or(""),
+    )?;
+    let added = directory::add(&ctx.state, &ctx.caller(), vec![s]).await?;
+    Ok(HttpResponse::Created().json(ServiceAdded { added }))
+}
+
+/// A service's address: a shelter's opened from its seal; audited.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceAddress {
+    pub address: Option<String>,
+}
+
+/// Reveals a service's address (a shelter's is sealed) to a shift lead; audited.
+#[utoipa::path(post, path = "/api/v1/1522/directory/{id}/address", tag = "helpline", params(("id" = i64, Path)), operation_id = "reveal_helpline_service_address",
+    responses((status = 200, body = ServiceAddress),
+        (status = 404, body = Problem, description = "No such service")), security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn reveal_address(ctx: Ctx, id: crate::web::PathId) -> Result<HttpResponse, AppError> {
+    let address = directory::reveal_address(&ctx.state, &ctx.caller(), id.0).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ServiceAddress { address }))
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod chats;
+pub mod directory;
 pub mod export;
 pub mod pages;
 pub mod pdf;

@@ -305,6 +305,9 @@ pub struct RoutingDecision {
     pub language: LanguageAnswer,
     /// The steps, in Italian, for the operator.
     pub steps: Vec<String>,
+    /// The province's anti-violence centres, shelters and services from the directory (a
+    /// shelter's address never).
+    pub centres: Vec<super::directory::Service>,
 }
 
 fn protocol_ref(p: &HelplineProtocol, state: ProtocolState) -> ProtocolRef {
@@ -418,6 +421,7 @@ pub fn decide(
         referent,
         language: lang,
         steps,
+        centres: Vec::new(),
     }
 }
 

@@ -127,3 +127,13 @@ vocabulary! {
         Other = "other" => ("Altro", "Other"),
     }
 }
+
+vocabulary! {
+    /// A service of the network directory (Mappatura).
+    ServiceKind ("helpline_service_kind") {
+        AntiViolenceCentre = "anti_violence_centre" => ("Centro antiviolenza", "Anti-violence centre"),
+        Shelter = "shelter" => ("Casa rifugio", "Shelter"),
+        SocialHealth = "social_health" => ("Servizio socio-sanitario", "Social and health service"),
+        Police = "police" => ("Forze dell'ordine", "Police"),
+    }
+}

@@ -413,3 +413,68 @@ async fn contact_records_feed_sections_9_to_13(b: Backend) {
     assert_eq!(r.problem_fields(), vec!["to"]);
 }
 both!(contact_records_feed_sections_9_to_13);
+
+async fn the_directory_seals_shelter_addresses_and_routing_lists_it(b: Backend) {
+    let (mut admin, mut coord, _) = desk(b).await;
+    let csv = "kind,name,region,province,municipality,phone,email,address\n\
+               anti_violence_centre,Centro antiviolenza GIRAFFA,Puglia,BA,Bari,0805741461,,Via Napoli 308\n\
+               shelter,Casa rifugio Bari,,BA,Bari,080000000,,VIA-SEGRETA-1522\n\
+               shelter,Casa rifugio fuori regione,Lazio,BA,Bari,,,x\n\
+               clinic,Ambulatorio,,BA,Bari,,,\n\
+               police,Questura di Bari,,Bari,Bari,0805291111,,Via Murat 4\n";
+    let (services, bad) = varco::helpline::directory::read_csv(csv.as_bytes()).expect("header");
+    assert_eq!(bad.iter().map(|l| l.line).collect::<Vec<_>>(), vec![4, 5], "{bad:?}");
+    let caller = varco::domain::Caller::cli(admin.state.now());
+    let dir = varco::helpline::directory::add(&admin.state, &caller, services.clone()).await;
+    assert_eq!(dir.expect("added"), 3);
+    // Again: nothing new.
+    assert_eq!(
+        varco::helpline::directory::add(&admin.state, &caller, services)
+            .await
+            .expect("again"),
+        0
+    );
+    let r = coord.get("/api/v1/1522/directory?place=Puglia").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("VIA-SEGRETA"), "no shelter address in a list");
+    let list = r.json();
+    assert_eq!(list.as_array().map(Vec::len), Some(3));
+    assert_eq!(coord.get("/api/v1/1522/directory?place=bari").await.json(), list);
+    let shelter = list
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["kind"] == "shelter"))
+        .and_then(|s| s["id"].as_i64())
+        .expect("shelter");
+    // Sealed at rest.
+    assert_eq!(admin.count_where("helpline_services", "address LIKE '%SEGRETA%'"), 0);
+    // Routing lists the province's services (no shelter address there either).
+    at(&coord, 2013, 1, 7, 10, 0);
+    let d = decide(&mut coord, "province=BA").await;
+    assert_eq!(d["mode"], "national_orientation");
+    assert_eq!(d["centres"][0]["name"], "Centro antiviolenza GIRAFFA");
+    assert!(!d.to_string().contains("SEGRETA"));
+    // The reveal: a shift lead sees it, audited; an operator is refused, audited too.
+    let r = coord
+        .api(Method::POST, &format!("/api/v1/1522/directory/{shelter}/address"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["address"], "VIA-SEGRETA-1522");
+    admin.user("operatrice").role("operator").create().await;
+    let mut op = TestApp::sibling(&admin);
+    assert_eq!(op.login("operatrice", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let r = op
+        .api(Method::POST, &format!("/api/v1/1522/directory/{shelter}/address"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let audit = admin.audit("action=helpline.directory_address").await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let denied = admin.audit("action=access.denied").await;
+    assert!(
+        denied.iter().any(|e| e["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/api/v1/1522/directory/{id}/address")),
+        "{denied:?}"
+    );
+}
+both!(the_directory_seals_shelter_addresses_and_routing_lists_it);

@@ -165,6 +165,11 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             "target",
             v(varco::helpline::vocab::ReferralTarget::CODES),
         ),
+        (
+            "helpline_services",
+            "kind",
+            v(varco::helpline::vocab::ServiceKind::CODES),
+        ),
         ("case_events", "kind", v(varco::casework::vocab::CaseEventKind::CODES)),
         ("case_tasks", "kind", v(varco::casework::vocab::TaskKind::CODES)),
         ("case_flags", "kind", v(varco::casework::vocab::FlagKind::CODES)),

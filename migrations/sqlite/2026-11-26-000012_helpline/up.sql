@@ -49,3 +49,24 @@ CREATE TABLE helpline_contact_referrals (
     target TEXT NOT NULL CHECK (target IN ('anti_violence_centre', 'police', 'counselling_centre', 'social_services', 'health_services', 'legal', 'shelter', 'other')),
     PRIMARY KEY (contact_id, target)
 );
+
+-- The network directory (Mappatura): anti-violence centres, shelters, social-health services,
+-- police contacts. A shelter's address is secret: never in clear, sealed under a data key of its
+-- own and shown only on an audited request, as an escape point's.
+CREATE TABLE helpline_services (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('anti_violence_centre', 'shelter', 'social_health', 'police')),
+    name TEXT NOT NULL,
+    region TEXT NOT NULL,
+    province TEXT NOT NULL,
+    municipality TEXT NOT NULL,
+    phone TEXT,
+    email TEXT,
+    address TEXT,
+    sealed_address BLOB,
+    data_key_id BIGINT REFERENCES data_keys (id),
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (kind, name, municipality),
+    CHECK (kind <> 'shelter' OR address IS NULL)
+);
+CREATE INDEX helpline_services_province ON helpline_services (province);
