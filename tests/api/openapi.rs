@@ -416,6 +416,7 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("ContactReason", varco::helpline::vocab::ContactReason::CODES),
         ("LearnedFrom", varco::helpline::vocab::LearnedFrom::CODES),
         ("ReferralTarget", varco::helpline::vocab::ReferralTarget::CODES),
+        ("ServiceKind", varco::helpline::vocab::ServiceKind::CODES),
         (
             "Mode",
             &[
