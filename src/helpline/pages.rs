@@ -9,19 +9,26 @@ use chrono::NaiveDate;
 use super::api::{state_code, ProtocolView};
 use super::report::{pct, thousands, Grid, Report, Share};
 use super::service;
+use super::store::ContactFacts;
+use super::vocab::{ContactChannel, ContactReason, Contacter, LearnedFrom, ReferralTarget};
 use crate::auth::Access;
+use crate::domain::Region;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::web::page::{pairs, render_status, Form, Page};
+use crate::error::FieldError;
+use crate::web::page::{pairs, redirect_with_flash, render_status, Form, Page};
 use crate::web::{Ctx, RouteDef};
 
 const READERS: Access = Access::Roles(&[Role::Coordinator, Role::Operator, Role::Analyst]);
+const DESK: Access = Access::Roles(&[Role::Coordinator, Role::Operator]);
 const REPORTERS: Access = Access::Roles(&[Role::Coordinator, Role::Analyst]);
 
 pub fn routes() -> Vec<RouteDef> {
     vec![
         RouteDef::new(Method::GET, "/1522/protocols", READERS, protocols_page),
         RouteDef::new(Method::GET, "/1522/report", REPORTERS, report_page),
+        RouteDef::new(Method::GET, "/1522/contacts/new", DESK, contact_page),
+        RouteDef::new(Method::POST, "/1522/contacts", DESK, contact_submit),
     ]
 }
 
@@ -236,4 +243,111 @@ async fn report_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppErro
         error,
     };
     render_status(&tpl.page, status, &tpl)
+}
+
+#[derive(Template)]
+#[template(path = "helpline/contact.html")]
+struct ContactPage {
+    page: Page,
+    form: Form,
+    channels: &'static [ContactChannel],
+    who: &'static [Contacter],
+    reasons: &'static [ContactReason],
+    learned: &'static [LearnedFrom],
+    targets: &'static [ReferralTarget],
+    regions: &'static [Region],
+    atrs: Vec<(String, String)>,
+}
+
+fn contact_tpl(ctx: &Ctx, form: Form) -> ContactPage {
+    ContactPage {
+        page: Page::new(ctx, "helpline.contact_title"),
+        form,
+        channels: ContactChannel::ALL,
+        who: Contacter::ALL,
+        reasons: ContactReason::ALL,
+        learned: LearnedFrom::ALL,
+        targets: ReferralTarget::ALL,
+        regions: crate::domain::territory::REGIONS,
+        atrs: ctx
+            .state
+            .protocols
+            .helpline
+            .iter()
+            .map(|p| (p.id.clone(), p.territory.name.clone()))
+            .collect(),
+    }
+}
+
+async fn contact_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let tpl = contact_tpl(&ctx, Form::default());
+    render_status(&tpl.page, StatusCode::OK, &tpl)
+}
+
+/// Records a contact from the form; every unknown choice named at once.
+async fn contact_submit(ctx: Ctx, body: actix_web::web::Bytes) -> Result<HttpResponse, AppError> {
+    let mut form = Form::from_pairs(&pairs(&body)?);
+    let mut errors = Vec::new();
+    let channel = form.choice("channel", ContactChannel::parse, &mut errors);
+    if channel.is_none() && !errors.iter().any(|e| e.field == "channel") {
+        errors.push(FieldError::new("channel", "is required"));
+    }
+    let who = form.choice("who", Contacter::parse, &mut errors);
+    let reason = form.choice("reason", ContactReason::parse, &mut errors);
+    let learned_from = form.choice("learned_from", LearnedFrom::parse, &mut errors);
+    let region = form.choice(
+        "region",
+        |r| crate::domain::Region::by_code(r).map(|r| r.code),
+        &mut errors,
+    );
+    let atr = match form.opt("atr") {
+        Some(a) if ctx.state.protocols.helpline.iter().any(|p| p.id == a) => Some(a),
+        Some(_) => {
+            errors.push(FieldError::new("atr", "is not one of the choices"));
+            None
+        }
+        None => None,
+    };
+    let first_contact = match form.v("first_contact") {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let mut referrals = Vec::new();
+    for t in ReferralTarget::ALL {
+        if form.is("referrals", t.as_str()) {
+            referrals.push(*t);
+        }
+    }
+    let result = match channel {
+        Some(channel) if errors.is_empty() => {
+            let facts = ContactFacts {
+                contacted_at: ctx.now,
+                channel,
+                who,
+                region: region.map(str::to_owned),
+                reason,
+                learned_from,
+                first_contact,
+                atr,
+                referrals,
+            };
+            service::record_contact(&ctx.state, &ctx.caller(), facts)
+                .await
+                .map(|_| ())
+        }
+        _ => Err(AppError::Invalid(errors)),
+    };
+    match result {
+        Ok(()) => Ok(redirect_with_flash(
+            "/1522/contacts/new",
+            "flash.helpline_contact_saved",
+        )),
+        Err(e @ (AppError::Invalid(_) | AppError::BadRequest(_))) => {
+            form.absorb(&e, ctx.lang);
+            let tpl = contact_tpl(&ctx, form);
+            render_status(&tpl.page, StatusCode::UNPROCESSABLE_ENTITY, &tpl)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -478,3 +478,102 @@ async fn the_directory_seals_shelter_addresses_and_routing_lists_it(b: Backend) 
     );
 }
 both!(the_directory_seals_shelter_addresses_and_routing_lists_it);
+
+async fn the_contact_form_records_a_scheda_with_its_referrals(b: Backend) {
+    let (_admin, mut coord, mut analyst) = desk(b).await;
+    let page = coord.get("/1522/contacts/new").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Richiesta di aiuto vittima di violenza") && page.body.contains("Lombardia"));
+    assert!(!page.body.contains(">violence_help<"), "no raw codes shown");
+    let r = coord
+        .submit(
+            "/1522/contacts/new",
+            "/1522/contacts",
+            &[
+                ("channel", "phone"),
+                ("who", "victim"),
+                ("region", "03"),
+                ("reason", "violence_help"),
+                ("first_contact", "yes"),
+                ("referrals", "anti_violence_centre"),
+                ("referrals", "police"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = coord
+        .submit(
+            "/1522/contacts/new",
+            "/1522/contacts",
+            &[("channel", "fax"), ("who", "nobody")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("channel-error") && r.body.contains("who-error"),
+        "both named at once"
+    );
+    let today = chrono_tz::Europe::Rome
+        .from_utc_datetime(&varco::clock::Clock::now(&coord.clock).naive_utc())
+        .date_naive();
+    let report = analyst
+        .get(&format!("/api/v1/1522/report?from={today}&to={today}"))
+        .await
+        .json();
+    assert_eq!(report["contacts"]["records"], 1);
+    assert_eq!(report["contacts"]["referrals_total"], 2);
+    assert_eq!(report["contacts"]["regions"][0]["label"], "Lombardia");
+    // Analysts do not fill records.
+    assert_eq!(analyst.get("/1522/contacts/new").await.status, StatusCode::FORBIDDEN);
+}
+both!(the_contact_form_records_a_scheda_with_its_referrals);
+
+/// The report page in Chromium: the period chosen in the form, the published totals and the
+/// charts drawn.
+#[actix_web::test]
+async fn chromium_shows_the_quarterly_report_with_its_charts() {
+    let (admin, coord, _) = desk(Backend::Sqlite).await;
+    let caller = varco::domain::Caller::cli(admin.state.now());
+    let logs = sample::quarter(false);
+    let (calls, _, _) = read_logs(&logs.master_csv, &logs.queue_log);
+    service::import_calls(&admin.state, &caller, calls, 0)
+        .await
+        .expect("calls");
+    let (chat_list, _) = chats::read(logs.chats_csv.as_bytes(), &mut |_| {}).expect("chats");
+    service::import_chats(&admin.state, &caller, chat_list, 0)
+        .await
+        .expect("chats");
+    let Some(browser) = crate::browser::start("the 1522 report").await else {
+        return;
+    };
+    browser.login(&coord, "caposala").await;
+    browser
+        .client
+        .goto(&coord.url("/1522/report"))
+        .await
+        .expect("report page");
+    browser.wait_text("h1", "Relazione del 1522").await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('from').value = '2025-09-01'; document.getElementById('to').value = '2025-11-30'; return 0;",
+            vec![],
+        )
+        .await
+        .expect("set the period");
+    browser.click("#period button[type=submit]").await;
+    browser.wait_text("#calls-total", "36.470").await;
+    assert_eq!(browser.text("#talk-average").await, "06m 21s");
+    assert_eq!(browser.text("#chats-total").await, "7.246");
+    let charts = browser
+        .number("return document.querySelectorAll('svg.chart').length;")
+        .await;
+    assert!(charts >= 8.0, "charts drawn: {charts}");
+    let cells = browser
+        .number("return document.querySelectorAll('svg.heat rect').length;")
+        .await;
+    assert_eq!(cells, 2.0 * 24.0 * 7.0, "two weekday × hour heat maps");
+    browser.assert_fits("the report").await;
+    browser.screenshot("helpline-report").await;
+    browser.close().await;
+}
