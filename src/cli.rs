@@ -47,6 +47,9 @@ pub enum Command {
     /// Import messages saved from the unit's mailbox as draft referrals.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Write a report to a file.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Write a consistent copy of the SQLite database while the service runs (written under a
     /// temporary name and renamed when complete).
     Backup {
@@ -145,6 +148,45 @@ pub enum ImportCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The 1522 switchboard's Asterisk logs (cdr_csv Master.csv and queue_log): one outcome per
+    /// call; calls already stored (same uniqueid) are skipped; bad lines are reported by number.
+    Switchboard {
+        #[arg(long)]
+        cdr: PathBuf,
+        #[arg(long)]
+        queue_log: PathBuf,
+        /// The zone of the CDR's times when the switchboard logs local time (default UTC).
+        #[arg(long)]
+        cdr_timezone: Option<String>,
+        #[arg(long, default_value = "blacklist")]
+        blacklist_context: String,
+        /// The context of the operators' outgoing calls to the network.
+        #[arg(long, default_value = "from-internal")]
+        outgoing_context: String,
+    },
+    /// 1522 chats: LiveHelperChat's CSV export or the simple CSV (started_at,channel,first_response_seconds[,id]).
+    Chats { file: PathBuf },
+    /// The 1522 network directory (Mappatura) from CSV:
+    /// kind,name,region,province,municipality,phone,email,address (shelters' addresses sealed).
+    Directory { file: PathBuf },
+}
+
+/// Reports.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The 1522 quarterly report for a period (Europe/Rome days, both included).
+    #[command(name = "1522")]
+    Helpline {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// json, csv, istat or pdf.
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +254,32 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Org(c) => org(settings, c),
         Command::Token(c) => token_cmd(settings, c),
         Command::Import(ImportCommand::Eml { files }) => import_eml(settings, files),
+        Command::Import(ImportCommand::Switchboard {
+            cdr,
+            queue_log,
+            cdr_timezone,
+            blacklist_context,
+            outgoing_context,
+        }) => {
+            let cdr_timezone = match cdr_timezone {
+                Some(z) => Some(
+                    z.parse::<chrono_tz::Tz>()
+                        .map_err(|_| CliError::Usage(format!("unknown time zone {z}")))?,
+                ),
+                None => None,
+            };
+            let opts = crate::helpline::switchboard::Options {
+                cdr_timezone,
+                blacklist_context,
+                outgoing_context,
+            };
+            import_switchboard(settings, cdr, queue_log, opts)
+        }
+        Command::Import(ImportCommand::Chats { file }) => import_chats(settings, file),
+        Command::Import(ImportCommand::Directory { file }) => import_directory(settings, file),
+        Command::Report(ReportCommand::Helpline { from, to, format, out }) => {
+            report_1522(settings, from, to, &format, out)
+        }
         Command::Backup { to } => {
             let mut conn = connect_one(&settings)?;
             backup_sqlite(&mut conn, &to)?;
@@ -586,5 +654,115 @@ fn import_eml(settings: Settings, files: Vec<PathBuf>) -> Result<(), CliError> {
     if skipped > 0 {
         return Err(CliError::App(format!("{skipped} file(s) could not be imported")));
     }
+    Ok(())
+}
+
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn open_file(path: &std::path::Path) -> Result<(std::fs::File, u64), CliError> {
+    let f = std::fs::File::open(path).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((f, len))
+}
+
+fn print_bad(bad: &[crate::helpline::switchboard::BadLine]) {
+    for b in bad {
+        eprintln!("{} line {}: {}", b.file, b.line, b.reason);
+    }
+}
+
+fn import_switchboard(
+    settings: Settings,
+    cdr: PathBuf,
+    queue_log: PathBuf,
+    opts: crate::helpline::switchboard::Options,
+) -> Result<(), CliError> {
+    let mut reader = crate::helpline::switchboard::Reader::default();
+    let (f, len) = open_file(&cdr)?;
+    let bar = progress_bar(len, "Master.csv");
+    reader.read_cdr(std::io::BufReader::new(f), &opts, &mut |b| bar.set_position(b));
+    bar.finish();
+    let (f, len) = open_file(&queue_log)?;
+    let bar = progress_bar(len, "queue_log");
+    reader.read_queue_log(std::io::BufReader::new(f), &mut |b| bar.set_position(b));
+    bar.finish();
+    let (calls, orphans, bad) = reader.finish();
+    print_bad(&bad);
+    let n_bad = bad.len();
+    let added = with_app(settings, |app| async move {
+        Ok(crate::helpline::service::import_calls(&app, &caller(), calls, n_bad).await?)
+    })?;
+    println!(
+        "{} calls read, {} added ({} already stored), {} bad lines, {} queue_log calls without a CDR line skipped",
+        added.read,
+        added.added,
+        added.read - added.added,
+        n_bad,
+        orphans
+    );
+    Ok(())
+}
+
+fn import_chats(settings: Settings, file: PathBuf) -> Result<(), CliError> {
+    let (f, len) = open_file(&file)?;
+    let bar = progress_bar(len, "chat");
+    let (chats, bad) = crate::helpline::chats::read(std::io::BufReader::new(f), &mut |b| bar.set_position(b))
+        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    bar.finish();
+    print_bad(&bad);
+    let n_bad = bad.len();
+    let added = with_app(settings, |app| async move {
+        Ok(crate::helpline::service::import_chats(&app, &caller(), chats, n_bad).await?)
+    })?;
+    println!(
+        "{} chats read, {} added ({} already stored), {} bad lines",
+        added.read,
+        added.added,
+        added.read - added.added,
+        n_bad
+    );
+    Ok(())
+}
+
+fn report_1522(
+    settings: Settings,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    format: &str,
+    out: PathBuf,
+) -> Result<(), CliError> {
+    let format = crate::helpline::export::Format::parse(format)
+        .ok_or_else(|| CliError::Usage("--format must be json, csv, istat or pdf".into()))?;
+    let report = with_app(settings, |app| async move {
+        Ok(crate::helpline::service::report(&app, &caller(), from, to, format.as_str()).await?)
+    })?;
+    let bytes = crate::helpline::export::render(&report, format)?;
+    std::fs::write(&out, bytes).map_err(|e| CliError::App(format!("{}: {e}", out.display())))?;
+    println!(
+        "report {from} – {to} written to {} ({})",
+        out.display(),
+        format.as_str()
+    );
+    Ok(())
+}
+
+fn import_directory(settings: Settings, file: PathBuf) -> Result<(), CliError> {
+    let (f, _) = open_file(&file)?;
+    let (services, bad) = crate::helpline::directory::read_csv(std::io::BufReader::new(f))
+        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    print_bad(&bad);
+    let read = services.len();
+    let added = with_app(settings, |app| async move {
+        Ok(crate::helpline::directory::add(&app, &caller(), services).await?)
+    })?;
+    println!("{read} services read, {added} added, {} bad lines", bad.len());
     Ok(())
 }

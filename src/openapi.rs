@@ -103,6 +103,13 @@ use crate::{accounts, audit, casework, hotline, notify, pages, persons, referral
         crate::casework::feedback::api::approve,
         crate::casework::feedback::api::send,
         crate::casework::feedback::api::pdf,
+        crate::helpline::api::protocols,
+        crate::helpline::api::route,
+        crate::helpline::api::create_contact,
+        crate::helpline::api::report,
+        crate::helpline::api::directory,
+        crate::helpline::api::add_service,
+        crate::helpline::api::reveal_address,
     ),
     modifiers(&Security, &Contract),
     tags(
@@ -120,6 +127,7 @@ use crate::{accounts, audit, casework, hotline, notify, pages, persons, referral
         (name = "cases", description = "Casework: cases about a person, interviews, tasks, flags, assessment, outcomes; the calendar"),
         (name = "escape-points", description = "Escape points (punti di fuga): the registry, the live availability board, the audited reveal of an address"),
         (name = "placements", description = "Holds and placements of a case's person at escape points: check-in, check-out, release, turn-away"),
+        (name = "helpline", description = "The 1522 anti-violence helpline: network protocols, live transfer rules, contact records, the quarterly report"),
         (name = "feedback", description = "Written feedback (riscontro scritto) of a case: drafted, approved, rendered to PDF with its SHA-256, sent by (certified) email"),
     )
 )]

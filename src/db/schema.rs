@@ -679,3 +679,70 @@ diesel::allow_tables_to_appear_in_same_query!(
     escape_point_languages,
     placements,
 );
+
+diesel::table! {
+    helpline_calls (id) {
+        id -> BigInt,
+        uniqueid -> Text,
+        direction -> Text,
+        started_at -> Timestamp,
+        outcome -> Text,
+        wait_secs -> Nullable<Integer>,
+        talk_secs -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    helpline_chats (id) {
+        id -> BigInt,
+        external_id -> Text,
+        started_at -> Timestamp,
+        channel -> Text,
+        first_response_secs -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    helpline_contacts (id) {
+        id -> BigInt,
+        contacted_at -> Timestamp,
+        channel -> Text,
+        who -> Nullable<Text>,
+        region -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        learned_from -> Nullable<Text>,
+        first_contact -> Nullable<Bool>,
+        atr -> Nullable<Text>,
+        operator_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    helpline_contact_referrals (contact_id, target) {
+        contact_id -> BigInt,
+        target -> Text,
+    }
+}
+
+diesel::joinable!(helpline_contact_referrals -> helpline_contacts (contact_id));
+diesel::allow_tables_to_appear_in_same_query!(helpline_contacts, helpline_contact_referrals);
+
+diesel::table! {
+    helpline_services (id) {
+        id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        region -> Text,
+        province -> Text,
+        municipality -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        address -> Nullable<Text>,
+        sealed_address -> Nullable<Binary>,
+        data_key_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}

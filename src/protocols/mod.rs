@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub mod assessment;
+pub mod helpline;
 
 use crate::domain::territory::{Region, REGIONS};
 use crate::domain::Province;
@@ -45,6 +46,8 @@ pub struct Protocols {
     pub procedures: Vec<Procedure>,
     /// The psycho-social assessment's checklist.
     pub assessment: assessment::Instrument,
+    /// The 1522 helpline's network protocols (`helpline/*.toml`).
+    pub helpline: Vec<helpline::HelplineProtocol>,
 }
 
 /// A regional Art. 18 anti-trafficking project (*Progetto Articolo 18 regionale*), to which the
@@ -167,11 +170,13 @@ impl Protocols {
         let procedures = parse_procedures(&file, &text)?;
         let (file, text) = read(dir, ASSESSMENT_FILE, BUILTIN_ASSESSMENT)?;
         let assessment = assessment::parse(&file, &text)?;
+        let helpline = helpline::load(dir)?;
         Ok(Protocols {
             projects,
             indicators,
             procedures,
             assessment,
+            helpline,
         })
     }
 

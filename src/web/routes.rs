@@ -53,6 +53,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::casework::pages::routes());
     all.extend(crate::casework::feedback::pages::routes());
     all.extend(crate::placements::pages::routes());
+    all.extend(crate::helpline::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());
@@ -63,6 +64,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::casework::api::routes());
     all.extend(crate::casework::feedback::api::routes());
     all.extend(crate::placements::api::routes());
+    all.extend(crate::helpline::api::routes());
     all
 }
 

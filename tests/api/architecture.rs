@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("error", 0),
     ("clock", 0),
+    ("pdf", 1),
     ("config", 0),
     ("domain", 1),
     ("db", 2),
@@ -17,6 +18,7 @@ const RANKS: &[(&str, u8)] = &[
     ("app", 4),
     ("audit", 5),
     ("auth", 6),
+    ("helpline", 6),
     ("accounts", 7),
     ("notify", 7),
     ("roster", 8),

@@ -13,6 +13,7 @@ mod cli;
 mod data_protection;
 mod errors;
 mod feedback;
+mod helpline;
 mod import;
 mod notify;
 mod openapi;

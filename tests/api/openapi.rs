@@ -411,6 +411,25 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("PlacementStatus", varco::placements::vocab::PlacementStatus::CODES),
         ("CheckOutReason", varco::placements::vocab::CheckOutReason::CODES),
         ("TurnAwayReason", varco::placements::vocab::TurnAwayReason::CODES),
+        ("ContactChannel", varco::helpline::vocab::ContactChannel::CODES),
+        ("Contacter", varco::helpline::vocab::Contacter::CODES),
+        ("ContactReason", varco::helpline::vocab::ContactReason::CODES),
+        ("LearnedFrom", varco::helpline::vocab::LearnedFrom::CODES),
+        ("ReferralTarget", varco::helpline::vocab::ReferralTarget::CODES),
+        ("ServiceKind", varco::helpline::vocab::ServiceKind::CODES),
+        (
+            "Mode",
+            &[
+                "emergency",
+                "direct_transfer",
+                "referent_closed",
+                "national_orientation",
+            ],
+        ),
+        (
+            "LanguageService",
+            &["available", "not_now", "by_appointment", "unavailable"],
+        ),
     ]
 }
 
@@ -825,6 +844,32 @@ impl World {
     }
 
     /// A new escape point (by the coordinator); its id.
+    /// A shelter in the 1522 directory (Bari), added by a coordinator: its id.
+    async fn helpline_shelter(&mut self, name: &str) -> i64 {
+        let body = json!({"kind": "shelter", "name": name, "province": "BA", "municipality": "Bari", "address": "Via segreta 1"});
+        self.expect(
+            "coordinator",
+            Method::POST,
+            "/api/v1/1522/directory",
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await;
+        let list = self
+            .expect(
+                "coordinator",
+                Method::GET,
+                "/api/v1/1522/directory?place=Bari",
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        list.as_array()
+            .and_then(|l| l.iter().find(|s| s["name"] == name))
+            .and_then(|s| s["id"].as_i64())
+            .expect("the shelter listed")
+    }
+
     async fn escape_point(&mut self) -> i64 {
         let body = self.escape_point_body();
         let r = self
@@ -1302,6 +1347,42 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             }
             vec![r.clone(), r.case("done already")]
         }
+        "list_helpline_protocols" => vec![ok(op.path.clone())],
+        "helpline_routing" => vec![
+            ok("/api/v1/1522/routing?province=BA&language=en".into()),
+            Req::new("unknown province", "/api/v1/1522/routing?province=Atlantide".into()),
+        ],
+        "helpline_report" => vec![
+            ok("/api/v1/1522/report?from=2025-09-01&to=2025-11-30".into()),
+            Req::new(
+                "reversed period",
+                "/api/v1/1522/report?from=2025-11-30&to=2025-09-01".into(),
+            ),
+        ],
+        "helpline_directory" => vec![
+            ok("/api/v1/1522/directory?place=Puglia".into()),
+            Req::new("no place", "/api/v1/1522/directory?place=%20".into()),
+        ],
+        "add_helpline_service" => {
+            let name = w.unique("Centro antiviolenza");
+            vec![ok(op.path.clone()).json(json!({"kind": "shelter", "name": name, "province": "BA", "municipality": "Bari", "address": "Via segreta 1"}))]
+        }
+        "reveal_helpline_service_address" => {
+            let id = if fresh {
+                let name = w.unique("Casa rifugio");
+                w.helpline_shelter(&name).await
+            } else {
+                1
+            };
+            vec![
+                ok(op.at(&id.to_string())),
+                Req::new("no such service", op.at(&NO_SUCH_ID.to_string())),
+            ]
+        }
+        "create_helpline_contact" => {
+            vec![ok(op.path.clone())
+                .json(json!({"channel": "phone", "reason": "violence_help", "referrals": ["police"]}))]
+        }
         other => panic!("the walk does not know the operation `{other}`: teach `valid` how to call it"),
     }
 }
@@ -1726,8 +1807,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        31 + 5 + 7 + 17 + 13,
-        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 13)"
+        31 + 5 + 7 + 17 + 13 + 7,
+        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 13, the 1522's 7)"
     );
     assert_eq!(
         t.pairs.len(),

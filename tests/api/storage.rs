@@ -129,6 +129,47 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             v(varco::placements::vocab::TurnAwayReason::CODES),
         ),
         ("cases", "status", v(varco::casework::vocab::CaseStatus::CODES)),
+        (
+            "helpline_calls",
+            "direction",
+            v(varco::helpline::vocab::CallDirection::CODES),
+        ),
+        (
+            "helpline_calls",
+            "outcome",
+            v(varco::helpline::vocab::CallOutcome::CODES),
+        ),
+        (
+            "helpline_chats",
+            "channel",
+            v(varco::helpline::vocab::ChatChannel::CODES),
+        ),
+        (
+            "helpline_contacts",
+            "channel",
+            v(varco::helpline::vocab::ContactChannel::CODES),
+        ),
+        ("helpline_contacts", "who", v(varco::helpline::vocab::Contacter::CODES)),
+        (
+            "helpline_contacts",
+            "reason",
+            v(varco::helpline::vocab::ContactReason::CODES),
+        ),
+        (
+            "helpline_contacts",
+            "learned_from",
+            v(varco::helpline::vocab::LearnedFrom::CODES),
+        ),
+        (
+            "helpline_contact_referrals",
+            "target",
+            v(varco::helpline::vocab::ReferralTarget::CODES),
+        ),
+        (
+            "helpline_services",
+            "kind",
+            v(varco::helpline::vocab::ServiceKind::CODES),
+        ),
         ("case_events", "kind", v(varco::casework::vocab::CaseEventKind::CODES)),
         ("case_tasks", "kind", v(varco::casework::vocab::TaskKind::CODES)),
         ("case_flags", "kind", v(varco::casework::vocab::FlagKind::CODES)),
