@@ -64,7 +64,10 @@ impl From<OutboxEntry> for OutboxView {
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "outbox", params(OutboxFilter),
     responses((status = 200, body = [OutboxView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []), ("session" = [])))]
-async fn list_outbox(ctx: Ctx, filter: ApiQuery<OutboxFilter>) -> Result<web::Json<Vec<OutboxView>>, AppError> {
+pub(crate) async fn list_outbox(
+    ctx: Ctx,
+    filter: ApiQuery<OutboxFilter>,
+) -> Result<web::Json<Vec<OutboxView>>, AppError> {
     let rows = super::read_outbox(&ctx.state, &ctx.caller(), filter.0).await?;
     Ok(web::Json(rows.into_iter().map(OutboxView::from).collect()))
 }
@@ -75,7 +78,7 @@ async fn list_outbox(ctx: Ctx, filter: ApiQuery<OutboxFilter>) -> Result<web::Js
     responses((status = 200, body = OutboxView),
         (status = 409, body = Problem, description = "The message is not one given up")),
     security(("bearer" = []), ("session" = [])))]
-async fn retry(ctx: Ctx, id: PathId<crate::domain::MessageId>) -> Result<web::Json<OutboxView>, AppError> {
+pub(crate) async fn retry(ctx: Ctx, id: PathId<crate::domain::MessageId>) -> Result<web::Json<OutboxView>, AppError> {
     let entry = super::retry(&ctx.state, &ctx.caller(), id.0).await?;
     Ok(web::Json(OutboxView::from(entry)))
 }

@@ -687,6 +687,30 @@ impl World {
 
     /// A feedback letter to the commission, drafted by the operator, then approved (`approved`)
     /// and sent (`sent`) when asked: its case, its id and its version.
+    /// An outbox message given up after its attempts (recorded as the dispatcher would).
+    async fn failed_message(&mut self) -> i64 {
+        let app = self.app("admin");
+        let now = varco::clock::db_now(&app.clock);
+        let msg = varco::notify::NewMessage::from_template(
+            varco::notify::Template::Escalation,
+            "coordinamento@varco.test",
+            "R-WALK0000",
+            "/referrals/1",
+        );
+        app.state
+            .db
+            .write(move |c| {
+                let id = varco::notify::enqueue(c, &msg, now)?;
+                for _ in 0..varco::notify::MAX_ATTEMPTS {
+                    let row = varco::notify::get(c, id)?;
+                    varco::notify::record_attempt(c, &row, now, Err("SMTP: connection refused".into()))?;
+                }
+                Ok(id.get())
+            })
+            .await
+            .expect("a message given up")
+    }
+
     async fn letter(&mut self, stage: &str) -> (i64, i64, i64) {
         let case = self.feedback_case().await;
         let base = format!("/api/v1/cases/{case}/feedback");
@@ -938,6 +962,15 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
         "healthz" | "me" | "list_orgs" | "list_users" | "list_tokens" | "list_referrals" | "list_calls"
         | "get_roster" | "list_outbox" => vec![ok(op.path.clone())],
         "list_audit" => vec![ok("/api/v1/audit?limit=20".into())],
+        "retry_outbox_message" => {
+            if fresh {
+                // Sent again once; the same message again is no longer one given up.
+                let id = w.failed_message().await.to_string();
+                vec![ok(op.at(&id)), Req::new("a message not given up", op.at(&id))]
+            } else {
+                vec![ok(op.at("1"))]
+            }
+        }
         "get_org" => vec![ok(op.at(&w.cas.to_string()))],
         "get_user" => vec![ok(op.at(&w.op_id.to_string()))],
         "create_org" => {
@@ -1009,10 +1042,11 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
         "get_feedback_letter"
         | "edit_feedback_letter"
         | "approve_feedback_letter"
+        | "withdraw_feedback_approval"
         | "send_feedback_letter"
         | "get_feedback_pdf" => {
             let stage = match op.id.as_str() {
-                "send_feedback_letter" => "approved",
+                "send_feedback_letter" | "withdraw_feedback_approval" => "approved",
                 "get_feedback_pdf" => "sent",
                 _ => "draft",
             };
@@ -1025,7 +1059,9 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
                 "edit_feedback_letter" => {
                     vec![ok(path).json(json!({"version": v, "body": "Testo del riscontro, già rivisto."}))]
                 }
-                "approve_feedback_letter" | "send_feedback_letter" => vec![ok(path).json(json!({"version": v}))],
+                "approve_feedback_letter" | "send_feedback_letter" | "withdraw_feedback_approval" => {
+                    vec![ok(path).json(json!({"version": v}))]
+                }
                 _ => vec![ok(path)],
             }
         }
@@ -1807,8 +1843,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        31 + 5 + 7 + 17 + 13 + 7,
-        "the operations walked (with the persons' 5, written feedback's 7, casework's 17, placements' 13, the 1522's 7)"
+        32 + 5 + 8 + 17 + 13 + 7,
+        "the operations walked (the outbox's retry among the first 32, with the persons' 5, written feedback's 8, casework's 17, placements' 13, the 1522's 7)"
     );
     assert_eq!(
         t.pairs.len(),
