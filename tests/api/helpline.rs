@@ -329,6 +329,14 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
     assert!(csv.contains("4_calls_by_band,20:00 - 24:00,percent,16.5\n"));
     let istat = String::from_utf8(render(&report, Format::Istat).expect("istat")).expect("utf-8");
     assert!(istat.starts_with("table,key,value\n") && istat.contains("daily_chats,2025-11-30,"));
+    // XLSX: a workbook (a zip: its file names are plain) with its sheets and chart.
+    let xlsx = render(&report, Format::Xlsx).expect("xlsx");
+    assert!(xlsx.starts_with(b"PK"));
+    let has = |name: &[u8]| xlsx.windows(name.len()).any(|w| w == name);
+    assert!(
+        has(b"xl/worksheets/sheet7.xml") && has(b"xl/charts/chart1.xml"),
+        "seven sheets and a chart"
+    );
     // The PDF: its text read back.
     let pdf = render(&report, Format::Pdf).expect("pdf");
     let doc = lopdf::Document::load_mem(&pdf).expect("a PDF");
