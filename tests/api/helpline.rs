@@ -213,6 +213,25 @@ async fn imports_are_idempotent_and_name_bad_lines(b: Backend) {
         0
     );
     assert_eq!(admin.count("helpline_chats"), 1);
+    // The same through the API (shift leads): a bad line named, a re-import adds nothing.
+    let mut coord = TestApp::sibling(&admin);
+    assert_eq!(coord.login("caposala", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let body = json!({"cdr": cdr, "queue_log": queue, "cdr_timezone": "Europe/Rome"});
+    let r = coord
+        .api(Method::POST, "/api/v1/1522/imports/switchboard", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!((v["read"].as_i64(), v["added"].as_i64()), (Some(2), Some(0)));
+    assert_eq!(v["bad_lines"][0]["line"], 3);
+    let r = coord
+        .api(
+            Method::POST,
+            "/api/v1/1522/imports/switchboard",
+            Some(json!({"cdr": "", "queue_log": "", "cdr_timezone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_eq!(r.problem_fields(), vec!["cdr_timezone"]);
 }
 both!(imports_are_idempotent_and_name_bad_lines);
 
