@@ -233,12 +233,12 @@ pub fn xlsx(r: &Report) -> Result<Vec<u8>, crate::error::AppError> {
         ws.write_string(i as u32 + 2, 0, *k).map_err(fail)?;
         ws.write_number(i as u32 + 2, 1, *v).map_err(fail)?;
     }
-    let mut row = rows.len() as u32 + 3;
-    for s in r.calls.categories.iter().chain(&r.calls.queued_split) {
+    let first = rows.len() as u32 + 3;
+    for (i, s) in r.calls.categories.iter().chain(&r.calls.queued_split).enumerate() {
+        let row = first + i as u32;
         ws.write_string(row, 0, &s.label).map_err(fail)?;
         ws.write_number(row, 1, s.count as f64).map_err(fail)?;
         ws.write_number(row, 2, s.percent).map_err(fail)?;
-        row += 1;
     }
 
     for (name, g, chart) in [

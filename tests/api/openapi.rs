@@ -1385,7 +1385,7 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             };
             vec![
                 ok(op.at(&id.to_string())),
-                Req::new("no such service", op.at(&NO_SUCH_ID.to_string())),
+                Req::new("no such service", op.at(NO_SUCH_ID)),
             ]
         }
         "create_helpline_contact" => {
