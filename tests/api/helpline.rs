@@ -604,3 +604,105 @@ async fn chromium_shows_the_quarterly_report_with_its_charts() {
     browser.screenshot("helpline-report").await;
     browser.close().await;
 }
+
+/// The commands: the switchboard and chat imports from files (bad lines by number, a re-import
+/// adding nothing), the directory, and the report written in every format.
+async fn the_1522_commands_import_and_write_the_report(b: Backend) {
+    use crate::cli::varco;
+    let (mut admin, _, _) = desk(b).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let line = |uid: &str, ctx: &str, t: &str| {
+        format!("\"\",\"333\",\"1522\",\"{ctx}\",\"\",\"SIP/x\",\"\",\"Queue\",\"\",\"{t}\",\"\",\"{t}\",10,0,\"NO ANSWER\",\"DOCUMENTATION\",\"{uid}\",\"\"\n")
+    };
+    let cdr = line("c.1", "ivr", "2025-10-01 10:00:00") + "broken\n" + &line("c.2", "blacklist", "2025-10-01 11:00:00");
+    std::fs::write(path("Master.csv"), cdr).expect("write");
+    std::fs::write(
+        path("queue_log"),
+        "1759312900|c.1|q|op|CONNECT|40|x|1\n1759312800|c.1|q|NONE|ENTERQUEUE||x|1\n1759313300|c.1|q|op|COMPLETECALLER|40|400|1\n",
+    )
+    .expect("write");
+    let args = [
+        "import",
+        "switchboard",
+        "--cdr",
+        &path("Master.csv"),
+        "--queue-log",
+        &path("queue_log"),
+    ];
+    let o = varco(&admin, &args, None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("2 calls read, 2 added"), "{}", o.stdout);
+    assert!(o.stderr.contains("cdr line 2:"), "{}", o.stderr);
+    let o = varco(&admin, &args, None);
+    assert!(
+        o.stdout.contains("2 calls read, 0 added (2 already stored)"),
+        "{}",
+        o.stdout
+    );
+    std::fs::write(
+        path("chats.csv"),
+        "started_at,channel,first_response_seconds\n2025-10-01T12:00:00+02:00,site,30\n",
+    )
+    .expect("write");
+    let o = varco(&admin, &["import", "chats", &path("chats.csv")], None);
+    assert!(o.stdout.contains("1 chats read, 1 added"), "{} {}", o.stdout, o.stderr);
+    std::fs::write(
+        path("dir.csv"),
+        "kind,name,region,province,municipality,phone,email,address\nshelter,Casa,,BA,Bari,,,SEGRETO\n",
+    )
+    .expect("write");
+    let o = varco(&admin, &["import", "directory", &path("dir.csv")], None);
+    assert!(
+        o.stdout.contains("1 services read, 1 added"),
+        "{} {}",
+        o.stdout,
+        o.stderr
+    );
+    for format in ["json", "csv", "xlsx", "pdf", "istat"] {
+        let out = path(&format!("report.{format}"));
+        let o = varco(
+            &admin,
+            &[
+                "report",
+                "1522",
+                "--from",
+                "2025-10-01",
+                "--to",
+                "2025-10-31",
+                "--format",
+                format,
+                "--out",
+                &out,
+            ],
+            None,
+        );
+        assert_eq!(o.code, 0, "{format}: {}", o.stderr);
+        assert!(std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) > 100, "{format}");
+    }
+    let json: Value = serde_json::from_slice(&std::fs::read(path("report.json")).expect("read")).expect("json");
+    assert_eq!(json["calls"]["total"], 2);
+    assert_eq!(json["times"]["talk_total_secs"], 400);
+    assert_eq!(json["chats"]["total"], 1);
+    let o = varco(
+        &admin,
+        &[
+            "report",
+            "1522",
+            "--from",
+            "2025-10-01",
+            "--to",
+            "2025-10-31",
+            "--format",
+            "doc",
+            "--out",
+            &path("x"),
+        ],
+        None,
+    );
+    assert_eq!(o.code, 2);
+    // Each import and report is audited as the command line.
+    assert_eq!(admin.audit("action=helpline.import_switchboard").await.len(), 2);
+    assert_eq!(admin.audit("action=helpline.report").await.len(), 5);
+}
+both!(the_1522_commands_import_and_write_the_report);
