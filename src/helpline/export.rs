@@ -161,6 +161,8 @@ fn istat(r: &Report) -> String {
         r.contacts.chat_reasons.valid,
     );
     line3(&mut o, "callers", "victims", r.contacts.victims);
+    line3(&mut o, "first_contact", "yes", r.contacts.first_contacts);
+    line3(&mut o, "first_contact", "no", r.contacts.repeat_contacts);
     line3(
         &mut o,
         "callers",

@@ -436,6 +436,10 @@ async fn contact_records_feed_sections_9_to_13(b: Backend) {
     assert_eq!(k["regions"][0]["label"], "Lombardia");
     assert_eq!(r["atr"][0]["atr"], "milan");
     assert_eq!(r["atr"][0]["referrals_total"], 2);
+    let page = analyst.get("/1522/report?from=2025-10-01&to=2025-10-31").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Rete antiviolenza del Comune di Milano") && page.body.contains("Scherzo"));
+    assert!(!page.body.contains(">milan<"), "the territory by name, never its id");
     let r = analyst.get("/api/v1/1522/report?from=2025-10-31&to=2025-10-01").await;
     assert_eq!(r.problem_fields(), vec!["to"]);
 }
@@ -548,6 +552,7 @@ async fn the_contact_form_records_a_scheda_with_its_referrals(b: Backend) {
         .await
         .json();
     assert_eq!(report["contacts"]["records"], 1);
+    assert_eq!(report["contacts"]["first_contacts"], 1);
     assert_eq!(report["contacts"]["referrals_total"], 2);
     assert_eq!(report["contacts"]["regions"][0]["label"], "Lombardia");
     // Analysts do not fill records.
