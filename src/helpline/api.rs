@@ -217,8 +217,20 @@ pub(crate) async fn route(ctx: Ctx, q: ApiQuery<RoutingQuery>) -> Result<HttpRes
         &language,
         q.emergency.unwrap_or(false),
     );
-    let sigla = province.sigla;
-    d.centres = ctx.state.db.read(move |c| directory::search(c, sigla)).await?;
+    // The province's services; none there: the region's.
+    let (sigla, region) = (province.sigla, province.region);
+    d.centres = ctx
+        .state
+        .db
+        .read(move |c| {
+            let found = directory::search(c, sigla)?;
+            if found.is_empty() {
+                directory::in_region(c, region)
+            } else {
+                Ok(found)
+            }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -320,7 +332,8 @@ pub(crate) async fn report(ctx: Ctx, q: ApiQuery<ReportQuery>) -> Result<HttpRes
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DirectoryQuery {
-    /// A region (name or ISTAT code), a province (*sigla*, name or ISTAT code) or a municipality.
+    /// A region (name or two-digit ISTAT code), a province (*sigla*, name or three-digit ISTAT
+    /// code) or a municipality.
     pub place: String,
 }
 

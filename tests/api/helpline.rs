@@ -471,6 +471,16 @@ async fn the_directory_seals_shelter_addresses_and_routing_lists_it(b: Backend) 
     let list = r.json();
     assert_eq!(list.as_array().map(Vec::len), Some(3));
     assert_eq!(coord.get("/api/v1/1522/directory?place=bari").await.json(), list);
+    assert_eq!(
+        coord.get("/api/v1/1522/directory?place=16").await.json(),
+        list,
+        "Puglia's ISTAT code"
+    );
+    assert_eq!(
+        coord.get("/api/v1/1522/directory?place=072").await.json(),
+        list,
+        "Bari's ISTAT code"
+    );
     let shelter = list
         .as_array()
         .and_then(|l| l.iter().find(|s| s["kind"] == "shelter"))
@@ -484,6 +494,9 @@ async fn the_directory_seals_shelter_addresses_and_routing_lists_it(b: Backend) 
     assert_eq!(d["mode"], "national_orientation");
     assert_eq!(d["centres"][0]["name"], "Centro antiviolenza GIRAFFA");
     assert!(!d.to_string().contains("SEGRETA"));
+    // Lecce has none listed: the region's (Puglia) are given.
+    let d = decide(&mut coord, "province=LE").await;
+    assert_eq!(d["centres"].as_array().map(Vec::len), Some(3));
     // The reveal: a shift lead sees it, audited; an operator is refused, audited too.
     let r = coord
         .api(Method::POST, &format!("/api/v1/1522/directory/{shelter}/address"), None)
