@@ -627,7 +627,7 @@ async fn chromium_shows_the_quarterly_report_with_its_charts() {
 /// adding nothing), the directory, and the report written in every format.
 async fn the_1522_commands_import_and_write_the_report(b: Backend) {
     use crate::cli::varco;
-    let (mut admin, _, _) = desk(b).await;
+    let (admin, _, _) = desk(b).await;
     let dir = tempfile::tempdir().expect("dir");
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     let line = |uid: &str, ctx: &str, t: &str| {
