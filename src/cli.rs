@@ -181,7 +181,7 @@ pub enum ReportCommand {
         from: chrono::NaiveDate,
         #[arg(long)]
         to: chrono::NaiveDate,
-        /// json, csv, istat or pdf.
+        /// json, csv, xlsx, pdf or istat.
         #[arg(long, default_value = "json")]
         format: String,
         #[arg(long)]
@@ -740,7 +740,7 @@ fn report_1522(
     out: PathBuf,
 ) -> Result<(), CliError> {
     let format = crate::helpline::export::Format::parse(format)
-        .ok_or_else(|| CliError::Usage("--format must be json, csv, istat or pdf".into()))?;
+        .ok_or_else(|| CliError::Usage("--format must be json, csv, xlsx, pdf or istat".into()))?;
     let report = with_app(settings, |app| async move {
         Ok(crate::helpline::service::report(&app, &caller(), from, to, format.as_str()).await?)
     })?;

@@ -110,6 +110,8 @@ use crate::{accounts, audit, casework, hotline, notify, pages, persons, referral
         crate::helpline::api::create_contact,
         crate::helpline::api::report,
         crate::helpline::api::directory,
+        crate::helpline::api::import_switchboard,
+        crate::helpline::api::import_chats,
         crate::helpline::api::add_service,
         crate::helpline::api::reveal_address,
     ),

@@ -36,6 +36,13 @@ pub fn routes() -> Vec<RouteDef> {
         RouteDef::new(Method::POST, "/api/v1/1522/contacts", DESK, create_contact),
         RouteDef::new(Method::GET, "/api/v1/1522/report", REPORTERS, report),
         RouteDef::new(Method::GET, "/api/v1/1522/directory", DESK, directory),
+        RouteDef::new(
+            Method::POST,
+            "/api/v1/1522/imports/switchboard",
+            LEADS,
+            import_switchboard,
+        ),
+        RouteDef::new(Method::POST, "/api/v1/1522/imports/chats", LEADS, import_chats),
         RouteDef::new(Method::POST, "/api/v1/1522/directory", LEADS, add_service),
         RouteDef::new(
             Method::POST,
@@ -210,8 +217,20 @@ pub(crate) async fn route(ctx: Ctx, q: ApiQuery<RoutingQuery>) -> Result<HttpRes
         &language,
         q.emergency.unwrap_or(false),
     );
-    let sigla = province.sigla;
-    d.centres = ctx.state.db.read(move |c| directory::search(c, sigla)).await?;
+    // The province's services; none there: the region's.
+    let (sigla, region) = (province.sigla, province.region);
+    d.centres = ctx
+        .state
+        .db
+        .read(move |c| {
+            let found = directory::search(c, sigla)?;
+            if found.is_empty() {
+                directory::in_region(c, region)
+            } else {
+                Ok(found)
+            }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -313,7 +332,8 @@ pub(crate) async fn report(ctx: Ctx, q: ApiQuery<ReportQuery>) -> Result<HttpRes
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DirectoryQuery {
-    /// A region (name or ISTAT code), a province (*sigla*, name or ISTAT code) or a municipality.
+    /// A region (name or two-digit ISTAT code), a province (*sigla*, name or three-digit ISTAT
+    /// code) or a municipality.
     pub place: String,
 }
 
@@ -394,4 +414,112 @@ pub(crate) async fn reveal_address(ctx: Ctx, id: crate::web::PathId) -> Result<H
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(ServiceAddress { address }))
+}
+
+/// Asterisk's logs as text (small files; the command line streams large ones).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchboardInput {
+    /// cdr_csv's Master.csv.
+    pub cdr: String,
+    /// queue_log.
+    pub queue_log: String,
+    /// The zone of the CDR's times (default UTC, as `usegmtime=yes`).
+    pub cdr_timezone: Option<String>,
+    /// Default `blacklist`.
+    pub blacklist_context: Option<String>,
+    /// Default `from-internal`.
+    pub outgoing_context: Option<String>,
+}
+
+/// A line left out.
+#[derive(Serialize, ToSchema)]
+pub struct BadLineView {
+    /// `cdr`, `queue_log` or `chats`.
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Serialize, ToSchema)]
+pub struct ImportView {
+    pub read: usize,
+    /// New ones (a re-import adds nothing).
+    pub added: usize,
+    pub bad_lines: Vec<BadLineView>,
+    /// queue_log calls without a CDR line, skipped.
+    pub queue_without_cdr: usize,
+}
+
+fn bad_view(bad: &[super::switchboard::BadLine]) -> Vec<BadLineView> {
+    bad.iter()
+        .map(|b| BadLineView {
+            file: b.file.to_owned(),
+            line: b.line,
+            reason: b.reason.clone(),
+        })
+        .collect()
+}
+
+fn context(field: &'static str, v: Option<String>, default: &str) -> Result<String, AppError> {
+    match v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => Ok(default.to_owned()),
+        Some(v) if v.len() <= 80 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) => Ok(v),
+        Some(_) => Err(AppError::invalid(field, "must be an Asterisk context name")),
+    }
+}
+
+/// Imports the switchboard's logs: one outcome per call, calls already stored skipped, bad lines
+/// named (shift leads; audited with the counts).
+#[utoipa::path(post, path = "/api/v1/1522/imports/switchboard", tag = "helpline", operation_id = "import_helpline_switchboard",
+    request_body = SwitchboardInput, responses((status = 200, body = ImportView)), security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn import_switchboard(ctx: Ctx, body: ApiJson<SwitchboardInput>) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let cdr_timezone = match b.cdr_timezone.as_deref().map(str::trim).filter(|z| !z.is_empty()) {
+        Some(z) => Some(
+            z.parse::<chrono_tz::Tz>()
+                .map_err(|_| AppError::invalid("cdr_timezone", "unknown time zone"))?,
+        ),
+        None => None,
+    };
+    let opts = super::switchboard::Options {
+        cdr_timezone,
+        blacklist_context: context("blacklist_context", b.blacklist_context, "blacklist")?,
+        outgoing_context: context("outgoing_context", b.outgoing_context, "from-internal")?,
+    };
+    let mut reader = super::switchboard::Reader::default();
+    reader.read_cdr(b.cdr.as_bytes(), &opts, &mut |_| {});
+    reader.read_queue_log(b.queue_log.as_bytes(), &mut |_| {});
+    let (calls, orphans, bad) = reader.finish();
+    let added = service::import_calls(&ctx.state, &ctx.caller(), calls, bad.len()).await?;
+    Ok(HttpResponse::Ok().json(ImportView {
+        read: added.read,
+        added: added.added,
+        bad_lines: bad_view(&bad),
+        queue_without_cdr: orphans,
+    }))
+}
+
+/// A chat export as text.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatsInput {
+    /// LiveHelperChat's CSV export, or `started_at,channel,first_response_seconds[,id]`.
+    pub csv: String,
+}
+
+/// Imports chats (shift leads; audited with the counts).
+#[utoipa::path(post, path = "/api/v1/1522/imports/chats", tag = "helpline", operation_id = "import_helpline_chats",
+    request_body = ChatsInput, responses((status = 200, body = ImportView)), security(("bearer" = []), ("session" = [])))]
+pub(crate) async fn import_chats(ctx: Ctx, body: ApiJson<ChatsInput>) -> Result<HttpResponse, AppError> {
+    let (list, bad) = super::chats::read(body.0.csv.as_bytes(), &mut |_| {})
+        .map_err(|_| AppError::invalid("csv", "has no usable header"))?;
+    let added = service::import_chats(&ctx.state, &ctx.caller(), list, bad.len()).await?;
+    Ok(HttpResponse::Ok().json(ImportView {
+        read: added.read,
+        added: added.added,
+        bad_lines: bad_view(&bad),
+        queue_without_cdr: 0,
+    }))
 }

@@ -141,7 +141,7 @@ pub fn read<R: Read>(input: R, progress: &mut dyn FnMut(u64)) -> Result<(Vec<Cha
                 continue;
             }
         }
-        if line % 4096 == 0 {
+        if line.is_multiple_of(4096) {
             progress(csv.position().byte());
         }
         let get = |i: usize| record.get(i).unwrap_or("");

@@ -238,10 +238,17 @@ pub async fn add(app: &App, caller: &Caller, services: Vec<NewService>) -> Resul
     .await
 }
 
-/// The services of a place: a region (name or ISTAT code), a province (*sigla*, name or code) or
-/// a municipality (case-insensitive), centres first.
+/// The services of a place: a region (name, or its two-digit ISTAT code), a province (*sigla*,
+/// name or three-digit ISTAT code) or a municipality (case-insensitive), centres first.
 pub fn search(conn: &mut DbConn, place: &str) -> Result<Vec<Service>, AppError> {
     let place = place.trim();
+    // One or two digits: a region's ISTAT code (a province's has three).
+    if place.len() <= 2 && place.chars().all(|c| c.is_ascii_digit()) {
+        return match Region::parse(place) {
+            Some(r) => in_region(conn, r.code),
+            None => Ok(Vec::new()),
+        };
+    }
     let mut q = helpline_services::table.into_boxed::<crate::db::DbBackend>();
     if let Some(p) = Province::parse(place) {
         q = q.filter(helpline_services::province.eq(p.sigla));
@@ -260,6 +267,17 @@ pub fn search(conn: &mut DbConn, place: &str) -> Result<Vec<Service>, AppError> 
         return Ok(found);
     }
     let mut found: Vec<Service> = q.select(Service::as_select()).order(helpline_services::id).load(conn)?;
+    found.sort_by_key(|s| (s.kind, s.id));
+    Ok(found)
+}
+
+/// The services of a region, by ISTAT code, centres first.
+pub fn in_region(conn: &mut DbConn, region: &str) -> Result<Vec<Service>, AppError> {
+    let mut found: Vec<Service> = helpline_services::table
+        .filter(helpline_services::region.eq(region))
+        .select(Service::as_select())
+        .order(helpline_services::id)
+        .load(conn)?;
     found.sort_by_key(|s| (s.kind, s.id));
     Ok(found)
 }

@@ -13,6 +13,7 @@ pub enum Format {
     Csv,
     Istat,
     Pdf,
+    Xlsx,
 }
 
 impl Format {
@@ -22,6 +23,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "istat" => Some(Format::Istat),
             "pdf" => Some(Format::Pdf),
+            "xlsx" => Some(Format::Xlsx),
             _ => None,
         }
     }
@@ -32,6 +34,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Istat => "istat",
             Format::Pdf => "pdf",
+            Format::Xlsx => "xlsx",
         }
     }
 }
@@ -43,6 +46,7 @@ pub fn render(r: &Report, format: Format) -> Result<Vec<u8>, crate::error::AppEr
         Format::Csv => csv(r).into_bytes(),
         Format::Istat => istat(r).into_bytes(),
         Format::Pdf => super::pdf::render(r)?,
+        Format::Xlsx => xlsx(r)?,
     })
 }
 
@@ -157,6 +161,8 @@ fn istat(r: &Report) -> String {
         r.contacts.chat_reasons.valid,
     );
     line3(&mut o, "callers", "victims", r.contacts.victims);
+    line3(&mut o, "first_contact", "yes", r.contacts.first_contacts);
+    line3(&mut o, "first_contact", "no", r.contacts.repeat_contacts);
     line3(
         &mut o,
         "callers",
@@ -185,4 +191,147 @@ fn istat(r: &Report) -> String {
 
 fn line3(out: &mut String, table: &str, key: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "{},{},{value}", field(table), field(key));
+}
+
+/// The report as an XLSX workbook: one sheet per part (calls, bands and hours, chats, records,
+/// days), percentages as numbers, a column chart of the 4-hour bands.
+pub fn xlsx(r: &Report) -> Result<Vec<u8>, crate::error::AppError> {
+    use rust_xlsxwriter::{Chart, ChartType, Format as CellFormat, Workbook, XlsxError};
+    let fail = |e: XlsxError| crate::error::AppError::Internal(format!("xlsx: {e}"));
+    let bold = CellFormat::new().set_bold();
+    let mut wb = Workbook::new();
+
+    let rows: Vec<(&str, f64)> = vec![
+        ("Chiamate totali", r.calls.total as f64),
+        ("Entrate in coda", r.calls.queued as f64),
+        ("Risposte", r.calls.answered as f64),
+        ("Non risposte", r.calls.unanswered as f64),
+        ("In segreteria", r.calls.voicemail as f64),
+        ("Chiuse durante l'attesa in coda", r.calls.abandoned as f64),
+        ("In blacklist", r.calls.blacklisted as f64),
+        ("Chiuse nel messaggio di benvenuto", r.calls.welcome_closed as f64),
+        ("Periodo precedente", r.calls.previous_total as f64),
+        ("Variazione %", r.calls.change_percent.unwrap_or(0.0)),
+        ("Durata totale (s)", r.times.talk_total_secs as f64),
+        ("Tempo medio di conversazione (s)", r.times.talk_average_secs as f64),
+        ("Attesa media (s)", r.times.wait_average_secs as f64),
+        ("Media giornaliera", r.days.daily_average),
+        ("Chiamate alla rete", r.outgoing_calls as f64),
+    ];
+    let ws = wb.add_worksheet();
+    ws.set_name("Chiamate").map_err(fail)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!(
+            "Relazione 1522 {} – {}",
+            r.from.format("%d/%m/%Y"),
+            r.to.format("%d/%m/%Y")
+        ),
+        &bold,
+    )
+    .map_err(fail)?;
+    for (i, (k, v)) in rows.iter().enumerate() {
+        ws.write_string(i as u32 + 2, 0, *k).map_err(fail)?;
+        ws.write_number(i as u32 + 2, 1, *v).map_err(fail)?;
+    }
+    let first = rows.len() as u32 + 3;
+    for (i, s) in r.calls.categories.iter().chain(&r.calls.queued_split).enumerate() {
+        let row = first + i as u32;
+        ws.write_string(row, 0, &s.label).map_err(fail)?;
+        ws.write_number(row, 1, s.count as f64).map_err(fail)?;
+        ws.write_number(row, 2, s.percent).map_err(fail)?;
+    }
+
+    for (name, g, chart) in [
+        ("Chiamate per fascia", &r.calls_by_band, true),
+        ("Chiamate per ora", &r.calls_by_hour, false),
+        ("Chat per fascia", &r.chats_by_band, false),
+        ("Chat per ora", &r.chats_by_hour, false),
+    ] {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).map_err(fail)?;
+        for (c, h) in [
+            "Fascia oraria",
+            "Lun",
+            "Mar",
+            "Mer",
+            "Gio",
+            "Ven",
+            "Sab",
+            "Dom",
+            "Tot",
+            "%",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(fail)?;
+        }
+        for (i, cells) in g.cells.iter().enumerate() {
+            let row = i as u32 + 1;
+            ws.write_string(row, 0, &g.rows[i]).map_err(fail)?;
+            for (d, v) in cells.iter().enumerate() {
+                ws.write_number(row, d as u16 + 1, *v as f64).map_err(fail)?;
+            }
+            ws.write_number(row, 8, g.row_totals[i] as f64).map_err(fail)?;
+            ws.write_number(row, 9, g.row_percent[i]).map_err(fail)?;
+        }
+        if chart {
+            let mut c = Chart::new(ChartType::Column);
+            c.add_series()
+                .set_categories((name, 1, 0, g.rows.len() as u32, 0))
+                .set_values((name, 1, 8, g.rows.len() as u32, 8));
+            c.title().set_name("Chiamate per fascia oraria");
+            ws.insert_chart(g.rows.len() as u32 + 3, 0, &c).map_err(fail)?;
+        }
+    }
+
+    let ws = wb.add_worksheet();
+    ws.set_name("Chat e schede").map_err(fail)?;
+    let mut row = 0u32;
+    let mut block = |ws: &mut rust_xlsxwriter::Worksheet, title: &str, items: &[Share]| -> Result<(), XlsxError> {
+        ws.write_string_with_format(row, 0, title, &bold)?;
+        row += 1;
+        for s in items {
+            ws.write_string(row, 0, &s.label)?;
+            ws.write_number(row, 1, s.count as f64)?;
+            ws.write_number(row, 2, s.percent)?;
+            row += 1;
+        }
+        row += 1;
+        Ok(())
+    };
+    block(ws, "Tempo di risposta alle chat", &r.chats.first_response).map_err(fail)?;
+    block(ws, "Chi ha contattato", &r.contacts.who).map_err(fail)?;
+    block(ws, "Regione", &r.contacts.regions).map_err(fail)?;
+    block(ws, "Motivi validi (chiamate)", &r.contacts.phone_reasons.valid_reasons).map_err(fail)?;
+    block(
+        ws,
+        "Motivi non validi (chiamate)",
+        &r.contacts.phone_reasons.invalid_reasons,
+    )
+    .map_err(fail)?;
+    block(ws, "Motivi validi (chat)", &r.contacts.chat_reasons.valid_reasons).map_err(fail)?;
+    block(ws, "Motivi non validi (chat)", &r.contacts.chat_reasons.invalid_reasons).map_err(fail)?;
+    block(ws, "Conoscenza del 1522", &r.contacts.learned_from).map_err(fail)?;
+    block(ws, "Invii alla rete", &r.contacts.referrals).map_err(fail)?;
+
+    let ws = wb.add_worksheet();
+    ws.set_name("Giorni").map_err(fail)?;
+    for (c, h) in ["Giorno", "Chiamate (esclusa blacklist)", "Chat", "Schede"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(0, c as u16, *h, &bold).map_err(fail)?;
+    }
+    for (i, d) in r.days.series.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write_string(row, 0, d.day.format("%d/%m/%Y").to_string())
+            .map_err(fail)?;
+        ws.write_number(row, 1, d.calls as f64).map_err(fail)?;
+        ws.write_number(row, 2, d.chats as f64).map_err(fail)?;
+        ws.write_number(row, 3, d.contacts as f64).map_err(fail)?;
+    }
+    wb.save_to_buffer().map_err(fail)
 }

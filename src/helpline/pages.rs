@@ -99,6 +99,8 @@ struct ReportPage {
     form: Form,
     report: Option<Report>,
     error: Option<&'static str>,
+    /// Protocol id → territory name.
+    atr_names: Vec<(String, String)>,
 }
 
 const WEEKDAYS: [&str; 7] = ["Lun", "Mar", "Mer", "Gio", "Ven", "Sab", "Dom"];
@@ -114,6 +116,14 @@ impl ReportPage {
 
     fn date(&self, d: &NaiveDate) -> String {
         date_it(d)
+    }
+
+    fn atr_name(&self, id: &str) -> String {
+        self.atr_names
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| "—".into())
     }
 
     fn weekdays(&self) -> [&'static str; 7] {
@@ -241,6 +251,13 @@ async fn report_page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppErro
         form,
         report,
         error,
+        atr_names: ctx
+            .state
+            .protocols
+            .helpline
+            .iter()
+            .map(|p| (p.id.clone(), p.territory.name.clone()))
+            .collect(),
     };
     render_status(&tpl.page, status, &tpl)
 }

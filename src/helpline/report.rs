@@ -40,7 +40,7 @@ pub fn hms(secs: i64) -> String {
     let digits = h.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(c);
@@ -53,7 +53,7 @@ pub fn thousands(n: &i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -220,6 +220,9 @@ pub struct ChatsSection {
 pub struct ContactsSection {
     pub records: i64,
     pub victims: i64,
+    /// Records marked as a first contact with the 1522, and as a repeat one.
+    pub first_contacts: i64,
+    pub repeat_contacts: i64,
     pub who: Vec<Share>,
     pub regions: Vec<Share>,
     /// Phone records with a reason: valid and invalid.
@@ -554,6 +557,8 @@ fn contacts_of(contacts: &[ContactFacts], region_name: &dyn Fn(&str) -> String) 
     ContactsSection {
         records: contacts.len() as i64,
         victims: who.get(&Contacter::Victim).copied().unwrap_or(0),
+        first_contacts: contacts.iter().filter(|c| c.first_contact == Some(true)).count() as i64,
+        repeat_contacts: contacts.iter().filter(|c| c.first_contact == Some(false)).count() as i64,
         who: vocab_shares(&who, |w| (w.as_str().to_owned(), w.label(it).to_owned())),
         regions: vocab_shares(&regions, |r| (r.to_owned(), region_name(r))),
         phone_reasons: reasons(&phone),

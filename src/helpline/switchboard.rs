@@ -132,7 +132,7 @@ impl Reader {
                     continue;
                 }
             }
-            if line % 4096 == 0 {
+            if line.is_multiple_of(4096) {
                 progress(csv.position().byte());
             }
             if let Err(reason) = self.cdr_record(&record, opts) {
@@ -194,7 +194,7 @@ impl Reader {
                 }
             }
             line_no += 1;
-            if line_no % 4096 == 0 {
+            if line_no.is_multiple_of(4096) {
                 progress(bytes);
             }
             let Ok(text) = std::str::from_utf8(&buf) else {

@@ -45,6 +45,13 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         Role::Analyst => items.push(("/escape-points/occupancy", "nav.occupancy")),
         _ => {}
     }
+    // The 1522: the desk records contacts; shift leads and analysts read the report.
+    if matches!(role, Role::Coordinator | Role::Operator) {
+        items.push(("/1522/contacts/new", "nav.helpline"));
+    }
+    if matches!(role, Role::Coordinator | Role::Analyst) {
+        items.push(("/1522/report", "nav.helpline_report"));
+    }
     if role == Role::Coordinator {
         // The coordinator checks that alerts went out.
         items.push(("/admin/outbox", "nav.outbox"));

@@ -213,6 +213,25 @@ async fn imports_are_idempotent_and_name_bad_lines(b: Backend) {
         0
     );
     assert_eq!(admin.count("helpline_chats"), 1);
+    // The same through the API (shift leads): a bad line named, a re-import adds nothing.
+    let mut coord = TestApp::sibling(&admin);
+    assert_eq!(coord.login("caposala", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let body = json!({"cdr": cdr, "queue_log": queue, "cdr_timezone": "Europe/Rome"});
+    let r = coord
+        .api(Method::POST, "/api/v1/1522/imports/switchboard", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!((v["read"].as_i64(), v["added"].as_i64()), (Some(2), Some(0)));
+    assert_eq!(v["bad_lines"][0]["line"], 3);
+    let r = coord
+        .api(
+            Method::POST,
+            "/api/v1/1522/imports/switchboard",
+            Some(json!({"cdr": "", "queue_log": "", "cdr_timezone": "Mars/Olympus"})),
+        )
+        .await;
+    assert_eq!(r.problem_fields(), vec!["cdr_timezone"]);
 }
 both!(imports_are_idempotent_and_name_bad_lines);
 
@@ -329,6 +348,14 @@ async fn the_report_gives_back_the_published_quarter(b: Backend) {
     assert!(csv.contains("4_calls_by_band,20:00 - 24:00,percent,16.5\n"));
     let istat = String::from_utf8(render(&report, Format::Istat).expect("istat")).expect("utf-8");
     assert!(istat.starts_with("table,key,value\n") && istat.contains("daily_chats,2025-11-30,"));
+    // XLSX: a workbook (a zip: its file names are plain) with its sheets and chart.
+    let xlsx = render(&report, Format::Xlsx).expect("xlsx");
+    assert!(xlsx.starts_with(b"PK"));
+    let has = |name: &[u8]| xlsx.windows(name.len()).any(|w| w == name);
+    assert!(
+        has(b"xl/worksheets/sheet7.xml") && has(b"xl/charts/chart1.xml"),
+        "seven sheets and a chart"
+    );
     // The PDF: its text read back.
     let pdf = render(&report, Format::Pdf).expect("pdf");
     let doc = lopdf::Document::load_mem(&pdf).expect("a PDF");
@@ -409,6 +436,10 @@ async fn contact_records_feed_sections_9_to_13(b: Backend) {
     assert_eq!(k["regions"][0]["label"], "Lombardia");
     assert_eq!(r["atr"][0]["atr"], "milan");
     assert_eq!(r["atr"][0]["referrals_total"], 2);
+    let page = analyst.get("/1522/report?from=2025-10-01&to=2025-10-31").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Rete antiviolenza del Comune di Milano") && page.body.contains("Scherzo"));
+    assert!(!page.body.contains(">milan<"), "the territory by name, never its id");
     let r = analyst.get("/api/v1/1522/report?from=2025-10-31&to=2025-10-01").await;
     assert_eq!(r.problem_fields(), vec!["to"]);
 }
@@ -440,6 +471,16 @@ async fn the_directory_seals_shelter_addresses_and_routing_lists_it(b: Backend) 
     let list = r.json();
     assert_eq!(list.as_array().map(Vec::len), Some(3));
     assert_eq!(coord.get("/api/v1/1522/directory?place=bari").await.json(), list);
+    assert_eq!(
+        coord.get("/api/v1/1522/directory?place=16").await.json(),
+        list,
+        "Puglia's ISTAT code"
+    );
+    assert_eq!(
+        coord.get("/api/v1/1522/directory?place=072").await.json(),
+        list,
+        "Bari's ISTAT code"
+    );
     let shelter = list
         .as_array()
         .and_then(|l| l.iter().find(|s| s["kind"] == "shelter"))
@@ -453,6 +494,9 @@ async fn the_directory_seals_shelter_addresses_and_routing_lists_it(b: Backend) 
     assert_eq!(d["mode"], "national_orientation");
     assert_eq!(d["centres"][0]["name"], "Centro antiviolenza GIRAFFA");
     assert!(!d.to_string().contains("SEGRETA"));
+    // Lecce has none listed: the region's (Puglia) are given.
+    let d = decide(&mut coord, "province=LE").await;
+    assert_eq!(d["centres"].as_array().map(Vec::len), Some(3));
     // The reveal: a shift lead sees it, audited; an operator is refused, audited too.
     let r = coord
         .api(Method::POST, &format!("/api/v1/1522/directory/{shelter}/address"), None)
@@ -521,6 +565,7 @@ async fn the_contact_form_records_a_scheda_with_its_referrals(b: Backend) {
         .await
         .json();
     assert_eq!(report["contacts"]["records"], 1);
+    assert_eq!(report["contacts"]["first_contacts"], 1);
     assert_eq!(report["contacts"]["referrals_total"], 2);
     assert_eq!(report["contacts"]["regions"][0]["label"], "Lombardia");
     // Analysts do not fill records.
@@ -577,3 +622,113 @@ async fn chromium_shows_the_quarterly_report_with_its_charts() {
     browser.screenshot("helpline-report").await;
     browser.close().await;
 }
+
+/// The commands: the switchboard and chat imports from files (bad lines by number, a re-import
+/// adding nothing), the directory, and the report written in every format.
+async fn the_1522_commands_import_and_write_the_report(b: Backend) {
+    use crate::cli::varco;
+    let (admin, _, _) = desk(b).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let line = |uid: &str, ctx: &str, t: &str| {
+        format!("\"\",\"333\",\"1522\",\"{ctx}\",\"\",\"SIP/x\",\"\",\"Queue\",\"\",\"{t}\",\"\",\"{t}\",10,0,\"NO ANSWER\",\"DOCUMENTATION\",\"{uid}\",\"\"\n")
+    };
+    let cdr = line("c.1", "ivr", "2025-10-01 10:00:00") + "broken\n" + &line("c.2", "blacklist", "2025-10-01 11:00:00");
+    std::fs::write(path("Master.csv"), cdr).expect("write");
+    std::fs::write(
+        path("queue_log"),
+        "1759312900|c.1|q|op|CONNECT|40|x|1\n1759312800|c.1|q|NONE|ENTERQUEUE||x|1\n1759313300|c.1|q|op|COMPLETECALLER|40|400|1\n",
+    )
+    .expect("write");
+    let args = [
+        "import",
+        "switchboard",
+        "--cdr",
+        &path("Master.csv"),
+        "--queue-log",
+        &path("queue_log"),
+    ];
+    let o = varco(&admin, &args, None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("2 calls read, 2 added"), "{}", o.stdout);
+    assert!(o.stderr.contains("cdr line 2:"), "{}", o.stderr);
+    let o = varco(&admin, &args, None);
+    assert!(
+        o.stdout.contains("2 calls read, 0 added (2 already stored)"),
+        "{}",
+        o.stdout
+    );
+    std::fs::write(
+        path("chats.csv"),
+        "started_at,channel,first_response_seconds\n2025-10-01T12:00:00+02:00,site,30\n",
+    )
+    .expect("write");
+    let o = varco(&admin, &["import", "chats", &path("chats.csv")], None);
+    assert!(o.stdout.contains("1 chats read, 1 added"), "{} {}", o.stdout, o.stderr);
+    std::fs::write(
+        path("dir.csv"),
+        "kind,name,region,province,municipality,phone,email,address\nshelter,Casa,,BA,Bari,,,SEGRETO\n",
+    )
+    .expect("write");
+    let o = varco(&admin, &["import", "directory", &path("dir.csv")], None);
+    assert!(
+        o.stdout.contains("1 services read, 1 added"),
+        "{} {}",
+        o.stdout,
+        o.stderr
+    );
+    for format in ["json", "csv", "xlsx", "pdf", "istat"] {
+        let out = path(&format!("report.{format}"));
+        let o = varco(
+            &admin,
+            &[
+                "report",
+                "1522",
+                "--from",
+                "2025-10-01",
+                "--to",
+                "2025-10-31",
+                "--format",
+                format,
+                "--out",
+                &out,
+            ],
+            None,
+        );
+        assert_eq!(o.code, 0, "{format}: {}", o.stderr);
+        assert!(std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) > 100, "{format}");
+    }
+    let json: Value = serde_json::from_slice(&std::fs::read(path("report.json")).expect("read")).expect("json");
+    assert_eq!(json["calls"]["total"], 2);
+    assert_eq!(json["times"]["talk_total_secs"], 400);
+    assert_eq!(json["chats"]["total"], 1);
+    let o = varco(
+        &admin,
+        &[
+            "report",
+            "1522",
+            "--from",
+            "2025-10-01",
+            "--to",
+            "2025-10-31",
+            "--format",
+            "doc",
+            "--out",
+            &path("x"),
+        ],
+        None,
+    );
+    assert_eq!(o.code, 2);
+    // Each import and report is audited as the command line.
+    // (Read from the database: the blocking commands above can outlast the client's idle
+    // connection under load.)
+    assert_eq!(
+        admin.count_where(
+            "audit_log",
+            "action = 'helpline.import_switchboard' AND actor_kind = 'system'"
+        ),
+        2
+    );
+    assert_eq!(admin.count_where("audit_log", "action = 'helpline.report'"), 5);
+}
+both!(the_1522_commands_import_and_write_the_report);

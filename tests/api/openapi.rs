@@ -1395,6 +1395,15 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
                 "/api/v1/1522/report?from=2025-11-30&to=2025-09-01".into(),
             ),
         ],
+        "import_helpline_switchboard" => {
+            let uid = w.unique("u");
+            let cdr = format!("\"\",\"x\",\"1522\",\"ivr\",\"\",\"SIP/x\",\"\",\"Queue\",\"\",\"2025-10-01 10:00:00\",\"\",\"2025-10-01 10:00:00\",5,0,\"NO ANSWER\",\"DOCUMENTATION\",\"{uid}\",\"\"\n");
+            vec![ok(op.path.clone()).json(json!({"cdr": cdr, "queue_log": ""}))]
+        }
+        "import_helpline_chats" => {
+            vec![ok(op.path.clone())
+                .json(json!({"csv": "started_at,channel,first_response_seconds\n2025-10-01T10:00:00+02:00,app,12\n"}))]
+        }
         "helpline_directory" => vec![
             ok("/api/v1/1522/directory?place=Puglia".into()),
             Req::new("no place", "/api/v1/1522/directory?place=%20".into()),
@@ -1412,7 +1421,7 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             };
             vec![
                 ok(op.at(&id.to_string())),
-                Req::new("no such service", op.at(&NO_SUCH_ID.to_string())),
+                Req::new("no such service", op.at(NO_SUCH_ID)),
             ]
         }
         "create_helpline_contact" => {
@@ -1843,8 +1852,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        32 + 5 + 8 + 17 + 13 + 7,
-        "the operations walked (the outbox's retry among the first 32, with the persons' 5, written feedback's 8, casework's 17, placements' 13, the 1522's 7)"
+        32 + 5 + 8 + 17 + 13 + 9,
+        "the operations walked (the outbox's retry among the first 32, with the persons' 5, written feedback's 8, casework's 17, placements' 13, the 1522's 9)"
     );
     assert_eq!(
         t.pairs.len(),
