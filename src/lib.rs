@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod hotline;
 pub mod notify;
+pub mod observatory;
 pub mod openapi;
 pub mod pages;
 pub mod persons;

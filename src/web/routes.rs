@@ -63,6 +63,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::casework::api::routes());
     all.extend(crate::casework::feedback::api::routes());
     all.extend(crate::placements::api::routes());
+    all.extend(crate::observatory::api::routes());
     all
 }
 

@@ -15,6 +15,7 @@ mod errors;
 mod feedback;
 mod import;
 mod notify;
+mod observatory;
 mod openapi;
 mod pages;
 mod persons;
