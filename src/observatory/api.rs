@@ -77,9 +77,6 @@ impl TableQuery {
         if self.rows.is_some() && self.rows == self.cols {
             return Err(AppError::bad_request("cols", "must differ from rows"));
         }
-        if self.rows.is_none() && self.cols.is_some() {
-            return Err(AppError::bad_request("rows", "is needed with cols"));
-        }
         Ok(Spec {
             measure: self.measure.unwrap_or(Measure::Referrals),
             rows: self.rows,
