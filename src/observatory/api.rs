@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::disclosure::Published;
-use super::export::{self, CtdcStatement, Csv};
+use super::export::{self, Csv, CtdcStatement};
 use super::model::{Indicator, Measure, Period, Spec, Table, Territory, TerritoryBasis};
 use super::service::{self, TableFormat};
 use crate::auth::Access;
@@ -143,7 +143,9 @@ impl TableView {
                 .iter()
                 .map(|c| KeyView {
                     code: c.clone(),
-                    label: ind.unwrap_or(Indicator::Gender).value_label(if ind.is_some() { c } else { super::model::ALL }, lang),
+                    label: ind
+                        .unwrap_or(Indicator::Gender)
+                        .value_label(if ind.is_some() { c } else { super::model::ALL }, lang),
                 })
                 .collect()
         };
@@ -204,12 +206,18 @@ pub(crate) async fn table_file(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<Http
     let name = format!("osservatorio-{}-{}", t.spec.period.from, t.spec.period.to);
     Ok(match format {
         TableFormat::Json => HttpResponse::Ok()
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.json\"")))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.json\""),
+            ))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .json(TableView::of(&t, &p, ctx.lang)),
         TableFormat::Csv(flavour) => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .body(export::table_csv(&t, &p, ctx.lang, flavour)?),
     })
@@ -255,7 +263,7 @@ pub(crate) async fn records(ctx: Ctx, q: ApiQuery<RecordsQuery>) -> Result<HttpR
     let basis = q.territory.unwrap_or(TerritoryBasis::Emergence);
     let (bytes, stmt): (Vec<u8>, CtdcStatement) =
         service::records(&ctx.state, &ctx.caller(), period, territory, basis, flavour, ctx.lang).await?;
-    let statement = serde_json::to_string(&stmt).map_err(|e| AppError::internal(e))?;
+    let statement = serde_json::to_string(&stmt).map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((

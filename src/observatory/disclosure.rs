@@ -120,7 +120,12 @@ const UNBOUNDED: i64 = i64::MAX / 4;
 
 /// What an attacker who knows the published values, the equations and the threshold can infer
 /// of each withheld entry: its lowest and highest possible value. Exposed when they meet.
-pub fn intervals(values: &[Option<i64>], primary: &[bool], equations: &[Vec<(usize, i64)>], threshold: i64) -> Vec<(i64, i64)> {
+pub fn intervals(
+    values: &[Option<i64>],
+    primary: &[bool],
+    equations: &[Vec<(usize, i64)>],
+    threshold: i64,
+) -> Vec<(i64, i64)> {
     let mut range: Vec<(i64, i64)> = values
         .iter()
         .zip(primary)

@@ -59,7 +59,11 @@ pub fn statement(t: &Table, p: &Published, lang: Lang) -> Vec<String> {
     let it = lang == Lang::It;
     let spec = &t.spec;
     let mut lines = vec![
-        format!("{}: {}", if it { "Misura" } else { "Measure" }, spec.measure.label(lang)),
+        format!(
+            "{}: {}",
+            if it { "Misura" } else { "Measure" },
+            spec.measure.label(lang)
+        ),
         format!(
             "{}: {} – {}",
             if it { "Periodo" } else { "Period" },
@@ -140,7 +144,11 @@ pub fn table_csv(t: &Table, p: &Published, lang: Lang, flavour: Csv) -> Result<V
         let mut line = vec![neutralise(&label(t.spec.rows, key, lang))];
         if one_d {
             line.push(shown(p.cells[r][0]));
-            line.push(p.cells[r][0].zip(p.total).map_or_else(String::new, |(n, of)| share(n, of, flavour)));
+            line.push(
+                p.cells[r][0]
+                    .zip(p.total)
+                    .map_or_else(String::new, |(n, of)| share(n, of, flavour)),
+            );
         } else {
             line.extend(p.cells[r].iter().map(|v| shown(*v)));
             line.push(shown(p.row_totals[r]));
@@ -151,7 +159,11 @@ pub fn table_csv(t: &Table, p: &Published, lang: Lang, flavour: Csv) -> Result<V
         let mut line = vec![total_label.to_owned()];
         if one_d {
             line.push(shown(p.total));
-            line.push(if p.total.is_some() { share(1, 1, flavour) } else { String::new() });
+            line.push(if p.total.is_some() {
+                share(1, 1, flavour)
+            } else {
+                String::new()
+            });
         } else {
             line.extend(p.col_totals.iter().map(|v| shown(*v)));
             line.push(shown(p.total));
@@ -269,7 +281,11 @@ impl CtdcRecord {
                 .as_deref()
                 .and_then(Country::by_code)
                 .map_or_else(|| MISSING.to_owned(), |c| c.code.to_owned()),
-            country_of_exploitation: if first.exploitation_province.is_some() { "IT" } else { MISSING },
+            country_of_exploitation: if first.exploitation_province.is_some() {
+                "IT"
+            } else {
+                MISSING
+            },
             ..CtdcRecord::default()
         };
         for r in rows {
@@ -502,5 +518,8 @@ pub fn ctdc_header() -> Vec<&'static str> {
 
 /// A record's fields, neutralised.
 pub fn ctdc_fields(r: &CtdcRecord) -> Vec<String> {
-    r.fields().into_iter().map(|f| if f == MISSING { f } else { neutralise(&f) }).collect()
+    r.fields()
+        .into_iter()
+        .map(|f| if f == MISSING { f } else { neutralise(&f) })
+        .collect()
 }

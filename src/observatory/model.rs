@@ -109,7 +109,10 @@ pub const MAX_BUCKETS: usize = 400;
 impl Indicator {
     /// True when a referral may fall under more than one value (its rows are joined).
     pub fn multi_valued(self) -> bool {
-        matches!(self, Indicator::ExploitationType | Indicator::Outcome | Indicator::MeansOfControl)
+        matches!(
+            self,
+            Indicator::ExploitationType | Indicator::Outcome | Indicator::MeansOfControl
+        )
     }
 
     pub fn is_period(self) -> bool {
@@ -128,7 +131,12 @@ impl Indicator {
             return if it { "Non rilevato" } else { "Not recorded" }.to_owned();
         }
         if code == "none" {
-            return if it { "Nessun esito registrato" } else { "No outcome recorded" }.to_owned();
+            return if it {
+                "Nessun esito registrato"
+            } else {
+                "No outcome recorded"
+            }
+            .to_owned();
         }
         let known = match self {
             Indicator::Gender => Gender::parse(code).map(|v| v.label(lang).to_owned()),
@@ -155,7 +163,9 @@ impl Indicator {
             Indicator::Outcome => OutcomeKind::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::MeansOfControl => MeansOfControl::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::Status => Status::parse(code).map(|v| v.label(lang).to_owned()),
-            Indicator::Year | Indicator::Quarter | Indicator::Month => Some(code.replace("-Q", if it { " T" } else { " Q" })),
+            Indicator::Year | Indicator::Quarter | Indicator::Month => {
+                Some(code.replace("-Q", if it { " T" } else { " Q" }))
+            }
         };
         known.unwrap_or_else(|| code.to_owned())
     }
@@ -167,7 +177,10 @@ fn rome_day_start(d: NaiveDate) -> Option<NaiveDateTime> {
     crate::domain::time::rome_day_start(d).or_else(|| {
         use chrono::TimeZone;
         let one = d.and_hms_opt(1, 0, 0)?;
-        crate::clock::ROME.from_local_datetime(&one).earliest().map(|t| t.naive_utc())
+        crate::clock::ROME
+            .from_local_datetime(&one)
+            .earliest()
+            .map(|t| t.naive_utc())
     })
 }
 
@@ -182,9 +195,15 @@ pub enum Territory {
 impl Territory {
     /// The territory from the `region` and `province` inputs (at most one).
     pub fn parse(region: Option<&str>, province: Option<&str>) -> Result<Territory, AppError> {
-        match (region.map(str::trim).filter(|s| !s.is_empty()), province.map(str::trim).filter(|s| !s.is_empty())) {
+        match (
+            region.map(str::trim).filter(|s| !s.is_empty()),
+            province.map(str::trim).filter(|s| !s.is_empty()),
+        ) {
             (None, None) => Ok(Territory::National),
-            (Some(_), Some(_)) => Err(AppError::bad_request("province", "give a region or a province, not both")),
+            (Some(_), Some(_)) => Err(AppError::bad_request(
+                "province",
+                "give a region or a province, not both",
+            )),
             (Some(r), None) => Region::parse(r)
                 .map(Territory::Region)
                 .ok_or_else(|| AppError::bad_request("region", "is not an Italian region (ISTAT code or name)")),
@@ -255,14 +274,18 @@ impl Period {
         .ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
         while d <= self.to {
             if out.len() >= MAX_BUCKETS {
-                return Err(AppError::bad_request("to", "a breakdown by period has at most 400 periods"));
+                return Err(AppError::bad_request(
+                    "to",
+                    "a breakdown by period has at most 400 periods",
+                ));
             }
             let label = match by {
                 Indicator::Year => format!("{}", d.year()),
                 Indicator::Quarter => format!("{}-Q{}", d.year(), d.month0() / 3 + 1),
                 _ => format!("{}-{:02}", d.year(), d.month()),
             };
-            let start = rome_day_start(d.max(self.from)).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
+            let start =
+                rome_day_start(d.max(self.from)).ok_or_else(|| AppError::bad_request("from", "is out of range"))?;
             out.push((label, start));
             let months = match by {
                 Indicator::Year => 12,

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use super::disclosure::{self, Published};
-use super::export::{self, Anonymiser, CtdcRecord, CtdcStatement, Csv};
+use super::export::{self, Anonymiser, Csv, CtdcRecord, CtdcStatement};
 use super::model::{Period, Spec, Table, Territory, TerritoryBasis};
 use super::store;
 use crate::app::App;
@@ -44,14 +44,22 @@ impl TableFormat {
 
 /// A table for the caller (audited as `observatory.report`, or `observatory.export` with its
 /// format when it leaves as a file).
-pub async fn report(app: &App, caller: &Caller, spec: Spec, format: Option<TableFormat>) -> Result<(Table, Published), AppError> {
+pub async fn report(
+    app: &App,
+    caller: &Caller,
+    spec: Spec,
+    format: Option<TableFormat>,
+) -> Result<(Table, Published), AppError> {
     let threshold = threshold_for(app, caller)?;
     audit::read(app, caller, move |conn| {
         let table = store::table(conn, &spec)?;
         let published = disclosure::publish(&table, threshold);
         let mut detail = spec.describe();
         if let Some(t) = threshold {
-            detail.push_str(&format!(" threshold={t} withheld={}+{}", published.primary, published.secondary));
+            detail.push_str(&format!(
+                " threshold={t} withheld={}+{}",
+                published.primary, published.secondary
+            ));
         }
         let event = match format {
             None => Event::new("observatory.report"),
@@ -70,9 +78,7 @@ pub async fn report(app: &App, caller: &Caller, spec: Spec, format: Option<Table
 /// memory bounded by the combinations, not the records. `progress` sees the records of each pass.
 pub fn write_records(
     conn: &mut DbConn,
-    period: &Period,
-    territory: Territory,
-    basis: TerritoryBasis,
+    (period, territory, basis): (&Period, Territory, TerritoryBasis),
     k: i64,
     flavour: Csv,
     out: &mut dyn Write,
@@ -164,7 +170,7 @@ pub async fn records(
     let k = app.settings.k_anonymity;
     audit::read(app, caller, move |conn| {
         let mut out = Vec::new();
-        let stmt = write_records(conn, &period, territory, basis, k, flavour, &mut out, &mut |_| {})?;
+        let stmt = write_records(conn, (&period, territory, basis), k, flavour, &mut out, &mut |_| {})?;
         let _ = lang;
         let detail = format!(
             "from={} to={} territory={} basis={} format={} k={} records={} generalised={} dropped={}",

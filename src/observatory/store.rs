@@ -11,7 +11,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
-use super::model::{Indicator, Measure, Period, Spec, Table, Territory, TerritoryBasis, ALL, MEANS_OF_CONTROL, PROTECTION_SOURCES, UNKNOWN};
+use super::model::{
+    Indicator, Measure, Period, Spec, Table, Territory, TerritoryBasis, ALL, MEANS_OF_CONTROL, PROTECTION_SOURCES,
+    UNKNOWN,
+};
 use crate::db::DbConn;
 use crate::domain::territory::{PROVINCES, REGIONS};
 use crate::domain::Province;
@@ -22,7 +25,11 @@ fn ts(at: NaiveDateTime) -> String {
 }
 
 fn quoted(codes: impl IntoIterator<Item = &'static str>) -> String {
-    codes.into_iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")
+    codes
+        .into_iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `CASE` mapping a province column to its region's code.
@@ -215,7 +222,10 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
     }
     let mut grid = vec![vec![0i64; cols.len()]; rows.len()];
     for c in &cells {
-        if let (Some(r), Some(k)) = (rows.iter().position(|x| *x == c.k1), cols.iter().position(|x| *x == c.k2)) {
+        if let (Some(r), Some(k)) = (
+            rows.iter().position(|x| *x == c.k1),
+            cols.iter().position(|x| *x == c.k2),
+        ) {
             grid[r][k] = c.n;
         }
     }
@@ -278,7 +288,11 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
 
 /// The keys of one dimension, in a stable order: every period of a breakdown (empty ones
 /// included), otherwise the values found, in the vocabulary's order with "not recorded" last.
-fn keys<'a>(ind: Option<Indicator>, period: &Period, found: impl Iterator<Item = &'a str>) -> Result<Vec<String>, AppError> {
+fn keys<'a>(
+    ind: Option<Indicator>,
+    period: &Period,
+    found: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>, AppError> {
     let Some(ind) = ind else {
         return Ok(Vec::new());
     };

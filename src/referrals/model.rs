@@ -294,7 +294,10 @@ impl ReferralInput {
             Some(p) => match Province::parse(&p) {
                 Some(p) => Some(p),
                 None => {
-                    err("exploitation_province", "is not an Italian province (ISTAT code or sigla)");
+                    err(
+                        "exploitation_province",
+                        "is not an Italian province (ISTAT code or sigla)",
+                    );
                     None
                 }
             },

@@ -83,7 +83,9 @@ impl Batch {
 fn exec(app: &TestApp, sql: &str) {
     use diesel::RunQueryDsl;
     let mut conn = app.state.db.conn().expect("conn");
-    diesel::sql_query(sql).execute(&mut *conn).unwrap_or_else(|e| panic!("{e}: {sql}"));
+    diesel::sql_query(sql)
+        .execute(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
 }
 
 fn opt(v: Option<&str>) -> String {
@@ -186,10 +188,18 @@ async fn the_seeds_yearly_series_is_reproduced_exactly(b: Backend) {
             p(60, "A15", "2015-02-01", "cas_operator"),
             p(40, "B15", "2015-09-01", "prefecture"),
             p(7, "C15", "2015-10-01", "sai_operator").gender("male"),
-            Batch::new(112, "D15", "2015-05-05").source("social_health_service").citizenship("RO"),
+            Batch::new(112, "D15", "2015-05-05")
+                .source("social_health_service")
+                .citizenship("RO"),
             p(118, "A16", "2016-04-04", "cas_operator"),
-            Batch::new(30, "B16", "2016-07-07").source("prefecture").gender("male").citizenship("MA"),
-            Batch::new(12, "C16", "2016-08-31").source("territorial_commission").gender("male").citizenship("PK"),
+            Batch::new(30, "B16", "2016-07-07")
+                .source("prefecture")
+                .gender("male")
+                .citizenship("MA"),
+            Batch::new(12, "C16", "2016-08-31")
+                .source("territorial_commission")
+                .gender("male")
+                .citizenship("PK"),
             Batch::new(63, "D16", "2016-02-02"),
             // After August 2016: outside the period the seed counts.
             p(9, "E16", "2016-09-01", "cas_operator"),
@@ -223,7 +233,10 @@ async fn the_seeds_yearly_series_is_reproduced_exactly(b: Backend) {
     .await;
     assert_eq!(cell(&by_nationality, "NG", "yes"), 107, "all Nigerian");
     assert_eq!(col_total(&by_nationality, "yes"), 107);
-    assert_eq!(by_nationality["rows"][idx(&by_nationality["rows"], "NG")]["label"], "Nigeria");
+    assert_eq!(
+        by_nationality["rows"][idx(&by_nationality["rows"], "NG")]["label"],
+        "Nigeria"
+    );
 
     let aug16 = table(
         &mut u.op,
@@ -235,24 +248,20 @@ async fn the_seeds_yearly_series_is_reproduced_exactly(b: Backend) {
     assert_eq!(aug16["total"], 223);
     assert_eq!(cell(&aug16, "female", "yes"), 118);
     assert_eq!(cell(&aug16, "male", "yes"), 42);
-    let men = table(
-        &mut u.op,
-        "rows=citizenship&cols=gender&from=2016-01-01&to=2016-08-31",
-    )
-    .await;
+    let men = table(&mut u.op, "rows=citizenship&cols=gender&from=2016-01-01&to=2016-08-31").await;
     assert_eq!(cell(&men, "MA", "male"), 30);
     assert_eq!(cell(&men, "PK", "male"), 12);
 
-    let mar17 = table(
-        &mut u.op,
-        "rows=international_protection&from=2017-01-01&to=2017-03-31",
-    )
-    .await;
+    let mar17 = table(&mut u.op, "rows=international_protection&from=2017-01-01&to=2017-03-31").await;
     assert_eq!(cell(&mar17, "yes", "all"), 159);
     assert_eq!(mar17["total"], 198);
 
     // The monthly trend of 2016 up to August adds up to the same, every month listed.
-    let months = table(&mut u.op, "rows=month&cols=international_protection&from=2016-01-01&to=2016-08-31").await;
+    let months = table(
+        &mut u.op,
+        "rows=month&cols=international_protection&from=2016-01-01&to=2016-08-31",
+    )
+    .await;
     assert_eq!(months["rows"].as_array().map(Vec::len), Some(8));
     assert_eq!(row_total(&months, "2016-08"), 12);
     assert_eq!(row_total(&months, "2016-03"), 0);
@@ -284,9 +293,15 @@ async fn a_person_reported_through_three_channels_is_one_person_and_three_referr
     seed(
         &u.admin,
         &[
-            Batch::new(1, "HOT", "2016-05-01").channel("hotline").source("cas_operator"),
-            Batch::new(1, "PEC", "2016-05-03").channel("pec").source("territorial_commission"),
-            Batch::new(1, "DESK", "2016-05-04").channel("in_person").source("sai_operator"),
+            Batch::new(1, "HOT", "2016-05-01")
+                .channel("hotline")
+                .source("cas_operator"),
+            Batch::new(1, "PEC", "2016-05-03")
+                .channel("pec")
+                .source("territorial_commission"),
+            Batch::new(1, "DESK", "2016-05-04")
+                .channel("in_person")
+                .source("sai_operator"),
             Batch::new(1, "OTHER", "2016-05-05").channel("hotline").source("police"),
             Batch::new(1, "DECL", "2016-05-06").channel("email").status("declined"),
             Batch::new(1, "DRAFT", "2016-05-06").channel("email").status("draft"),
@@ -300,19 +315,24 @@ async fn a_person_reported_through_three_channels_is_one_person_and_three_referr
     assert_eq!(referrals["linked_referrals"], 3);
     assert_eq!(referrals["linked_persons"], 1);
     let persons = table(&mut u.op, &format!("measure=persons&{q}")).await;
-    assert_eq!(persons["total"], 3, "the linked person once, the two unlinked referrals once each");
+    assert_eq!(
+        persons["total"], 3,
+        "the linked person once, the two unlinked referrals once each"
+    );
     assert_eq!(cell(&persons, "hotline", "all"), 2);
     assert_eq!(cell(&persons, "pec", "all"), 1);
     assert_eq!(persons["margins_are_sums"], false);
-    assert!(persons["statement"].as_array().expect("statement").iter().any(|s| s
-        .as_str()
-        .is_some_and(|s| s.contains("3") && s.contains("1"))));
+    assert!(persons["statement"]
+        .as_array()
+        .expect("statement")
+        .iter()
+        .any(|s| s.as_str().is_some_and(|s| s.contains("3") && s.contains("1"))));
     // The same as the persons store counts.
     let mut conn = u.admin.state.db.conn().expect("conn");
     assert_eq!(varco::persons::store::count_persons(&mut conn).expect("count"), 3);
     drop(conn);
     // Three channels, one person: by status the declined one is there.
-    let status = table(&mut u.op, &format!("measure=persons&rows=status&from=2016-05-01&to=2016-05-31")).await;
+    let status = table(&mut u.op, "measure=persons&rows=status&from=2016-05-01&to=2016-05-31").await;
     assert_eq!(cell(&status, "declined", "all"), 1);
 }
 both!(a_person_reported_through_three_channels_is_one_person_and_three_referrals);
@@ -322,9 +342,17 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
     seed(
         &u.admin,
         &[
-            Batch::new(2, "SL", "2020-02-10").source("cas_operator").citizenship("NG").age("18-24", "18--20", false),
-            Batch::new(1, "S", "2020-02-11").province("028").age("14-17", "9--17", true),
-            Batch::new(1, "N", "2020-05-11").province("082").gender("male").citizenship("PK"),
+            Batch::new(2, "SL", "2020-02-10")
+                .source("cas_operator")
+                .citizenship("NG")
+                .age("18-24", "18--20", false),
+            Batch::new(1, "S", "2020-02-11")
+                .province("028")
+                .age("14-17", "9--17", true),
+            Batch::new(1, "N", "2020-05-11")
+                .province("082")
+                .gender("male")
+                .citizenship("PK"),
             Batch {
                 exploitation_province: Some("082"),
                 ..Batch::new(1, "X", "2020-06-11").gender("trans").source("street_unit")
@@ -343,33 +371,72 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
             assert_eq!(cell(t, code, "all"), *n, "{code} in {t}");
         }
     };
-    expect(&table(&mut u.op, &format!("rows=gender&{y}")).await, &[("female", 3), ("male", 1), ("trans", 1)]);
-    expect(&table(&mut u.op, &format!("rows=age_band&{y}")).await, &[("18-24", 4), ("14-17", 1)]);
-    expect(&table(&mut u.op, &format!("rows=minor&{y}")).await, &[("yes", 1), ("no", 4)]);
-    expect(&table(&mut u.op, &format!("rows=emergence_region&{y}")).await, &[("05", 4), ("19", 1)]);
-    expect(&table(&mut u.op, &format!("rows=emergence_province&{y}")).await, &[("027", 3), ("028", 1), ("082", 1)]);
-    expect(&table(&mut u.op, &format!("rows=exploitation_region&{y}")).await, &[("19", 1), ("unknown", 4)]);
-    expect(&table(&mut u.op, &format!("rows=exploitation_province&{y}")).await, &[("082", 1), ("unknown", 4)]);
+    expect(
+        &table(&mut u.op, &format!("rows=gender&{y}")).await,
+        &[("female", 3), ("male", 1), ("trans", 1)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=age_band&{y}")).await,
+        &[("18-24", 4), ("14-17", 1)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=minor&{y}")).await,
+        &[("yes", 1), ("no", 4)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=emergence_region&{y}")).await,
+        &[("05", 4), ("19", 1)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=emergence_province&{y}")).await,
+        &[("027", 3), ("028", 1), ("082", 1)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=exploitation_region&{y}")).await,
+        &[("19", 1), ("unknown", 4)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=exploitation_province&{y}")).await,
+        &[("082", 1), ("unknown", 4)],
+    );
     let ex = table(&mut u.op, &format!("rows=exploitation_type&{y}")).await;
     expect(&ex, &[("sexual", 3), ("labour", 2), ("unknown", 2)]);
     assert_eq!(ex["total"], 5, "a referral with two types is counted once in the total");
     assert_eq!(ex["margins_are_sums"], false);
-    expect(&table(&mut u.op, &format!("rows=source_kind&{y}")).await, &[("cas_operator", 2), ("police", 2), ("street_unit", 1)]);
-    expect(&table(&mut u.op, &format!("rows=international_protection&{y}")).await, &[("yes", 2), ("no", 3)]);
+    expect(
+        &table(&mut u.op, &format!("rows=source_kind&{y}")).await,
+        &[("cas_operator", 2), ("police", 2), ("street_unit", 1)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=international_protection&{y}")).await,
+        &[("yes", 2), ("no", 3)],
+    );
     expect(&table(&mut u.op, &format!("rows=channel&{y}")).await, &[("hotline", 5)]);
-    expect(&table(&mut u.op, &format!("rows=citizenship&{y}")).await, &[("NG", 2), ("PK", 1), ("unknown", 2)]);
+    expect(
+        &table(&mut u.op, &format!("rows=citizenship&{y}")).await,
+        &[("NG", 2), ("PK", 1), ("unknown", 2)],
+    );
     expect(
         &table(&mut u.op, &format!("rows=means_of_control&{y}")).await,
         &[("debt_bondage", 2), ("psychological_abuse", 2), ("not_specified", 3)],
     );
     expect(&table(&mut u.op, &format!("rows=status&{y}")).await, &[("new", 5)]);
     expect(&table(&mut u.op, &format!("rows=year&{y}")).await, &[("2020", 5)]);
-    expect(&table(&mut u.op, &format!("rows=quarter&{y}")).await, &[("2020-Q1", 3), ("2020-Q2", 2), ("2020-Q4", 0)]);
-    expect(&table(&mut u.op, &format!("rows=month&{y}")).await, &[("2020-02", 3), ("2020-06", 1)]);
+    expect(
+        &table(&mut u.op, &format!("rows=quarter&{y}")).await,
+        &[("2020-Q1", 3), ("2020-Q2", 2), ("2020-Q4", 0)],
+    );
+    expect(
+        &table(&mut u.op, &format!("rows=month&{y}")).await,
+        &[("2020-02", 3), ("2020-06", 1)],
+    );
     // Territory: the region of emergence, a province, the territory of exploitation.
     assert_eq!(table(&mut u.op, &format!("region=Veneto&{y}")).await["total"], 4);
     assert_eq!(table(&mut u.op, &format!("province=PA&{y}")).await["total"], 1);
-    assert_eq!(table(&mut u.op, &format!("region=19&territory=exploitation&{y}")).await["total"], 1);
+    assert_eq!(
+        table(&mut u.op, &format!("region=19&territory=exploitation&{y}")).await["total"],
+        1
+    );
     // A cross-table of two indicators.
     let x = table(&mut u.op, &format!("rows=gender&cols=exploitation_type&{y}")).await;
     assert_eq!(cell(&x, "female", "sexual"), 3);
@@ -563,7 +630,9 @@ async fn suppressed_cells_cannot_be_recovered_from_the_margins(b: Backend) {
     assert!(r.body.contains("soglia 5"), "{}", r.body);
     let entries = u.admin.audit("action=observatory.export").await;
     assert!(
-        entries.iter().any(|e| e["detail"].as_str().is_some_and(|d| d.contains("rows=gender") && d.contains("format=csv-it") && d.contains("threshold=5"))),
+        entries.iter().any(|e| e["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("rows=gender") && d.contains("format=csv-it") && d.contains("threshold=5"))),
         "{entries:?}"
     );
 }
@@ -583,7 +652,15 @@ async fn random_tables_resist_the_attacker(b: Backend) {
     for round in 0..300 {
         let (nr, nc) = (1 + (next() % 5) as usize, 1 + (next() % 5) as usize);
         let cells: Vec<Vec<i64>> = (0..nr)
-            .map(|_| (0..nc).map(|_| match next() % 4 { 0 => 0, 1 => 1 + next() % 4, _ => next() % 60 }).collect())
+            .map(|_| {
+                (0..nc)
+                    .map(|_| match next() % 4 {
+                        0 => 0,
+                        1 => 1 + next() % 4,
+                        _ => next() % 60,
+                    })
+                    .collect()
+            })
             .collect();
         let row_totals: Vec<i64> = cells.iter().map(|r| r.iter().sum()).collect();
         let col_totals: Vec<i64> = (0..nc).map(|c| cells.iter().map(|r| r[c]).sum()).collect();
@@ -619,7 +696,10 @@ async fn random_tables_resist_the_attacker(b: Backend) {
         // A cell pinned by the attacker must have been published or be a zero it can only
         // bound, never a withheld non-zero count.
         for (r, c) in pinned {
-            assert_eq!(cells[r][c], 0, "round {round}: cell {r},{c} of {cells:?} recovered from {v}");
+            assert_eq!(
+                cells[r][c], 0,
+                "round {round}: cell {r},{c} of {cells:?} recovered from {v}"
+            );
         }
     }
 }
@@ -642,22 +722,38 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
     seed(
         &u.admin,
         &[
-            Batch::new(6, "K", "2026-11-02").citizenship("NG").age("18-24", "18--20", false),
-            Batch::new(1, "L", "2026-11-03").citizenship("NG").age("18-24", "21--23", false),
-            Batch::new(1, "M", "2026-11-03").citizenship("NG").age("25-34", "27--29", false),
-            Batch::new(1, "N", "2026-11-03").citizenship("NG").age("18-24", "24--26", false),
-            Batch::new(1, "Z", "2026-11-03").citizenship("PK").gender("male").age("14-17", "9--17", true),
+            Batch::new(6, "K", "2026-11-02")
+                .citizenship("NG")
+                .age("18-24", "18--20", false),
+            Batch::new(1, "L", "2026-11-03")
+                .citizenship("NG")
+                .age("18-24", "21--23", false),
+            Batch::new(1, "M", "2026-11-03")
+                .citizenship("NG")
+                .age("25-34", "27--29", false),
+            Batch::new(1, "N", "2026-11-03")
+                .citizenship("NG")
+                .age("18-24", "24--26", false),
+            Batch::new(1, "Z", "2026-11-03")
+                .citizenship("PK")
+                .gender("male")
+                .age("14-17", "9--17", true),
         ],
     );
     let mut analyst = login_as(&mut u, "osservatorio", "analyst").await;
-    let r = analyst.get("/api/v1/observatory/records?from=2026-11-01&to=2026-11-30").await;
+    let r = analyst
+        .get("/api/v1/observatory/records?from=2026-11-01&to=2026-11-30")
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let statement: Value = serde_json::from_str(&r.header("varco-statement").expect("statement")).expect("json");
     assert_eq!(statement["k"], 3);
     assert_eq!(statement["records"], 13);
     let mut lines = r.body.lines();
     let head: Vec<&str> = lines.next().expect("header").split(',').collect();
-    assert_eq!(&head[..4], &["yearOfRegistration", "gender", "ageBroad", "majorityStatus"]);
+    assert_eq!(
+        &head[..4],
+        &["yearOfRegistration", "gender", "ageBroad", "majorityStatus"]
+    );
     let records: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
     assert_eq!(
         records.len() as i64,
@@ -690,7 +786,10 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
             files.push(r.body);
         }
     }
-    let r = u.coord.get("/api/v1/observatory/records?from=2026-11-01&to=2026-11-30&format=ctdc-it").await;
+    let r = u
+        .coord
+        .get("/api/v1/observatory/records?from=2026-11-01&to=2026-11-30&format=ctdc-it")
+        .await;
     assert!(r.body.starts_with('\u{feff}') && r.body.contains(';'));
     files.push(r.body);
     for f in &files {
@@ -702,7 +801,8 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
         }
     }
     assert_eq!(
-        u.admin.count_where("audit_log", "action = 'observatory.records' AND detail LIKE '%k=3%'"),
+        u.admin
+            .count_where("audit_log", "action = 'observatory.records' AND detail LIKE '%k=3%'"),
         2
     );
 }
@@ -735,7 +835,9 @@ async fn the_analyst_sees_aggregates_only_and_outsiders_nothing(b: Backend) {
         let r = analyst.get(&concrete).await;
         if allowed {
             assert!(
-                path.starts_with("/api/v1/observatory/") || path == "/api/v1/escape-points/occupancy" || path == "/api/v1/me",
+                path.starts_with("/api/v1/observatory/")
+                    || path == "/api/v1/escape-points/occupancy"
+                    || path == "/api/v1/me",
                 "the analyst may read {path}: is it an aggregate?"
             );
         } else {
@@ -743,9 +845,13 @@ async fn the_analyst_sees_aggregates_only_and_outsiders_nothing(b: Backend) {
         }
     }
     let mut referrer = login_as_org(&mut u, "ref.cas").await;
-    let r = referrer.get("/api/v1/observatory/table?from=2026-01-01&to=2026-12-31").await;
+    let r = referrer
+        .get("/api/v1/observatory/table?from=2026-01-01&to=2026-12-31")
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = referrer.get("/api/v1/observatory/records?from=2026-01-01&to=2026-12-31").await;
+    let r = referrer
+        .get("/api/v1/observatory/records?from=2026-01-01&to=2026-12-31")
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 both!(the_analyst_sees_aggregates_only_and_outsiders_nothing);

@@ -1236,16 +1236,25 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
                 "{}?measure=persons&rows=gender&cols=source_kind&from=2026-01-01&to=2026-12-31&region=Veneto",
                 op.path
             )),
-            Req::new("unknown region", format!("{}?from=2026-01-01&to=2026-12-31&region=Atlantide", op.path)),
+            Req::new(
+                "unknown region",
+                format!("{}?from=2026-01-01&to=2026-12-31&region=Atlantide", op.path),
+            ),
         ],
         "observatory_table_file" => vec![
             ok(format!("{}?from=2026-01-01&to=2026-12-31", op.path)),
-            ok(format!("{}?rows=year&cols=gender&from=2026-01-01&to=2026-12-31&format=json", op.path)),
+            ok(format!(
+                "{}?rows=year&cols=gender&from=2026-01-01&to=2026-12-31&format=json",
+                op.path
+            )),
             Req::new("to before from", format!("{}?from=2026-01-01&to=2025-12-31", op.path)),
         ],
         "observatory_records" => vec![
             ok(format!("{}?from=2026-01-01&to=2026-12-31", op.path)),
-            Req::new("two territories", format!("{}?from=2026-01-01&to=2026-12-31&region=05&province=VE", op.path)),
+            Req::new(
+                "two territories",
+                format!("{}?from=2026-01-01&to=2026-12-31&region=05&province=VE", op.path),
+            ),
         ],
         "escape_point_occupancy" => vec![
             ok(format!("{}?from=2027-01-01&to=2027-12-31", op.path)),
