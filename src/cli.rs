@@ -308,9 +308,10 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
                 let (bytes, stmt) = obs::records(&app, &analyst, period, territory, spec.basis, flavour, lang).await?;
                 (bytes, stmt.lines(lang).join("\n"))
             }
-            "json" | "csv" | "csv-it" => {
+            "json" | "csv" | "csv-it" | "xlsx" => {
                 let f = match format.as_str() {
                     "json" => obs::TableFormat::Json,
+                    "xlsx" => obs::TableFormat::Xlsx,
                     "csv" => obs::TableFormat::Csv(export::Csv::Plain),
                     _ => obs::TableFormat::Csv(export::Csv::Italian),
                 };
@@ -320,6 +321,7 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
                     obs::TableFormat::Json => serde_json::to_vec_pretty(&TableView::of(&t, &p, lang))
                         .map_err(|e| CliError::App(e.to_string()))?,
                     obs::TableFormat::Csv(flavour) => export::table_csv(&t, &p, lang, flavour)?,
+                    obs::TableFormat::Xlsx => export::table_xlsx(&t, &p, lang)?,
                 };
                 (bytes, summary)
             }

@@ -36,6 +36,7 @@ vocabulary! {
         Json = "json" => ("JSON", "JSON"),
         Csv = "csv" => ("CSV (virgole, UTF-8)", "CSV (commas, UTF-8)"),
         CsvIt = "csv-it" => ("CSV per fogli di calcolo italiani (punto e virgola, virgola decimale)", "CSV for Italian spreadsheets (semicolons, decimal comma)"),
+        Xlsx = "xlsx" => ("Cartella di lavoro Excel (XLSX)", "Excel workbook (XLSX)"),
     }
 }
 
@@ -186,13 +187,14 @@ pub(crate) async fn table(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(TableView::of(&t, &p, ctx.lang)))
 }
 
-/// The same table as a file: JSON, CSV (UTF-8, commas) or `csv-it` (semicolons, decimal comma, a
-/// byte-order mark: what Italian spreadsheets open directly), with a statement of what it counts
+/// The same table as a file: JSON, CSV (UTF-8, commas), `csv-it` (semicolons, decimal comma, a
+/// byte-order mark: what Italian spreadsheets open directly) or XLSX (number cells), with a statement of what it counts
 /// and what was withheld; audited as an export.
 #[utoipa::path(get, path = "/api/v1/observatory/table/file", tag = "observatory", params(TableQuery), operation_id = "observatory_table_file",
     responses((status = 200, description = "the file", content(
             (TableView = "application/json"),
-            (String = "text/csv"))),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, body = Problem, description = "A parameter is missing or malformed (`errors` names it)")),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn table_file(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<HttpResponse, AppError> {
@@ -201,6 +203,7 @@ pub(crate) async fn table_file(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<Http
         TableFileFormat::Json => TableFormat::Json,
         TableFileFormat::Csv => TableFormat::Csv(Csv::Plain),
         TableFileFormat::CsvIt => TableFormat::Csv(Csv::Italian),
+        TableFileFormat::Xlsx => TableFormat::Xlsx,
     };
     let (t, p) = service::report(&ctx.state, &ctx.caller(), spec, Some(format)).await?;
     let name = format!("osservatorio-{}-{}", t.spec.period.from, t.spec.period.to);
@@ -220,8 +223,15 @@ pub(crate) async fn table_file(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<Http
             ))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .body(export::table_csv(&t, &p, ctx.lang, flavour)?),
+        TableFormat::Xlsx => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, XLSX))
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .body(export::table_xlsx(&t, &p, ctx.lang)?),
     })
 }
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// What the record-level file covers.
 #[derive(Debug, Deserialize, IntoParams)]

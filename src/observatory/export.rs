@@ -523,3 +523,81 @@ pub fn ctdc_fields(r: &CtdcRecord) -> Vec<String> {
         .map(|f| if f == MISSING { f } else { neutralise(&f) })
         .collect()
 }
+
+/// A table as an XLSX workbook: the same layout as the CSV, counts as real number cells (a
+/// withheld one as the text `x`), every text cell written as text (never a formula).
+pub fn table_xlsx(t: &Table, p: &Published, lang: Lang) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail = |e: rust_xlsxwriter::XlsxError| AppError::internal(e);
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet
+        .set_name(if lang == Lang::It { "Osservatorio" } else { "Observatory" })
+        .map_err(fail)?;
+    let bold = Format::new().set_bold();
+    let total_label = if lang == Lang::It { "Totale" } else { "Total" };
+    let one_d = t.spec.cols.is_none();
+    let put = |sheet: &mut rust_xlsxwriter::Worksheet, r: u32, c: u16, v: Option<i64>| match v {
+        Some(n) => sheet.write_number(r, c, n as f64).map(|_| ()),
+        None => sheet.write_string(r, c, "x").map(|_| ()),
+    };
+    sheet
+        .write_string_with_format(
+            0,
+            0,
+            format!("{} \\ {}", dim_label(t.spec.rows, lang), dim_label(t.spec.cols, lang)),
+            &bold,
+        )
+        .map_err(fail)?;
+    let mut col: u16 = 1;
+    if one_d {
+        sheet.write_string_with_format(0, 1, t.spec.measure.label(lang), &bold).map_err(fail)?;
+        sheet.write_string_with_format(0, 2, "%", &bold).map_err(fail)?;
+    } else {
+        for c in &t.cols {
+            sheet
+                .write_string_with_format(0, col, label(t.spec.cols, c, lang), &bold)
+                .map_err(fail)?;
+            col += 1;
+        }
+        sheet.write_string_with_format(0, col, total_label, &bold).map_err(fail)?;
+    }
+    let mut row: u32 = 1;
+    for (r, key) in t.rows.iter().enumerate() {
+        sheet.write_string(row, 0, label(t.spec.rows, key, lang)).map_err(fail)?;
+        if one_d {
+            put(sheet, row, 1, p.cells[r][0]).map_err(fail)?;
+            if let (Some(n), Some(of)) = (p.cells[r][0], p.total) {
+                if of > 0 {
+                    let pct = (n as f64 * 1000.0 / of as f64).round() / 10.0;
+                    sheet.write_number(row, 2, pct).map_err(fail)?;
+                }
+            }
+        } else {
+            for (c, v) in p.cells[r].iter().enumerate() {
+                put(sheet, row, c as u16 + 1, *v).map_err(fail)?;
+            }
+            put(sheet, row, t.cols.len() as u16 + 1, p.row_totals[r]).map_err(fail)?;
+        }
+        row += 1;
+    }
+    if t.spec.rows.is_some() {
+        sheet.write_string_with_format(row, 0, total_label, &bold).map_err(fail)?;
+        if one_d {
+            put(sheet, row, 1, p.total).map_err(fail)?;
+        } else {
+            for (c, v) in p.col_totals.iter().enumerate() {
+                put(sheet, row, c as u16 + 1, *v).map_err(fail)?;
+            }
+            put(sheet, row, t.cols.len() as u16 + 1, p.total).map_err(fail)?;
+        }
+        row += 1;
+    }
+    row += 1;
+    for s in statement(t, p, lang) {
+        sheet.write_string(row, 0, s).map_err(fail)?;
+        row += 1;
+    }
+    sheet.set_column_width(0, 40).map_err(fail)?;
+    book.save_to_buffer().map_err(fail)
+}

@@ -30,6 +30,7 @@ pub fn threshold_for(app: &App, caller: &Caller) -> Result<Option<i64>, AppError
 pub enum TableFormat {
     Json,
     Csv(Csv),
+    Xlsx,
 }
 
 impl TableFormat {
@@ -38,6 +39,7 @@ impl TableFormat {
             TableFormat::Json => "json",
             TableFormat::Csv(Csv::Plain) => "csv",
             TableFormat::Csv(Csv::Italian) => "csv-it",
+            TableFormat::Xlsx => "xlsx",
         }
     }
 }

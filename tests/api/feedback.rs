@@ -86,7 +86,7 @@ async fn case_status(app: &TestApp, case: CaseId) -> String {
 }
 
 /// A GET whose body is kept as bytes (a PDF).
-async fn get_bytes(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+pub async fn get_bytes(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
     let mut req = app.client.get(app.url(path));
     if !app.jar.is_empty() {
         let cookie = app

@@ -786,6 +786,21 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
             files.push(r.body);
         }
     }
+    // XLSX: real number cells, a withheld count as the text x.
+    let (status, ct, bytes) = crate::feedback::get_bytes(
+        &u.coord,
+        "/api/v1/observatory/table/file?rows=citizenship&cols=gender&from=2026-11-01&to=2026-11-30&format=xlsx",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        ct.as_deref(),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let sheet = xlsx_sheet(&bytes);
+    assert!(sheet.contains("<v>12</v>"), "a number cell: {sheet}");
+    assert!(sheet.contains("Nigeria"), "{sheet}");
+    files.push(sheet);
     let r = u
         .coord
         .get("/api/v1/observatory/records?from=2026-11-01&to=2026-11-30&format=ctdc-it")
@@ -807,6 +822,19 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
     );
 }
 both!(the_record_file_is_k_anonymous_and_never_holds_a_personal_marker);
+
+/// The first sheet and the shared strings of an XLSX file, as XML text.
+fn xlsx_sheet(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an XLSX is a zip");
+    let mut out = String::new();
+    for name in ["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"] {
+        if let Ok(mut f) = zip.by_name(name) {
+            f.read_to_string(&mut out).expect("xml");
+        }
+    }
+    out
+}
 
 #[test]
 fn formulas_are_neutralised() {
