@@ -163,7 +163,7 @@ pub enum ReportCommand {
         /// The indicator of the columns (default: from the international-protection system).
         #[arg(long, default_value = "international_protection")]
         cols: String,
-        /// json, csv, csv-it or ctdc (xlsx and pdf are not built yet).
+        /// json, csv, csv-it, xlsx, pdf, ctdc or ctdc-it.
         #[arg(long)]
         format: String,
         /// The file to write.
@@ -308,9 +308,10 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
                 let (bytes, stmt) = obs::records(&app, &analyst, period, territory, spec.basis, flavour, lang).await?;
                 (bytes, stmt.lines(lang).join("\n"))
             }
-            "json" | "csv" | "csv-it" | "xlsx" => {
+            "json" | "csv" | "csv-it" | "xlsx" | "pdf" => {
                 let f = match format.as_str() {
                     "json" => obs::TableFormat::Json,
+                    "pdf" => obs::TableFormat::Pdf,
                     "xlsx" => obs::TableFormat::Xlsx,
                     "csv" => obs::TableFormat::Csv(export::Csv::Plain),
                     _ => obs::TableFormat::Csv(export::Csv::Italian),
@@ -322,12 +323,13 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
                         .map_err(|e| CliError::App(e.to_string()))?,
                     obs::TableFormat::Csv(flavour) => export::table_csv(&t, &p, lang, flavour)?,
                     obs::TableFormat::Xlsx => export::table_xlsx(&t, &p, lang)?,
+                    obs::TableFormat::Pdf => crate::observatory::pdf::render(&t, &p, lang)?,
                 };
                 (bytes, summary)
             }
             other => {
                 return Err(CliError::Usage(format!(
-                    "--format {other}: json, csv, csv-it, ctdc or ctdc-it (xlsx and pdf are not built yet)"
+                    "--format {other}: json, csv, csv-it, xlsx, pdf, ctdc or ctdc-it"
                 )))
             }
         })

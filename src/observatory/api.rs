@@ -225,9 +225,13 @@ pub(crate) async fn table_file(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<Http
             .body(export::table_csv(&t, &p, ctx.lang, flavour)?),
         TableFormat::Xlsx => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, XLSX))
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.xlsx\""),
+            ))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .body(export::table_xlsx(&t, &p, ctx.lang)?),
+        TableFormat::Pdf => return Err(AppError::NotFound),
     })
 }
 

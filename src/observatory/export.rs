@@ -532,7 +532,11 @@ pub fn table_xlsx(t: &Table, p: &Published, lang: Lang) -> Result<Vec<u8>, AppEr
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     sheet
-        .set_name(if lang == Lang::It { "Osservatorio" } else { "Observatory" })
+        .set_name(if lang == Lang::It {
+            "Osservatorio"
+        } else {
+            "Observatory"
+        })
         .map_err(fail)?;
     let bold = Format::new().set_bold();
     let total_label = if lang == Lang::It { "Totale" } else { "Total" };
@@ -551,7 +555,9 @@ pub fn table_xlsx(t: &Table, p: &Published, lang: Lang) -> Result<Vec<u8>, AppEr
         .map_err(fail)?;
     let mut col: u16 = 1;
     if one_d {
-        sheet.write_string_with_format(0, 1, t.spec.measure.label(lang), &bold).map_err(fail)?;
+        sheet
+            .write_string_with_format(0, 1, t.spec.measure.label(lang), &bold)
+            .map_err(fail)?;
         sheet.write_string_with_format(0, 2, "%", &bold).map_err(fail)?;
     } else {
         for c in &t.cols {
@@ -560,11 +566,15 @@ pub fn table_xlsx(t: &Table, p: &Published, lang: Lang) -> Result<Vec<u8>, AppEr
                 .map_err(fail)?;
             col += 1;
         }
-        sheet.write_string_with_format(0, col, total_label, &bold).map_err(fail)?;
+        sheet
+            .write_string_with_format(0, col, total_label, &bold)
+            .map_err(fail)?;
     }
     let mut row: u32 = 1;
     for (r, key) in t.rows.iter().enumerate() {
-        sheet.write_string(row, 0, label(t.spec.rows, key, lang)).map_err(fail)?;
+        sheet
+            .write_string(row, 0, label(t.spec.rows, key, lang))
+            .map_err(fail)?;
         if one_d {
             put(sheet, row, 1, p.cells[r][0]).map_err(fail)?;
             if let (Some(n), Some(of)) = (p.cells[r][0], p.total) {
@@ -582,7 +592,9 @@ pub fn table_xlsx(t: &Table, p: &Published, lang: Lang) -> Result<Vec<u8>, AppEr
         row += 1;
     }
     if t.spec.rows.is_some() {
-        sheet.write_string_with_format(row, 0, total_label, &bold).map_err(fail)?;
+        sheet
+            .write_string_with_format(row, 0, total_label, &bold)
+            .map_err(fail)?;
         if one_d {
             put(sheet, row, 1, p.total).map_err(fail)?;
         } else {

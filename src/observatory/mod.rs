@@ -6,8 +6,11 @@
 //! control for what leaves the crisis unit, and the exports an analyst takes away.
 
 pub mod api;
+pub mod chart;
 pub mod disclosure;
 pub mod export;
 pub mod model;
+pub mod pages;
+pub mod pdf;
 pub mod service;
 pub mod store;

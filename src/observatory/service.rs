@@ -31,6 +31,7 @@ pub enum TableFormat {
     Json,
     Csv(Csv),
     Xlsx,
+    Pdf,
 }
 
 impl TableFormat {
@@ -40,6 +41,7 @@ impl TableFormat {
             TableFormat::Csv(Csv::Plain) => "csv",
             TableFormat::Csv(Csv::Italian) => "csv-it",
             TableFormat::Xlsx => "xlsx",
+            TableFormat::Pdf => "pdf",
         }
     }
 }

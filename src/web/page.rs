@@ -42,6 +42,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/roster", "nav.roster"),
         ]),
         Role::Referrer | Role::Commission => items.push(("/portal", "nav.portal")),
+        Role::Analyst => items.push(("/observatory", "nav.observatory")),
         _ => {}
     }
     if role == Role::Coordinator {

@@ -53,6 +53,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::casework::pages::routes());
     all.extend(crate::casework::feedback::pages::routes());
     all.extend(crate::placements::pages::routes());
+    all.extend(crate::observatory::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());

@@ -112,7 +112,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The text of a PDF, read back with lopdf.
-fn pdf_text(bytes: &[u8]) -> String {
+pub fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("a PDF");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     doc.extract_text(&pages).expect("text")

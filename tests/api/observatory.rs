@@ -890,3 +890,84 @@ async fn login_as_org(u: &mut Unit, username: &str) -> TestApp {
     assert_eq!(app.login(username, PASSWORD).await.status, StatusCode::SEE_OTHER);
     app
 }
+
+async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
+    let mut u = unit(b).await;
+    seed(
+        &u.admin,
+        &[
+            Batch::new(40, "A", "2021-01-10").source("cas_operator"),
+            Batch::new(2, "B", "2021-01-10").source("prefecture"),
+            Batch::new(30, "F", "2021-01-10").source("police").gender("male"),
+            Batch::new(20, "J", "2021-01-10").source("prefecture").gender("male"),
+        ],
+    );
+    let q = "rows=gender&cols=source_kind&from=2021-01-01&to=2021-12-31";
+    let r = u.coord.get(&format!("/observatory?{q}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for needle in [
+        "<svg",
+        "<pattern id=\"p1\"",
+        "Genere",
+        "Donna",
+        "Prefettura",
+        ">40<",
+        "Totale",
+        "format=csv-it",
+    ] {
+        assert!(r.body.contains(needle), "{needle} missing from the Italian page");
+    }
+    for english in ["Gender", "Woman", "Referrals (", "Total<", "Prefecture"] {
+        assert!(!r.body.contains(english), "English {english:?} on the Italian page");
+    }
+    assert!(
+        !r.body.contains("http://")
+            || r.body
+                .matches("http://")
+                .all(|_| r.body.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
+    // The analyst sees the small count withheld, in the chart and in the table.
+    let mut analyst = login_as(&mut u, "osservatorio", "analyst").await;
+    let seen = analyst.get(&format!("/observatory?{q}")).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(
+        seen.body.contains("<td>x</td>") && seen.body.contains("x (soppresso)"),
+        "{}",
+        seen.body
+    );
+    assert!(!seen.body.contains(">2<"), "the count of 2 never reaches the analyst");
+    // English.
+    analyst
+        .jar
+        .insert(varco::web::i18n::LANG_COOKIE.to_owned(), "en".to_owned());
+    let en = analyst.get(&format!("/observatory?{q}")).await;
+    for needle in ["Gender", "Woman", "x (withheld)", "Observatory"] {
+        assert!(en.body.contains(needle), "{needle} missing from the English page");
+    }
+    // Bad input is named, never a 500.
+    let bad = analyst.get("/observatory?from=2021-13-01").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("from"));
+    // The PDF, with the chart's labels and the table; audited as an export.
+    let (status, ct, bytes) = crate::feedback::get_bytes(&u.coord, &format!("/observatory/pdf?{q}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct.as_deref(), Some("application/pdf"));
+    let text = crate::feedback::pdf_text(&bytes);
+    for needle in ["Genere", "Prefettura", "40", "Totale", "pagina 1 di"] {
+        assert!(text.contains(needle), "{needle} missing from the PDF: {text}");
+    }
+    let (_, _, bytes) = crate::feedback::get_bytes(&analyst, &format!("/observatory/pdf?{q}")).await;
+    let text = crate::feedback::pdf_text(&bytes);
+    assert!(text.contains("threshold 5") && !text.contains(" 2 "), "{text}");
+    assert_eq!(
+        u.admin.count_where(
+            "audit_log",
+            "action = 'observatory.export' AND detail LIKE '%format=pdf%'"
+        ),
+        2
+    );
+    // Outsiders are refused the page.
+    let mut referrer = login_as_org(&mut u, "ref.cas").await;
+    assert_eq!(referrer.get("/observatory").await.status, StatusCode::FORBIDDEN);
+}
+both!(the_report_page_draws_its_chart_in_italian_and_english);

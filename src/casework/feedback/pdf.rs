@@ -19,8 +19,8 @@ use crate::error::AppError;
 /// every Italian accent, the euro, typographic quotes and dashes.
 const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
-const PAGE_W: f32 = 210.0;
-const PAGE_H: f32 = 297.0;
+pub const PAGE_W: f32 = 210.0;
+pub const PAGE_H: f32 = 297.0;
 const MARGIN_X: f32 = 25.0;
 const TOP: f32 = 20.0;
 /// The body stops above the footer.
@@ -54,11 +54,12 @@ pub struct Rendered {
     pub pages: u32,
 }
 
-struct Font {
+/// The embedded font, parsed once (shared with the observatory's PDF).
+pub struct Font {
     parsed: ParsedFont,
 }
 
-fn font() -> Result<&'static Font, AppError> {
+pub fn font() -> Result<&'static Font, AppError> {
     static PARSED: OnceLock<Option<Font>> = OnceLock::new();
     PARSED
         .get_or_init(|| ParsedFont::from_bytes(FONT, 0, &mut Vec::new()).map(|parsed| Font { parsed }))
@@ -68,7 +69,7 @@ fn font() -> Result<&'static Font, AppError> {
 
 impl Font {
     /// Width of `text` at `size` points, in millimetres.
-    fn width_mm(&self, text: &str, size: f32) -> f32 {
+    pub fn width_mm(&self, text: &str, size: f32) -> f32 {
         let units = f32::from(self.parsed.units_per_em.max(1));
         let advance: u32 = text
             .chars()
@@ -85,7 +86,7 @@ impl Font {
 
     /// `text` broken into lines no wider than `max_mm` at `size`: at spaces, and inside a word
     /// only when the word alone is wider than the line. Blank lines are kept.
-    fn wrap(&self, text: &str, size: f32, max_mm: f32) -> Vec<String> {
+    pub fn wrap(&self, text: &str, size: f32, max_mm: f32) -> Vec<String> {
         let mut out = Vec::new();
         for paragraph in text.replace("\r\n", "\n").split('\n') {
             let mut line = String::new();
@@ -124,15 +125,16 @@ impl Font {
 }
 
 /// One run of text placed on a page.
-struct Placed {
-    size: f32,
-    x_mm: f32,
+pub struct Placed {
+    pub size: f32,
+    pub x_mm: f32,
     /// From the top of the page.
-    y_mm: f32,
-    text: String,
+    pub y_mm: f32,
+    pub text: String,
 }
 
-fn text_op(ops: &mut Vec<Op>, font: &PdfFontHandle, t: &Placed) {
+/// Writes one run of text (`PAGE_H` from the top: A4 portrait).
+pub fn text_op(ops: &mut Vec<Op>, font: &PdfFontHandle, t: &Placed) {
     ops.extend([
         Op::StartTextSection,
         Op::SetFont {
@@ -176,7 +178,7 @@ fn rule(ops: &mut Vec<Op>, y_from_top_mm: f32) {
 
 /// DejaVu Sans cut down to the glyphs of `chars` (and `.notdef`): printpdf embeds fonts whole
 /// without its layout engine, and the whole face is 757 KB in every letter.
-fn subset(font: &Font, chars: &std::collections::BTreeSet<char>) -> Result<ParsedFont, AppError> {
+pub fn subset(font: &Font, chars: &std::collections::BTreeSet<char>) -> Result<ParsedFont, AppError> {
     use allsorts::binary::read::ReadScope;
     use allsorts::font_data::FontData;
     use allsorts::subset::{subset, CmapTarget, SubsetProfile};
