@@ -216,7 +216,7 @@ fn seed(db: &Db, keys: &varco::crypto::Keyring, n: usize) -> Vec<ReferralId> {
         })
         .expect("batch");
         done += size;
-        if done % 100_000 == 0 || done == n {
+        if done.is_multiple_of(100_000) || done == n {
             eprintln!("  seeded {done} persons in {:.0} s", started.elapsed().as_secs_f64());
         }
     }
