@@ -356,8 +356,8 @@ pub struct RecordRow {
 }
 
 /// The referrals of a period and territory for the record-level file, in id order, one row per
-/// multi-valued fact; `each` sees them in order. One query, read as a stream in pages of ids so
-/// that memory stays flat whatever the period (keyset pagination; a page is 5,000 referrals).
+/// multi-valued fact; `each` sees them in order. One query whatever the period, read as a stream
+/// (SQLite steps through the result; PostgreSQL in row-by-row mode), so that memory stays flat.
 pub fn records(
     conn: &mut DbConn,
     period: &Period,
@@ -365,39 +365,37 @@ pub fn records(
     basis: TerritoryBasis,
     mut each: impl FnMut(&RecordRow),
 ) -> Result<usize, AppError> {
-    const PAGE: i64 = 5000;
-    let mut after = 0i64;
-    let mut queries = 0;
-    loop {
-        let spec_filter = format!(
-            "r.status <> 'draft' AND r.received_at >= {} AND r.received_at < {}{}",
-            ts(period.start),
-            ts(period.end),
-            territory_filter(territory, basis)
-        );
-        let sql = format!(
-            "SELECT r.id AS id, r.received_at AS received_at, r.person_gender AS gender, r.person_age_broad AS age_broad, \
-             r.person_minor AS minor, r.person_age_band AS age_band, r.person_citizenship AS citizenship, \
-             r.exploitation_province AS exploitation_province, r.source_kind AS source_kind, f.fact AS fact \
-             FROM (SELECT r.id FROM referrals r WHERE {spec_filter} AND r.id > {after} ORDER BY r.id LIMIT {PAGE}) page \
-             JOIN referrals r ON r.id = page.id \
-             LEFT JOIN (SELECT referral_id, 'x:' || exploitation AS fact FROM referral_exploitation \
-                        UNION ALL SELECT referral_id, 'm:' || indicator AS fact FROM referral_indicators WHERE indicator IN ({}, 'signs_of_prostitution')) f \
-               ON f.referral_id = r.id \
-             ORDER BY r.id",
-            quoted(MEANS_OF_CONTROL.iter().map(|(id, _)| *id))
-        );
-        let rows = diesel::sql_query(sql).load::<RecordRow>(conn)?;
-        queries += 1;
-        let Some(last) = rows.last().map(|r| r.id) else {
-            break;
-        };
-        for r in &rows {
-            each(r);
+    let sql = format!(
+        "SELECT r.id AS id, r.received_at AS received_at, r.person_gender AS gender, r.person_age_broad AS age_broad, \
+         r.person_minor AS minor, r.person_age_band AS age_band, r.person_citizenship AS citizenship, \
+         r.exploitation_province AS exploitation_province, r.source_kind AS source_kind, f.fact AS fact \
+         FROM referrals r \
+         LEFT JOIN (SELECT referral_id, 'x:' || exploitation AS fact FROM referral_exploitation \
+                    UNION ALL SELECT referral_id, 'm:' || indicator AS fact FROM referral_indicators WHERE indicator IN ({}, 'signs_of_prostitution')) f \
+           ON f.referral_id = r.id \
+         WHERE r.status <> 'draft' AND r.received_at >= {} AND r.received_at < {}{} \
+         ORDER BY r.id",
+        quoted(MEANS_OF_CONTROL.iter().map(|(id, _)| *id)),
+        ts(period.start),
+        ts(period.end),
+        territory_filter(territory, basis)
+    );
+    let mut n = 0;
+    match conn {
+        DbConn::Sqlite(c) => {
+            for row in diesel::sql_query(sql).load_iter::<RecordRow, diesel::connection::DefaultLoadingMode>(c)? {
+                each(&row?);
+                n += 1;
+            }
         }
-        after = last;
+        DbConn::Pg(c) => {
+            for row in diesel::sql_query(sql).load_iter::<RecordRow, diesel::pg::PgRowByRowLoadingMode>(c)? {
+                each(&row?);
+                n += 1;
+            }
+        }
     }
-    Ok(queries)
+    Ok(n)
 }
 
 /// The province of a stored code (`None` when not recorded or unknown).
