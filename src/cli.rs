@@ -296,6 +296,7 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
         role: Some(Role::Analyst),
         ..caller()
     };
+    let file = out.clone();
     let (bytes, summary) = with_app(settings, |app| async move {
         let lang = crate::domain::Lang::It;
         Ok(match format.as_str() {
@@ -305,8 +306,8 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
                 } else {
                     export::Csv::Italian
                 };
-                let (bytes, stmt) = obs::records(&app, &analyst, period, territory, spec.basis, flavour, lang).await?;
-                (bytes, stmt.lines(lang).join("\n"))
+                let stmt = obs::records_to_file(&app, &analyst, (period, territory, spec.basis), flavour, file).await?;
+                (Vec::new(), stmt.lines(lang).join("\n"))
             }
             "json" | "csv" | "csv-it" | "xlsx" | "pdf" => {
                 let f = match format.as_str() {
@@ -334,8 +335,10 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
             }
         })
     })?;
-    std::fs::write(&out, &bytes).map_err(|e| CliError::App(format!("{}: {e}", out.display())))?;
-    println!("{}\n{} bytes written to {}", summary, bytes.len(), out.display());
+    if !bytes.is_empty() {
+        std::fs::write(&out, &bytes).map_err(|e| CliError::App(format!("{}: {e}", out.display())))?;
+    }
+    println!("{summary}\nwritten to {}", out.display());
     Ok(())
 }
 

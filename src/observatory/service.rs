@@ -159,6 +159,71 @@ fn each_record(
     Ok(())
 }
 
+/// The record-level file written straight to a file (the command line), streamed in constant
+/// memory with a progress bar on standard error (two passes over the referrals); audited.
+pub async fn records_to_file(
+    app: &App,
+    caller: &Caller,
+    (period, territory, basis): (Period, Territory, TerritoryBasis),
+    flavour: Csv,
+    path: std::path::PathBuf,
+) -> Result<CtdcStatement, AppError> {
+    threshold_for(app, caller)?;
+    let k = app.settings.k_anonymity;
+    audit::read(app, caller, move |conn| {
+        let spec = Spec {
+            measure: super::model::Measure::Referrals,
+            rows: None,
+            cols: None,
+            period,
+            territory,
+            basis,
+        };
+        let total = store::table(conn, &spec)?.total;
+        let bar = indicatif::ProgressBar::new(2 * total.max(0) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let file = std::fs::File::create(&path).map_err(AppError::internal)?;
+        let mut out = std::io::BufWriter::new(file);
+        let mut done = 0u64;
+        let stmt = write_records(conn, (&period, territory, basis), k, flavour, &mut out, &mut |_| {
+            done += 1;
+            if done.is_multiple_of(1000) {
+                bar.set_position(done);
+            }
+        })?;
+        out.flush().map_err(AppError::internal)?;
+        bar.finish_and_clear();
+        let detail = records_detail(&period, territory, basis, flavour, k, &stmt);
+        Ok((stmt, Event::new("observatory.records").detail(detail)))
+    })
+    .await
+}
+
+fn records_detail(
+    period: &Period,
+    territory: Territory,
+    basis: TerritoryBasis,
+    flavour: Csv,
+    k: i64,
+    stmt: &CtdcStatement,
+) -> String {
+    format!(
+        "from={} to={} territory={} basis={} format={} k={} records={} generalised={} dropped={}",
+        period.from,
+        period.to,
+        territory.code(),
+        basis,
+        if flavour == Csv::Italian { "ctdc-it" } else { "ctdc" },
+        k,
+        stmt.records,
+        stmt.age_generalised + stmt.citizenship_generalised + stmt.gender_generalised,
+        stmt.dropped
+    )
+}
+
 /// The record-level file for the caller (the unit and analysts alike get it anonymised),
 /// audited as `observatory.records` with its parameters and what was done to it.
 pub async fn records(
@@ -176,18 +241,7 @@ pub async fn records(
         let mut out = Vec::new();
         let stmt = write_records(conn, (&period, territory, basis), k, flavour, &mut out, &mut |_| {})?;
         let _ = lang;
-        let detail = format!(
-            "from={} to={} territory={} basis={} format={} k={} records={} generalised={} dropped={}",
-            period.from,
-            period.to,
-            territory.code(),
-            basis,
-            if flavour == Csv::Italian { "ctdc-it" } else { "ctdc" },
-            k,
-            stmt.records,
-            stmt.age_generalised + stmt.citizenship_generalised + stmt.gender_generalised,
-            stmt.dropped
-        );
+        let detail = records_detail(&period, territory, basis, flavour, k, &stmt);
         Ok(((out, stmt), Event::new("observatory.records").detail(detail)))
     })
     .await

@@ -971,3 +971,87 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
     assert_eq!(referrer.get("/observatory").await.status, StatusCode::FORBIDDEN);
 }
 both!(the_report_page_draws_its_chart_in_italian_and_english);
+
+async fn the_command_line_writes_every_format(b: Backend) {
+    let u = unit(b).await;
+    seed(
+        &u.admin,
+        &[
+            Batch::new(60, "A15", "2015-02-01")
+                .source("cas_operator")
+                .citizenship("NG"),
+            Batch::new(2, "B15", "2015-03-01")
+                .source("prefecture")
+                .gender("male")
+                .citizenship("NG"),
+            Batch::new(40, "C15", "2015-05-05").source("police"),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    for format in ["json", "csv", "csv-it", "xlsx", "pdf", "ctdc", "ctdc-it"] {
+        let out = dir.path().join(format!("report.{format}"));
+        let o = crate::cli::varco(
+            &u.admin,
+            &[
+                "report",
+                "observatory",
+                "--from",
+                "2015-01-01",
+                "--to",
+                "2015-12-31",
+                "--region",
+                "Veneto",
+                "--format",
+                format,
+                "--out",
+                out.to_str().expect("path"),
+            ],
+            None,
+        );
+        assert_eq!(o.code, 0, "{format}: {}", o.stderr);
+        let bytes = std::fs::read(&out).expect("the file");
+        assert!(!bytes.is_empty(), "{format}");
+        let text = String::from_utf8_lossy(&bytes);
+        match format {
+            "csv" => {
+                assert!(text.contains("2015,62,40,102"), "{text}");
+                assert!(text.contains("soglia 5"), "{text}");
+            }
+            "pdf" => assert!(bytes.starts_with(b"%PDF")),
+            "xlsx" => assert!(bytes.starts_with(b"PK")),
+            "ctdc" => {
+                assert!(text.starts_with("yearOfRegistration,gender"), "{text}");
+                assert_eq!(
+                    text.lines().count(),
+                    1 + 60 + 40,
+                    "the two men cannot be made safe: {text}"
+                );
+                assert!(o.stdout.contains("k = 11"), "{}", o.stdout);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        u.admin
+            .count_where("audit_log", "action = 'observatory.records' AND actor_label = 'cli'"),
+        2
+    );
+    let o = crate::cli::varco(
+        &u.admin,
+        &[
+            "report",
+            "observatory",
+            "--from",
+            "2015-01-01",
+            "--to",
+            "2015-12-31",
+            "--format",
+            "odt",
+            "--out",
+            "x",
+        ],
+        None,
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}
+both!(the_command_line_writes_every_format);
