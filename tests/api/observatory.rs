@@ -1055,3 +1055,80 @@ async fn the_command_line_writes_every_format(b: Backend) {
     assert_eq!(o.code, 2, "{}", o.stderr);
 }
 both!(the_command_line_writes_every_format);
+
+/// The report page in a real browser: an analyst chooses the indicators, sees the chart drawn and
+/// the small count withheld, and the page fits a phone's width.
+#[actix_web::test]
+async fn chromium_shows_the_observatory_report_to_an_analyst() {
+    use fantoccini::Locator;
+    let mut u = unit(Backend::Sqlite).await;
+    seed(
+        &u.admin,
+        &[
+            Batch::new(40, "A", "2021-01-10").source("cas_operator"),
+            Batch::new(2, "B", "2021-01-10").source("prefecture"),
+            Batch::new(30, "F", "2021-01-10").source("police").gender("male"),
+            Batch::new(20, "J", "2021-01-10").source("prefecture").gender("male"),
+        ],
+    );
+    u.admin.user("osservatorio").role("analyst").create().await;
+    let Some(browser) = crate::browser::start_phone("observatory report", 390).await else {
+        return;
+    };
+    browser.login(&u.admin, "osservatorio").await;
+    browser
+        .client
+        .goto(&u.admin.url("/observatory?from=2021-01-01&to=2021-12-31"))
+        .await
+        .expect("observatory");
+    browser.wait_text("h1", "Osservatorio").await;
+    for (css, value) in [("#rows", "gender"), ("#cols", "source_kind")] {
+        browser
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+    }
+    browser.click("#show").await;
+    for _ in 0..50 {
+        if browser
+            .client
+            .current_url()
+            .await
+            .expect("url")
+            .query()
+            .is_some_and(|q| q.contains("cols=source_kind"))
+        {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.wait_text("#table", "Donna").await;
+    let table = browser.text("#table").await;
+    assert!(table.contains('x'), "{table}");
+    browser.wait_text("#chart", "Prefettura").await;
+    assert!(!table.contains(" 2 "), "{table}");
+    // The chart is drawn, with its patterns and labels, and fits the screen.
+    let bars = browser
+        .client
+        .find_all(Locator::Css("#chart svg rect"))
+        .await
+        .expect("bars");
+    assert!(bars.len() >= 4, "bars drawn: {}", bars.len());
+    let chart_fits: bool = browser
+        .client
+        .execute(
+            "const r = document.querySelector('#chart svg').getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .expect("script")
+        .as_bool()
+        .unwrap_or(false);
+    assert!(chart_fits, "the chart fits a 390 px screen");
+    browser.wait_text("#downloads", "CSV").await;
+    browser.close().await;
+}
