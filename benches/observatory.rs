@@ -108,11 +108,38 @@ fn bench_backend(name: &str, settings: Settings, n: usize) {
     let mut conn = app.state.db.conn().expect("connection");
     println!("{:<58} {:>9} {:>9}", "table", "total", "ms");
     for (label, s) in [
-        ("referrals: year × international protection", spec(Measure::Referrals, Some(Indicator::Year), Some(Indicator::InternationalProtection))),
-        ("referrals: month × gender", spec(Measure::Referrals, Some(Indicator::Month), Some(Indicator::Gender))),
-        ("referrals: region of emergence × source", spec(Measure::Referrals, Some(Indicator::EmergenceRegion), Some(Indicator::SourceKind))),
-        ("persons: gender × citizenship", spec(Measure::Persons, Some(Indicator::Gender), Some(Indicator::Citizenship))),
-        ("referrals: exploitation type (multi-valued) × quarter", spec(Measure::Referrals, Some(Indicator::ExploitationType), Some(Indicator::Quarter))),
+        (
+            "referrals: year × international protection",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::Year),
+                Some(Indicator::InternationalProtection),
+            ),
+        ),
+        (
+            "referrals: month × gender",
+            spec(Measure::Referrals, Some(Indicator::Month), Some(Indicator::Gender)),
+        ),
+        (
+            "referrals: region of emergence × source",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::EmergenceRegion),
+                Some(Indicator::SourceKind),
+            ),
+        ),
+        (
+            "persons: gender × citizenship",
+            spec(Measure::Persons, Some(Indicator::Gender), Some(Indicator::Citizenship)),
+        ),
+        (
+            "referrals: exploitation type (multi-valued) × quarter",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::ExploitationType),
+                Some(Indicator::Quarter),
+            ),
+        ),
     ] {
         let t = Instant::now();
         let table = store::table(&mut conn, &s).expect("table");
