@@ -96,20 +96,26 @@ fn expr_of(ind: Indicator, period: &Period) -> Result<String, AppError> {
             sql
         }
         Indicator::Status => "r.status".to_owned(),
-        Indicator::Year | Indicator::Quarter | Indicator::Month => {
-            let buckets = period.buckets(ind)?;
-            if buckets.len() == 1 {
-                return Ok(format!("'{}'", buckets[0].0));
-            }
-            let mut sql = String::from("CASE");
-            for w in buckets.windows(2) {
-                sql.push_str(&format!(" WHEN r.received_at < {} THEN '{}'", ts(w[1].1), w[0].0));
-            }
-            let last = buckets.last().map(|b| b.0.clone()).unwrap_or_default();
-            sql.push_str(&format!(" ELSE '{last}' END"));
-            sql
-        }
+        Indicator::Year | Indicator::Quarter | Indicator::Month => bucket_case(&period.buckets(ind)?),
     })
+}
+
+/// The period bucket of `r.received_at` as nested `CASE`s splitting the buckets in halves: a
+/// row meets about log2(buckets) comparisons, not one per bucket.
+fn bucket_case(buckets: &[(String, NaiveDateTime)]) -> String {
+    match buckets {
+        [] => format!("'{UNKNOWN}'"),
+        [(label, _)] => format!("'{label}'"),
+        _ => {
+            let mid = buckets.len() / 2;
+            format!(
+                "CASE WHEN r.received_at < {} THEN {} ELSE {} END",
+                ts(buckets[mid].1),
+                bucket_case(&buckets[..mid]),
+                bucket_case(&buckets[mid..])
+            )
+        }
+    }
 }
 
 /// The provinces a territory filter keeps.

@@ -931,7 +931,7 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
     let seen = analyst.get(&format!("/observatory?{q}")).await;
     assert_eq!(seen.status, StatusCode::OK);
     assert!(
-        seen.body.contains("<td>x</td>") && seen.body.contains("x (soppresso)"),
+        seen.body.contains(">x</td>") && seen.body.contains("x (soppresso)"),
         "{}",
         seen.body
     );
