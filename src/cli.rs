@@ -47,7 +47,7 @@ pub enum Command {
     /// Import messages saved from the unit's mailbox as draft referrals.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Write a report to a file.
+    /// Reports: the observatory's tables and files, the 1522 quarterly report.
     #[command(subcommand)]
     Report(ReportCommand),
     /// Write a consistent copy of the SQLite database while the service runs (written under a
@@ -141,6 +141,51 @@ pub enum OrgCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// An observatory table or the CTDC record file, disclosure-controlled as for an analyst
+    /// (the file leaves the unit); audited.
+    Observatory {
+        /// First day of registration (YYYY-MM-DD, Europe/Rome).
+        #[arg(long)]
+        from: String,
+        /// Last day, included.
+        #[arg(long)]
+        to: String,
+        /// A region (ISTAT code or name) of emergence.
+        #[arg(long)]
+        region: Option<String>,
+        /// referrals, cases or persons (default referrals).
+        #[arg(long, default_value = "referrals")]
+        measure: String,
+        /// The indicator of the rows (default: the year of registration).
+        #[arg(long, default_value = "year")]
+        rows: String,
+        /// The indicator of the columns (default: from the international-protection system).
+        #[arg(long, default_value = "international_protection")]
+        cols: String,
+        /// json, csv, csv-it, xlsx, pdf, ctdc or ctdc-it.
+        #[arg(long)]
+        format: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The 1522 quarterly report for a period (Europe/Rome days, both included).
+    #[command(name = "1522")]
+    Helpline {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// json, csv, xlsx, pdf or istat.
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// `.eml` files (plain RFC 5322 or PEC envelopes): each becomes a draft an operator reviews
     /// and confirms; a malformed file is reported by name and skipped, the rest still import.
@@ -172,23 +217,6 @@ pub enum ImportCommand {
 }
 
 /// Reports.
-#[derive(Debug, Subcommand)]
-pub enum ReportCommand {
-    /// The 1522 quarterly report for a period (Europe/Rome days, both included).
-    #[command(name = "1522")]
-    Helpline {
-        #[arg(long)]
-        from: chrono::NaiveDate,
-        #[arg(long)]
-        to: chrono::NaiveDate,
-        /// json, csv, xlsx, pdf or istat.
-        #[arg(long, default_value = "json")]
-        format: String,
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print it once.
@@ -280,6 +308,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Report(ReportCommand::Helpline { from, to, format, out }) => {
             report_1522(settings, from, to, &format, out)
         }
+        Command::Report(c @ ReportCommand::Observatory { .. }) => report(settings, c),
         Command::Backup { to } => {
             let mut conn = connect_one(&settings)?;
             backup_sqlite(&mut conn, &to)?;
@@ -290,6 +319,91 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Key(KeyCommand::Rotate { step }) => key_rotate(settings, step.as_deref()),
         Command::Key(KeyCommand::Status) => key_status(settings),
     }
+}
+
+fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
+    use crate::observatory::{api::TableView, export, model, service as obs};
+    let ReportCommand::Observatory {
+        from,
+        to,
+        region,
+        measure,
+        rows,
+        cols,
+        format,
+        out,
+    } = c
+    else {
+        return Err(CliError::Usage("not an observatory report".into()));
+    };
+    let day = |field: &str, s: &str| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| CliError::Usage(format!("--{field} must be a day as YYYY-MM-DD")))
+    };
+    let period = model::Period::new(day("from", &from)?, day("to", &to)?)?;
+    let territory = model::Territory::parse(region.as_deref(), None)?;
+    let indicator = |field: &str, s: &str| {
+        model::Indicator::parse(s)
+            .ok_or_else(|| CliError::Usage(format!("--{field}: one of {}", model::Indicator::CODES.join(", "))))
+    };
+    let spec = model::Spec {
+        measure: model::Measure::parse(&measure)
+            .ok_or_else(|| CliError::Usage("--measure: referrals, cases or persons".into()))?,
+        rows: Some(indicator("rows", &rows)?),
+        cols: Some(indicator("cols", &cols)?),
+        period,
+        territory,
+        basis: model::TerritoryBasis::Emergence,
+    };
+    // The file leaves the unit: it is made as for an analyst.
+    let analyst = Caller {
+        role: Some(Role::Analyst),
+        ..caller()
+    };
+    let file = out.clone();
+    let (bytes, summary) = with_app(settings, |app| async move {
+        let lang = crate::domain::Lang::It;
+        Ok(match format.as_str() {
+            "ctdc" | "ctdc-it" => {
+                let flavour = if format == "ctdc" {
+                    export::Csv::Plain
+                } else {
+                    export::Csv::Italian
+                };
+                let stmt = obs::records_to_file(&app, &analyst, (period, territory, spec.basis), flavour, file).await?;
+                (Vec::new(), stmt.lines(lang).join("\n"))
+            }
+            "json" | "csv" | "csv-it" | "xlsx" | "pdf" => {
+                let f = match format.as_str() {
+                    "json" => obs::TableFormat::Json,
+                    "pdf" => obs::TableFormat::Pdf,
+                    "xlsx" => obs::TableFormat::Xlsx,
+                    "csv" => obs::TableFormat::Csv(export::Csv::Plain),
+                    _ => obs::TableFormat::Csv(export::Csv::Italian),
+                };
+                let (t, p) = obs::report(&app, &analyst, spec, Some(f)).await?;
+                let summary = export::statement(&t, &p, lang).join("\n");
+                let bytes = match f {
+                    obs::TableFormat::Json => serde_json::to_vec_pretty(&TableView::of(&t, &p, lang))
+                        .map_err(|e| CliError::App(e.to_string()))?,
+                    obs::TableFormat::Csv(flavour) => export::table_csv(&t, &p, lang, flavour)?,
+                    obs::TableFormat::Xlsx => export::table_xlsx(&t, &p, lang)?,
+                    obs::TableFormat::Pdf => crate::observatory::pdf::render(&t, &p, lang)?,
+                };
+                (bytes, summary)
+            }
+            other => {
+                return Err(CliError::Usage(format!(
+                    "--format {other}: json, csv, csv-it, xlsx, pdf, ctdc or ctdc-it"
+                )))
+            }
+        })
+    })?;
+    if !bytes.is_empty() {
+        std::fs::write(&out, &bytes).map_err(|e| CliError::App(format!("{}: {e}", out.display())))?;
+    }
+    println!("{summary}\nwritten to {}", out.display());
+    Ok(())
 }
 
 fn restore(settings: Settings, from: PathBuf) -> Result<(), CliError> {

@@ -89,6 +89,9 @@ pub struct Settings {
     pub hold_minutes: i64,
     /// Counts below this are not shown outside the unit (the observatory's aggregates).
     pub disclosure_threshold: i64,
+    /// The k of the record-level (CTDC) file: every combination of its quasi-identifiers occurs
+    /// at least k times.
+    pub k_anonymity: i64,
     /// Hours back in which a browser form's referral is compared with earlier ones from the same
     /// organisation, to warn of a probable duplicate before filing it.
     pub duplicate_window_hours: i64,
@@ -136,6 +139,7 @@ impl Default for Settings {
             take_charge_hours: 24,
             hold_minutes: 90,
             disclosure_threshold: 5,
+            k_anonymity: 11,
             protocols_dir: None,
             token_cache_seconds: 2,
             master_key: None,
@@ -172,6 +176,7 @@ pub const ENV_VARS: &[&str] = &[
     "VARCO_TAKE_CHARGE_HOURS",
     "VARCO_HOLD_MINUTES",
     "VARCO_DISCLOSURE_THRESHOLD",
+    "VARCO_K_ANONYMITY",
     "VARCO_PROTOCOLS_DIR",
     "VARCO_TOKEN_CACHE_SECONDS",
     "VARCO_MASTER_KEY",
@@ -346,6 +351,9 @@ impl Settings {
         if let Some(v) = get("VARCO_DISCLOSURE_THRESHOLD") {
             self.disclosure_threshold = parse("VARCO_DISCLOSURE_THRESHOLD", &v)?;
         }
+        if let Some(v) = get("VARCO_K_ANONYMITY") {
+            self.k_anonymity = parse("VARCO_K_ANONYMITY", &v)?;
+        }
         if let Some(v) = get("VARCO_PROTOCOLS_DIR") {
             self.protocols_dir = Some(v);
         }
@@ -396,8 +404,12 @@ impl Settings {
         if !(1..=24 * 60).contains(&self.hold_minutes) {
             return bad("VARCO_HOLD_MINUTES", "must be between 1 and 1440");
         }
-        if !(1..=1000).contains(&self.disclosure_threshold) {
-            return bad("VARCO_DISCLOSURE_THRESHOLD", "must be between 1 and 1000");
+        // Italian official statistics publish no count under 3 (Sistan).
+        if !(3..=1000).contains(&self.disclosure_threshold) {
+            return bad("VARCO_DISCLOSURE_THRESHOLD", "must be between 3 and 1000");
+        }
+        if !(2..=1000).contains(&self.k_anonymity) {
+            return bad("VARCO_K_ANONYMITY", "must be between 2 and 1000");
         }
         if self.sqlite_wal_limit_mb == 0 {
             return bad("VARCO_SQLITE_WAL_LIMIT_MB", "must be at least 1");

@@ -16,6 +16,7 @@ pub mod error;
 pub mod helpline;
 pub mod hotline;
 pub mod notify;
+pub mod observatory;
 pub mod openapi;
 pub mod pages;
 pub mod pdf;

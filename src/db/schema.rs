@@ -150,6 +150,9 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        person_citizenship -> Nullable<Text>,
+        exploitation_province -> Nullable<Text>,
+        person_age_broad -> Nullable<Text>,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod caller;
+pub mod country;
 pub mod duty;
 pub mod email;
 pub mod ids;
@@ -20,6 +21,7 @@ pub mod vocab;
 
 pub use account::{DisplayName, Password, Username};
 pub use caller::{Actor, Caller};
+pub use country::{AgeBroad, Country};
 pub use email::parse_email;
 pub use ids::{
     CallId, CaseId, DataKeyId, FlagId, InterviewId, LetterId, MessageId, OrgId, PersonId, ReferralId, ShiftId, TaskId,

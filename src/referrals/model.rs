@@ -80,6 +80,8 @@ pub struct ReferralInput {
     pub person: Option<PersonInput>,
     /// Province of emergence (ISTAT code, sigla or name).
     pub emergence_province: Option<String>,
+    /// Province where the exploitation took place, when known (ISTAT code, sigla or name).
+    pub exploitation_province: Option<String>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Option<Vec<ExploitationType>>,
     /// Ids from the indicators checklist (`protocols/indicators.toml`).
@@ -132,6 +134,9 @@ pub struct NewReferral {
     pub languages: Vec<String>,
     pub hosted_org_id: Option<OrgId>,
     pub emergence_province: Option<Province>,
+    pub exploitation_province: Option<Province>,
+    /// The nationality as an ISO country, when the typed one is recognised (for the observatory).
+    pub citizenship: Option<crate::domain::Country>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Vec<ExploitationType>,
     pub indicators: Vec<String>,
@@ -284,6 +289,19 @@ impl ReferralInput {
                 }
             },
         };
+        let exploitation_province = match text(&self.exploitation_province) {
+            None => None,
+            Some(p) => match Province::parse(&p) {
+                Some(p) => Some(p),
+                None => {
+                    err(
+                        "exploitation_province",
+                        "is not an Italian province (ISTAT code or sigla)",
+                    );
+                    None
+                }
+            },
+        };
         let mut exploitation_types = self.exploitation_types.clone().unwrap_or_default();
         exploitation_types.dedup();
         let mut indicators = Vec::new();
@@ -418,6 +436,8 @@ impl ReferralInput {
                 languages,
                 hosted_org_id,
                 emergence_province,
+                exploitation_province,
+                citizenship: person.nationality.as_deref().and_then(crate::domain::Country::parse),
                 emergence_context: self.emergence_context,
                 exploitation_types,
                 indicators,

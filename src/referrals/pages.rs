@@ -334,6 +334,7 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
             hosted_org_id: form.number("hosted_org_id", &mut errors),
         }),
         emergence_province: form.opt("emergence_province"),
+        exploitation_province: form.opt("exploitation_province"),
         emergence_context: form.choice("emergence_context", EmergenceContext::parse, &mut errors),
         exploitation_types: Some(exploitation),
         indicators: Some(all("indicators")),

@@ -410,6 +410,9 @@ struct FactColumns<'a> {
     emergence_province: Option<Province>,
     emergence_context: Option<EmergenceContext>,
     indicators_version: &'a str,
+    person_citizenship: Option<&'static str>,
+    exploitation_province: Option<Province>,
+    person_age_broad: Option<crate::domain::AgeBroad>,
     interview_joint: Option<bool>,
 }
 
@@ -428,6 +431,9 @@ fn fact_columns(new: &NewReferral, received_at: NaiveDateTime) -> FactColumns<'_
         emergence_context: new.emergence_context,
         indicators_version: &new.indicators_version,
         interview_joint: new.interview_joint,
+        person_citizenship: new.citizenship.map(|c| c.code),
+        exploitation_province: new.exploitation_province,
+        person_age_broad: new.age.map(crate::domain::AgeBroad::of),
     }
 }
 

@@ -42,7 +42,10 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/roster", "nav.roster"),
         ]),
         Role::Referrer | Role::Commission => items.push(("/portal", "nav.portal")),
-        Role::Analyst => items.push(("/escape-points/occupancy", "nav.occupancy")),
+        Role::Analyst => items.extend([
+            ("/observatory", "nav.observatory"),
+            ("/escape-points/occupancy", "nav.occupancy"),
+        ]),
         _ => {}
     }
     // The 1522: the desk records contacts; shift leads and analysts read the report.

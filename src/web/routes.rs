@@ -54,6 +54,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::casework::feedback::pages::routes());
     all.extend(crate::placements::pages::routes());
     all.extend(crate::helpline::pages::routes());
+    all.extend(crate::observatory::pages::routes());
     all.extend(crate::accounts::api::routes());
     all.extend(crate::audit::api::routes());
     all.extend(crate::referrals::api::routes());
@@ -65,6 +66,7 @@ pub fn table() -> Vec<RouteDef> {
     all.extend(crate::casework::feedback::api::routes());
     all.extend(crate::placements::api::routes());
     all.extend(crate::helpline::api::routes());
+    all.extend(crate::observatory::api::routes());
     all
 }
 

@@ -27,6 +27,7 @@ const RANKS: &[(&str, u8)] = &[
     ("persons", 10),
     ("casework", 11),
     ("placements", 12),
+    ("observatory", 13),
 ];
 
 /// Exported macros and the module they belong to.

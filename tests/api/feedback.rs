@@ -86,7 +86,7 @@ async fn case_status(app: &TestApp, case: CaseId) -> String {
 }
 
 /// A GET whose body is kept as bytes (a PDF).
-async fn get_bytes(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+pub async fn get_bytes(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
     let mut req = app.client.get(app.url(path));
     if !app.jar.is_empty() {
         let cookie = app
@@ -112,7 +112,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The text of a PDF, read back with lopdf.
-fn pdf_text(bytes: &[u8]) -> String {
+pub fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("a PDF");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     doc.extract_text(&pages).expect("text")

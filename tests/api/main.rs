@@ -16,6 +16,7 @@ mod feedback;
 mod helpline;
 mod import;
 mod notify;
+mod observatory;
 mod openapi;
 mod pages;
 mod persons;

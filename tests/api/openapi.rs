@@ -430,6 +430,9 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
             "LanguageService",
             &["available", "not_now", "by_appointment", "unavailable"],
         ),
+        ("Measure", varco::observatory::model::Measure::CODES),
+        ("ObservatoryIndicator", varco::observatory::model::Indicator::CODES),
+        ("TerritoryBasis", varco::observatory::model::TerritoryBasis::CODES),
     ]
 }
 
@@ -1308,6 +1311,32 @@ async fn valid(w: &mut World, op: &Op, caller: &str, fresh: bool) -> Vec<Req> {
             )),
             Req::new("unknown province", format!("{}?province=Atlantide", op.path)),
         ],
+        "observatory_table" => vec![
+            ok(format!("{}?from=2026-01-01&to=2026-12-31", op.path)),
+            ok(format!(
+                "{}?measure=persons&rows=gender&cols=source_kind&from=2026-01-01&to=2026-12-31&region=Veneto",
+                op.path
+            )),
+            Req::new(
+                "unknown region",
+                format!("{}?from=2026-01-01&to=2026-12-31&region=Atlantide", op.path),
+            ),
+        ],
+        "observatory_table_file" => vec![
+            ok(format!("{}?from=2026-01-01&to=2026-12-31", op.path)),
+            ok(format!(
+                "{}?rows=year&cols=gender&from=2026-01-01&to=2026-12-31&format=json",
+                op.path
+            )),
+            Req::new("to before from", format!("{}?from=2026-01-01&to=2025-12-31", op.path)),
+        ],
+        "observatory_records" => vec![
+            ok(format!("{}?from=2026-01-01&to=2026-12-31", op.path)),
+            Req::new(
+                "two territories",
+                format!("{}?from=2026-01-01&to=2026-12-31&region=05&province=VE", op.path),
+            ),
+        ],
         "escape_point_occupancy" => vec![
             ok(format!("{}?from=2027-01-01&to=2027-12-31", op.path)),
             Req::new("period too long", format!("{}?from=2027-01-01&to=2028-06-01", op.path)),
@@ -1852,8 +1881,8 @@ async fn the_document_describes_every_answer_of_every_operation(b: Backend) {
     );
     assert_eq!(
         ops.len(),
-        32 + 5 + 8 + 17 + 13 + 9,
-        "the operations walked (the outbox's retry among the first 32, with the persons' 5, written feedback's 8, casework's 17, placements' 13, the 1522's 9)"
+        32 + 5 + 8 + 17 + 13 + 9 + 3,
+        "the operations walked (the outbox's retry among the first 32, with the persons' 5, written feedback's 8, casework's 17, placements' 13, the 1522's 9, the observatory's 3)"
     );
     assert_eq!(
         t.pairs.len(),

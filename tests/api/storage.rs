@@ -91,6 +91,7 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("referrals", "urgency", v(Urgency::CODES)),
         ("referrals", "person_gender", v(Gender::CODES)),
         ("referrals", "person_age_band", v(AgeBand::CODES)),
+        ("referrals", "person_age_broad", v(varco::domain::AgeBroad::CODES)),
         ("referrals", "emergence_context", v(EmergenceContext::CODES)),
         ("referral_decisions", "decline_reason", v(DeclineReason::CODES)),
         ("referral_exploitation", "exploitation", v(ExploitationType::CODES)),

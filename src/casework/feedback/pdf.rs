@@ -11,8 +11,8 @@ use printpdf::{Color, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPa
 use crate::error::AppError;
 use crate::pdf::{font, subset, text_op, Placed, MM_PER_PT};
 
-const PAGE_W: f32 = 210.0;
-const PAGE_H: f32 = 297.0;
+pub const PAGE_W: f32 = 210.0;
+pub const PAGE_H: f32 = 297.0;
 const MARGIN_X: f32 = 25.0;
 const TOP: f32 = 20.0;
 /// The body stops above the footer.

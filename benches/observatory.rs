@@ -1,0 +1,213 @@
+//! The observatory over a large register: tables (a yearly trend, a cross-table in persons, a
+//! multi-valued indicator) over N referrals, and the CTDC record file written to nowhere while the
+//! peak memory of the process is watched. SQLite, and PostgreSQL with `VARCO_BENCH_DATABASE_URL`.
+//! Target: any table under 1 s over 1,000,000 referrals; the record file in constant memory.
+//!
+//! `cargo bench --bench observatory`; `VARCO_BENCH_REFERRALS` sets N (default 1,000,000).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use varco::clock::SystemClock;
+use varco::config::Settings;
+use varco::observatory::export::Csv;
+use varco::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
+use varco::observatory::{service, store};
+use varco::startup::Application;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The process's peak resident memory (Linux), in MB.
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// N referrals over 2014–2023 with plain SQL: genders, sources, provinces, citizenships spread by
+/// the row number; a third with an exploitation type, one in ten linked to a person (two referrals
+/// each).
+fn bulk(app: &Application, n: usize, postgres: bool) {
+    let mut conn = app.state.db.conn().expect("connection");
+    let cols = "reference, status, channel, source_kind, received_at, urgency, person_gender, person_age_band, person_minor, \
+                emergence_province, exploitation_province, person_citizenship, person_age_broad, version, created_at, updated_at";
+    let row = |x: &str, ts: &str| {
+        format!(
+            "'B-' || {x}, CASE WHEN {x} % 10 = 0 THEN 'declined' ELSE 'new' END, \
+             CASE {x} % 3 WHEN 0 THEN 'hotline' WHEN 1 THEN 'email' ELSE 'in_person' END, \
+             CASE {x} % 6 WHEN 0 THEN 'cas_operator' WHEN 1 THEN 'prefecture' WHEN 2 THEN 'police' WHEN 3 THEN 'sai_operator' WHEN 4 THEN 'street_unit' ELSE 'labour' END, \
+             {ts}, 'ordinary', CASE {x} % 5 WHEN 0 THEN 'male' WHEN 1 THEN 'trans' ELSE 'female' END, '18-24', {x} % 17 = 0, \
+             CASE {x} % 4 WHEN 0 THEN '027' WHEN 1 THEN '028' WHEN 2 THEN '082' ELSE '058' END, NULL, \
+             CASE {x} % 7 WHEN 0 THEN 'MA' WHEN 1 THEN 'PK' ELSE 'NG' END, '18--20', 1, {ts}, {ts}"
+        )
+    };
+    let sql = if postgres {
+        format!(
+            "INSERT INTO referrals ({cols}) SELECT {} FROM generate_series(1, {n}) g;
+             INSERT INTO referral_exploitation (referral_id, exploitation) SELECT id, 'sexual' FROM referrals WHERE id % 3 = 0;
+             INSERT INTO persons (created_at) SELECT now() FROM generate_series(1, {p});
+             INSERT INTO referral_persons (referral_id, person_id, linked_at)
+                 SELECT r.id, (SELECT min(id) FROM persons) + (r.id / 20), now() FROM referrals r WHERE r.id % 10 = 0 AND r.id / 20 < {p};
+             ANALYZE;",
+            row("g", "timestamp '2014-01-01 08:00:00' + (g % 3650) * interval '1 day'"),
+            p = n / 20
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {n})
+                 INSERT INTO referrals ({cols}) SELECT {} FROM g;
+             INSERT INTO referral_exploitation (referral_id, exploitation) SELECT id, 'sexual' FROM referrals WHERE id % 3 = 0;
+             WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {p})
+                 INSERT INTO persons (created_at) SELECT '2026-01-01 00:00:00' FROM g;
+             INSERT INTO referral_persons (referral_id, person_id, linked_at)
+                 SELECT r.id, (SELECT min(id) FROM persons) + (r.id / 20), '2026-01-01 00:00:00' FROM referrals r WHERE r.id % 10 = 0 AND r.id / 20 < {p};
+             ANALYZE;",
+            row("x", "datetime('2014-01-01 08:00:00', '+' || (x % 3650) || ' days')"),
+            p = n / 20
+        )
+    };
+    match &mut *conn {
+        varco::db::DbConn::Sqlite(c) => c.batch_execute(&sql),
+        varco::db::DbConn::Pg(c) => c.batch_execute(&sql),
+    }
+    .expect("bulk insert");
+}
+
+fn bench_backend(name: &str, settings: Settings, n: usize) {
+    let postgres = settings.is_postgres();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let app = actix_web::rt::System::new()
+        .block_on(async { Application::with_listener(settings, Arc::new(SystemClock), listener) })
+        .expect("app");
+    let t = Instant::now();
+    bulk(&app, n, postgres);
+    println!("\n{name}: {n} referrals inserted in {:.1} s", t.elapsed().as_secs_f64());
+    let period = Period::new(
+        NaiveDate::from_ymd_opt(2014, 1, 1).expect("day"),
+        NaiveDate::from_ymd_opt(2023, 12, 31).expect("day"),
+    )
+    .expect("period");
+    let spec = |measure, rows, cols| Spec {
+        measure,
+        rows,
+        cols,
+        period,
+        territory: Territory::National,
+        basis: TerritoryBasis::Emergence,
+    };
+    let mut conn = app.state.db.conn().expect("connection");
+    println!("{:<58} {:>9} {:>9}", "table", "total", "ms");
+    for (label, s) in [
+        (
+            "referrals: year × international protection",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::Year),
+                Some(Indicator::InternationalProtection),
+            ),
+        ),
+        (
+            "referrals: month × gender",
+            spec(Measure::Referrals, Some(Indicator::Month), Some(Indicator::Gender)),
+        ),
+        (
+            "referrals: region of emergence × source",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::EmergenceRegion),
+                Some(Indicator::SourceKind),
+            ),
+        ),
+        (
+            "persons: gender × citizenship",
+            spec(Measure::Persons, Some(Indicator::Gender), Some(Indicator::Citizenship)),
+        ),
+        (
+            "referrals: exploitation type (multi-valued) × quarter",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::ExploitationType),
+                Some(Indicator::Quarter),
+            ),
+        ),
+    ] {
+        let t = Instant::now();
+        let table = store::table(&mut conn, &s).expect("table");
+        let published = varco::observatory::disclosure::publish(&table, Some(5));
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        assert!(published.total.is_some());
+        println!("{label:<58} {:>9} {:>9.0}", table.total, ms);
+    }
+    let before = peak_mb();
+    let t = Instant::now();
+    let mut written = 0usize;
+    let stmt = service::write_records(
+        &mut conn,
+        (&period, Territory::National, TerritoryBasis::Emergence),
+        11,
+        Csv::Plain,
+        &mut std::io::sink(),
+        &mut |_| written += 1,
+    )
+    .expect("records");
+    println!(
+        "CTDC file: {} records read twice, {} written, {} dropped, in {:.1} s; peak memory {:.0} MB before, {:.0} MB after",
+        stmt.records,
+        stmt.records - stmt.dropped,
+        stmt.dropped,
+        t.elapsed().as_secs_f64(),
+        before,
+        peak_mb()
+    );
+}
+
+fn main() {
+    let n: usize = std::env::var("VARCO_BENCH_REFERRALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let quiet = || Settings {
+        bind: "127.0.0.1:0".into(),
+        cookie_secure: false,
+        workers: 1,
+        ..Settings::default()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sqlite = quiet();
+    sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
+    sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
+    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
+    println!(
+        "Varco observatory benchmark, {} ({} cores)",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, n);
+    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
+        Some(base) => {
+            let schema = format!("bench_obs_{}", std::process::id());
+            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
+            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
+            let mut pg = quiet();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
+            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
+            bench_backend("PostgreSQL 15 (local)", pg, n);
+            admin
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .expect("drop schema");
+        }
+    }
+}
