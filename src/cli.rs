@@ -828,8 +828,19 @@ fn import_switchboard(
 fn import_chats(settings: Settings, file: PathBuf) -> Result<(), CliError> {
     let (f, len) = open_file(&file)?;
     let bar = progress_bar(len, "chat");
-    let (chats, bad) = crate::helpline::chats::read(std::io::BufReader::new(f), &mut |b| bar.set_position(b))
-        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    let mut input = std::io::BufReader::new(f);
+    // LiveHelperChat's XLSX export (a zip) is read as the CSV it would have been.
+    let is_xlsx = std::io::BufRead::fill_buf(&mut input).is_ok_and(|b| b.starts_with(b"PK\x03\x04"));
+    let read = if is_xlsx {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut input, &mut bytes)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+        crate::helpline::chats::xlsx_as_csv(&bytes)
+            .and_then(|csv| crate::helpline::chats::read(csv.as_slice(), &mut |_| {}))
+    } else {
+        crate::helpline::chats::read(input, &mut |b| bar.set_position(b))
+    };
+    let (chats, bad) = read.map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
     bar.finish();
     print_bad(&bad);
     let n_bad = bad.len();

@@ -108,6 +108,49 @@ fn channel(v: &str, strict: bool) -> Result<ChatChannel, String> {
     }
 }
 
+/// LiveHelperChat's XLSX export (its first sheet) as the CSV it would have been, for [`read`]:
+/// a date cell as `YYYY-MM-DD HH:MM:SS` (the Rome time the export shows), a duration or
+/// time-of-day cell (a wait time) as whole seconds. Line numbers stay the sheet's row numbers.
+pub fn xlsx_as_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use calamine::Reader;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not an XLSX file: {e}"))?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or("the workbook has no sheet")?
+        .map_err(|e| format!("the first sheet cannot be read: {e}"))?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in sheet.rows() {
+        out.write_record(row.iter().map(cell_text)).map_err(|e| e.to_string())?;
+    }
+    out.into_inner().map_err(|e| e.to_string())
+}
+
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => {
+            let v = d.as_f64();
+            if d.is_duration() || (0.0..1.0).contains(&v) {
+                return ((v * 86_400.0).round() as i64).to_string();
+            }
+            // Excel's serial day (1900 system): days since 1899-12-30.
+            chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .and_then(|base| {
+                    base.checked_add_signed(chrono::Duration::milliseconds((v * 86_400_000.0).round() as i64))
+                })
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default()
+        }
+    }
+}
+
 /// Reads a chat CSV; bad lines are reported by number and skipped.
 pub fn read<R: Read>(input: R, progress: &mut dyn FnMut(u64)) -> Result<(Vec<Chat>, Vec<BadLine>), String> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(input);
@@ -205,5 +248,61 @@ mod tests {
         assert_eq!(chats[0].first_response_secs, Some(15));
         assert_eq!(chats[1].channel, ChatChannel::Site);
         assert_eq!(chats[1].external_id, "lhc:102");
+    }
+
+    #[test]
+    fn a_livehelperchat_xlsx_export_reads_like_its_csv() {
+        // The export as a spreadsheet would hold it: the start a date cell, the wait a time cell.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        let time = rust_xlsxwriter::Format::new().set_num_format("hh:mm:ss");
+        for (c, h) in ["ID", "Name", "Department", "Time", "Wait time", "Email"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(0, c as u16, *h).expect("header");
+        }
+        let rows = [
+            (101.0, "1522 App", "2025-09-01T10:00:00", 15.0),
+            (102.0, "Sito 1522", "2025-09-01T23:30:00", 65.0),
+        ];
+        for (r, (id, dep, at, wait)) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            sheet.write_number(r, 0, *id).expect("id");
+            sheet.write_string(r, 1, "persona").expect("name");
+            sheet.write_string(r, 2, *dep).expect("department");
+            let at = rust_xlsxwriter::ExcelDateTime::parse_from_str(at).expect("a time");
+            sheet.write_datetime_with_format(r, 3, &at, &date).expect("time");
+            sheet
+                .write_number_with_format(r, 4, wait / 86_400.0, &time)
+                .expect("wait");
+            sheet.write_string(r, 5, "a@b.example").expect("email");
+        }
+        sheet.write_string(3, 0, "103").expect("id");
+        sheet.write_string(3, 2, "1522 App").expect("department");
+        sheet.write_string(3, 3, "ieri").expect("a bad time");
+        let bytes = book.save_to_buffer().expect("xlsx");
+        let csv = xlsx_as_csv(&bytes).expect("read");
+        let (chats, bad) = read(csv.as_slice(), &mut |_| {}).expect("header");
+        assert_eq!(chats.len(), 2, "{bad:?}");
+        assert_eq!(
+            bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+            vec![4],
+            "the sheet's row"
+        );
+        assert_eq!(
+            (chats[0].channel, chats[0].first_response_secs),
+            (ChatChannel::App, Some(15))
+        );
+        // 10:00 and 23:30 Rome time in September are 08:00 and 21:30 UTC.
+        assert_eq!(chats[0].started_at.to_string(), "2025-09-01 08:00:00");
+        assert_eq!(chats[1].started_at.to_string(), "2025-09-01 21:30:00");
+        assert_eq!(
+            (chats[1].channel, chats[1].first_response_secs),
+            (ChatChannel::Site, Some(65))
+        );
+        assert_eq!(chats[1].external_id, "lhc:102");
+        assert!(xlsx_as_csv(b"ID,Time\n").is_err(), "a CSV is not a workbook");
     }
 }

@@ -665,6 +665,21 @@ async fn the_1522_commands_import_and_write_the_report(b: Backend) {
     .expect("write");
     let o = varco(&admin, &["import", "chats", &path("chats.csv")], None);
     assert!(o.stdout.contains("1 chats read, 1 added"), "{} {}", o.stdout, o.stderr);
+    // LiveHelperChat's XLSX export: the start a date cell, the wait a time cell.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["ID", "Department", "Time", "Wait time"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).expect("header");
+    }
+    sheet.write_number(1, 0, 7.0).expect("id");
+    sheet.write_string(1, 1, "1522 App").expect("department");
+    let at = rust_xlsxwriter::ExcelDateTime::parse_from_str("2025-10-02T10:00:00").expect("time");
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    sheet.write_datetime_with_format(1, 2, &at, &date).expect("time");
+    sheet.write_number(1, 3, 12.0).expect("wait");
+    book.save(path("chats.xlsx")).expect("xlsx");
+    let o = varco(&admin, &["import", "chats", &path("chats.xlsx")], None);
+    assert!(o.stdout.contains("1 chats read, 1 added"), "{} {}", o.stdout, o.stderr);
     std::fs::write(
         path("dir.csv"),
         "kind,name,region,province,municipality,phone,email,address\nshelter,Casa,,BA,Bari,,,SEGRETO\n",
@@ -701,7 +716,7 @@ async fn the_1522_commands_import_and_write_the_report(b: Backend) {
     let json: Value = serde_json::from_slice(&std::fs::read(path("report.json")).expect("read")).expect("json");
     assert_eq!(json["calls"]["total"], 2);
     assert_eq!(json["times"]["talk_total_secs"], 400);
-    assert_eq!(json["chats"]["total"], 1);
+    assert_eq!(json["chats"]["total"], 2, "the CSV's and the workbook's");
     let o = varco(
         &admin,
         &[

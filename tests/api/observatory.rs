@@ -865,6 +865,9 @@ async fn the_analyst_sees_aggregates_only_and_outsiders_nothing(b: Backend) {
             assert!(
                 path.starts_with("/api/v1/observatory/")
                     || path == "/api/v1/escape-points/occupancy"
+                    // The 1522's protocols (institutional texts) and its published call counts.
+                    || path == "/api/v1/1522/protocols"
+                    || path == "/api/v1/1522/report"
                     || path == "/api/v1/me",
                 "the analyst may read {path}: is it an aggregate?"
             );
