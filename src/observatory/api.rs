@@ -275,9 +275,10 @@ pub(crate) async fn records(ctx: Ctx, q: ApiQuery<RecordsQuery>) -> Result<HttpR
         RecordFileFormat::CtdcIt => Csv::Italian,
     };
     let basis = q.territory.unwrap_or(TerritoryBasis::Emergence);
-    let (bytes, stmt): (Vec<u8>, CtdcStatement) =
-        service::records(&ctx.state, &ctx.caller(), period, territory, basis, flavour, ctx.lang).await?;
+    let (stmt, chunks): (CtdcStatement, _) =
+        service::records_stream(&ctx.state, &ctx.caller(), (period, territory, basis), flavour).await?;
     let statement = serde_json::to_string(&stmt).map_err(AppError::internal)?;
+    let body = futures_util::stream::unfold(chunks, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
@@ -286,5 +287,5 @@ pub(crate) async fn records(ctx: Ctx, q: ApiQuery<RecordsQuery>) -> Result<HttpR
         ))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .insert_header(("Varco-Statement", statement))
-        .body(bytes))
+        .streaming(body))
 }

@@ -505,6 +505,16 @@ impl Anonymiser {
         }
     }
 
+    /// Records by the level they will be written at (after `settle`): as they are, without age
+    /// band, also without citizenship, also without gender, dropped.
+    pub fn tally(&self) -> [usize; 5] {
+        let mut t = [0usize; 5];
+        for (n, level) in self.groups.values() {
+            t[usize::from((*level).min(DROPPED))] += usize::try_from(*n).unwrap_or(0);
+        }
+        t
+    }
+
     /// The level a record is written at, or `None` to drop it (after `settle`).
     pub fn level_of(&self, r: &CtdcRecord) -> Option<u8> {
         self.groups.get(&r.quasi()).map(|g| g.1).filter(|l| *l < DROPPED)

@@ -12,7 +12,7 @@ use super::store;
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::db::DbConn;
-use crate::domain::{Caller, Lang, Role};
+use crate::domain::{Caller, Role};
 use crate::error::AppError;
 
 /// The disclosure threshold a caller's tables get: `None` (exact) for the unit, the configured
@@ -77,28 +77,49 @@ pub async fn report(
     .await
 }
 
-/// Writes the record-level (CTDC) file of a period and territory to `out`: two streamed passes
-/// over the referrals (the first counts the combinations of quasi-identifiers, the second writes),
-/// memory bounded by the combinations, not the records. `progress` sees the records of each pass.
-pub fn write_records(
+/// The selection of a record file: period, territory and its basis.
+pub type Selection<'a> = (&'a Period, Territory, TerritoryBasis);
+
+/// The first pass over the selection: every combination of quasi-identifiers counted and its
+/// generalisation settled, so that what the file will hold is known before a line is written
+/// (the API sends it as a header before the streamed body).
+pub fn plan_records(
     conn: &mut DbConn,
-    (period, territory, basis): (&Period, Territory, TerritoryBasis),
+    (period, territory, basis): Selection<'_>,
     k: i64,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Anonymiser, CtdcStatement), AppError> {
+    let mut anon = Anonymiser::new(k);
+    let mut records = 0;
+    each_record(conn, period, territory, basis, |r| {
+        anon.count(r);
+        records += 1;
+        progress(records);
+    })?;
+    anon.settle();
+    let [kept, age_generalised, citizenship_generalised, gender_generalised, dropped] = anon.tally();
+    let stmt = CtdcStatement {
+        k,
+        records,
+        kept,
+        age_generalised,
+        citizenship_generalised,
+        gender_generalised,
+        dropped,
+    };
+    Ok((anon, stmt))
+}
+
+/// The second pass: the file written as planned, streamed to `out`. A referral registered
+/// between the passes was not counted and is left out (never written unchecked).
+pub fn write_planned(
+    conn: &mut DbConn,
+    (period, territory, basis): Selection<'_>,
+    anon: &Anonymiser,
     flavour: Csv,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(usize),
-) -> Result<CtdcStatement, AppError> {
-    let mut anon = Anonymiser::new(k);
-    let mut stmt = CtdcStatement {
-        k,
-        ..CtdcStatement::default()
-    };
-    each_record(conn, period, territory, basis, |r| {
-        anon.count(r);
-        stmt.records += 1;
-        progress(stmt.records);
-    })?;
-    anon.settle();
+) -> Result<(), AppError> {
     let io = |e: std::io::Error| AppError::internal(e);
     if flavour == Csv::Italian {
         out.write_all("\u{feff}".as_bytes()).map_err(io)?;
@@ -113,18 +134,9 @@ pub fn write_records(
     each_record(conn, period, territory, basis, |r| {
         seen += 1;
         progress(seen);
-        match anon.level_of(r) {
-            None => stmt.dropped += 1,
-            Some(level) => {
-                match level {
-                    0 => stmt.kept += 1,
-                    1 => stmt.age_generalised += 1,
-                    2 => stmt.citizenship_generalised += 1,
-                    _ => stmt.gender_generalised += 1,
-                }
-                if let Err(e) = w.write_record(export::ctdc_fields(&r.generalised(level))) {
-                    error.get_or_insert(e);
-                }
+        if let Some(level) = anon.level_of(r) {
+            if let Err(e) = w.write_record(export::ctdc_fields(&r.generalised(level))) {
+                error.get_or_insert(e);
             }
         }
     })?;
@@ -132,6 +144,22 @@ pub fn write_records(
         return Err(fail(e));
     }
     w.flush().map_err(io)?;
+    Ok(())
+}
+
+/// Writes the record-level (CTDC) file of a period and territory to `out`: two streamed passes
+/// over the referrals (the first counts the combinations of quasi-identifiers, the second writes),
+/// memory bounded by the combinations, not the records. `progress` sees the records of each pass.
+pub fn write_records(
+    conn: &mut DbConn,
+    selection: Selection<'_>,
+    k: i64,
+    flavour: Csv,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(usize),
+) -> Result<CtdcStatement, AppError> {
+    let (anon, stmt) = plan_records(conn, selection, k, progress)?;
+    write_planned(conn, selection, &anon, flavour, out, progress)?;
     Ok(stmt)
 }
 
@@ -224,25 +252,76 @@ fn records_detail(
     )
 }
 
+/// Chunks of a file on their way to an HTTP response, from the blocking thread that writes it.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<Result<actix_web::web::Bytes, std::io::Error>>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = actix_web::web::Bytes::from(std::mem::take(&mut self.buf));
+        // Waits while the client is slower than the database: memory stays a few chunks.
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
 /// The record-level file for the caller (the unit and analysts alike get it anonymised),
-/// audited as `observatory.records` with its parameters and what was done to it.
-pub async fn records(
+/// audited as `observatory.records` with its parameters and what was done to it: the statement
+/// at once (after the counting pass), the file as a stream of chunks written by a second pass,
+/// in constant memory whatever the period.
+pub async fn records_stream(
     app: &App,
     caller: &Caller,
-    period: Period,
-    territory: Territory,
-    basis: TerritoryBasis,
+    (period, territory, basis): (Period, Territory, TerritoryBasis),
     flavour: Csv,
-    lang: Lang,
-) -> Result<(Vec<u8>, CtdcStatement), AppError> {
+) -> Result<
+    (
+        CtdcStatement,
+        tokio::sync::mpsc::Receiver<Result<actix_web::web::Bytes, std::io::Error>>,
+    ),
+    AppError,
+> {
     threshold_for(app, caller)?;
     let k = app.settings.k_anonymity;
-    audit::read(app, caller, move |conn| {
-        let mut out = Vec::new();
-        let stmt = write_records(conn, (&period, territory, basis), k, flavour, &mut out, &mut |_| {})?;
-        let _ = lang;
+    let (anon, stmt) = audit::read(app, caller, move |conn| {
+        let (anon, stmt) = plan_records(conn, (&period, territory, basis), k, &mut |_| {})?;
         let detail = records_detail(&period, territory, basis, flavour, k, &stmt);
-        Ok(((out, stmt), Event::new("observatory.records").detail(detail)))
+        Ok(((anon, stmt), Event::new("observatory.records").detail(detail)))
     })
-    .await
+    .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let db = app.db.clone();
+    actix_web::rt::spawn(async move {
+        let failed = tx.clone();
+        let written = db
+            .read(move |conn| {
+                let mut out = ChunkWriter { buf: Vec::new(), tx };
+                write_planned(conn, (&period, territory, basis), &anon, flavour, &mut out, &mut |_| {})?;
+                out.flush().map_err(AppError::internal)
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "the record file stopped before its end");
+            let _ = failed
+                .send(Err(std::io::Error::other("the record file stopped before its end")))
+                .await;
+        }
+    });
+    Ok((stmt, rx))
 }

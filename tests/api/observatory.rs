@@ -748,6 +748,8 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
     let statement: Value = serde_json::from_str(&r.header("varco-statement").expect("statement")).expect("json");
     assert_eq!(statement["k"], 3);
     assert_eq!(statement["records"], 13);
+    // Streamed as the second pass writes it: no length known beforehand.
+    assert_eq!(r.header("transfer-encoding").as_deref(), Some("chunked"), "streamed");
     let mut lines = r.body.lines();
     let head: Vec<&str> = lines.next().expect("header").split(',').collect();
     assert_eq!(
