@@ -252,39 +252,66 @@ fn records_detail(
     )
 }
 
-/// Chunks of a file on their way to an HTTP response, from the blocking thread that writes it.
-struct ChunkWriter {
-    buf: Vec<u8>,
-    tx: tokio::sync::mpsc::Sender<Result<actix_web::web::Bytes, std::io::Error>>,
+/// A private temporary file (mode 0600, unlinked once written: only the open handle remains).
+struct Spool {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl Spool {
+    fn new() -> std::io::Result<Spool> {
+        let path = std::env::temp_dir().join(format!("varco-ctdc-{}.csv", uuid::Uuid::new_v4()));
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        let file = open.open(&path)?;
+        Ok(Spool {
+            path,
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    /// The written file, open for reading from its start; its name is gone.
+    fn finish(mut self) -> std::io::Result<std::fs::File> {
+        self.out.flush()?;
+        let file = std::fs::File::open(&self.path);
+        let _ = std::fs::remove_file(&self.path);
+        file
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 const CHUNK: usize = 64 * 1024;
 
-impl Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
+/// Sends a file in chunks, waiting while the client is slower (memory: a few chunks).
+fn send_file(
+    mut file: std::fs::File,
+    tx: tokio::sync::mpsc::Sender<Result<actix_web::web::Bytes, std::io::Error>>,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        let n = file.read(&mut buf)?;
+        if n == 0 {
             return Ok(());
         }
-        let chunk = actix_web::web::Bytes::from(std::mem::take(&mut self.buf));
-        // Waits while the client is slower than the database: memory stays a few chunks.
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+        buf.truncate(n);
+        if tx.blocking_send(Ok(buf.into())).is_err() {
+            return Ok(()); // the client went away
+        }
     }
 }
 
 /// The record-level file for the caller (the unit and analysts alike get it anonymised),
 /// audited as `observatory.records` with its parameters and what was done to it: the statement
-/// at once (after the counting pass), the file as a stream of chunks written by a second pass,
-/// in constant memory whatever the period.
+/// at once (after the counting pass), the file as a stream of chunks of what a second pass
+/// wrote, in constant memory whatever the period.
 pub async fn records_stream(
     app: &App,
     caller: &Caller,
@@ -309,14 +336,30 @@ pub async fn records_stream(
     let db = app.db.clone();
     actix_web::rt::spawn(async move {
         let failed = tx.clone();
+        // The writing pass runs at the database's pace into a private spool file, not at the
+        // client's: a slow download must not hold a read snapshot open (on SQLite it would stop
+        // the write-ahead log from being reset). The file is then sent in chunks.
         let written = db
             .read(move |conn| {
-                let mut out = ChunkWriter { buf: Vec::new(), tx };
-                write_planned(conn, (&period, territory, basis), &anon, flavour, &mut out, &mut |_| {})?;
-                out.flush().map_err(AppError::internal)
+                let mut spool = Spool::new().map_err(AppError::internal)?;
+                write_planned(
+                    conn,
+                    (&period, territory, basis),
+                    &anon,
+                    flavour,
+                    &mut spool.out,
+                    &mut |_| {},
+                )?;
+                spool.finish().map_err(AppError::internal)
             })
             .await;
-        if let Err(e) = written {
+        let sent = match written {
+            Ok(file) => actix_web::rt::task::spawn_blocking(move || send_file(file, tx))
+                .await
+                .unwrap_or_else(|_| Err(std::io::Error::other("the sender stopped"))),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        if let Err(e) = sent {
             tracing::warn!(error = %e, "the record file stopped before its end");
             let _ = failed
                 .send(Err(std::io::Error::other("the record file stopped before its end")))
