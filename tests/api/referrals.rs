@@ -929,6 +929,7 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
                 ("languages", "pcm"),
                 ("exploitation_types", "sexual"),
                 ("exploitation_types", "begging"),
+                ("exploitation_province", "082"),
                 ("notes", "chiede aiuto"),
             ],
         )
@@ -942,6 +943,7 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
         "value=\"begging\" checked",
         "chiede aiuto</textarea>",
         "value=\"emergency\" selected",
+        "value=\"082\" selected",
     ] {
         assert!(r.body.contains(kept), "missing {kept}");
     }
@@ -962,11 +964,14 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
                 ("languages", "en"),
                 ("languages", "pcm"),
                 ("exploitation_types", "sexual"),
+                ("exploitation_province", "082"),
                 ("indicators", "debt_bondage"),
             ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The territory of exploitation, for the observatory.
+    assert_eq!(u.admin.count_where("referrals", "exploitation_province = '082'"), 1);
     let location = r.header("location").expect("location");
     let page = u.op.get(&location).await;
     assert!(page.body.contains("Precious") && page.body.contains("Minore") && page.body.contains("id=\"acknowledge\""));
