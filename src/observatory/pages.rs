@@ -74,7 +74,11 @@ fn spec_of(form: &Form, today: NaiveDate) -> Result<Spec, AppError> {
         cols,
         period: Period::new(day("from", first)?, day("to", today)?)?,
         territory: Territory::parse(Some(form.v("region")), Some(form.v("province")))?,
-        basis: TerritoryBasis::parse(form.v("territory")).unwrap_or(TerritoryBasis::Emergence),
+        basis: match form.v("territory") {
+            "" => TerritoryBasis::Emergence,
+            t => TerritoryBasis::parse(t)
+                .ok_or_else(|| AppError::bad_request("territory", "must be emergence or exploitation"))?,
+        },
     })
 }
 

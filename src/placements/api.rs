@@ -305,11 +305,16 @@ fn text(field: &'static str, v: &str, max: usize, errors: &mut Vec<FieldError>) 
     v.to_owned()
 }
 
+/// A new point's code: required, at most 20 characters.
+pub(super) fn point_code(v: &str, errors: &mut Vec<FieldError>) -> String {
+    text("code", v, 20, errors)
+}
+
 impl NewPointInput {
     /// The code, the fields and the address, or every error at once.
     pub(super) fn parse(self) -> Result<(String, PointFields, Option<String>), AppError> {
         let mut errors = Vec::new();
-        let code = text("code", &self.code, 20, &mut errors);
+        let code = point_code(&self.code, &mut errors);
         let (_, b) = self.split();
         match b.fields_into(errors) {
             Ok((fields, address)) => Ok((code, fields, address)),
@@ -324,7 +329,7 @@ impl PointInput {
     }
 
     /// Checks every field, adding to `errors` found before; fails with all of them.
-    fn fields_into(&self, mut errors: Vec<FieldError>) -> Result<(PointFields, Option<String>), AppError> {
+    pub(super) fn fields_into(&self, mut errors: Vec<FieldError>) -> Result<(PointFields, Option<String>), AppError> {
         let province = Province::parse(&self.province);
         if province.is_none() {
             errors.push(FieldError::new("province", "unknown province"));

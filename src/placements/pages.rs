@@ -180,15 +180,8 @@ fn point_form(ctx: &Ctx, form: Form, id: Option<i64>, status: StatusCode) -> Res
 /// The form as the API's input, with the numbers and choices it could not read named.
 fn point_input(form: &Form) -> (super::api::PointInput, Vec<crate::error::FieldError>) {
     let mut errors = Vec::new();
-    let mut number = |k: &str| match form.v(k).trim() {
-        "" => 0,
-        v => v.parse().unwrap_or_else(|_| {
-            errors.push(crate::error::FieldError::new(k, "must be a number"));
-            0
-        }),
-    };
-    let beds = number("beds");
-    let family_rooms = number("family_rooms");
+    let beds = form.number("beds", &mut errors).unwrap_or(0);
+    let family_rooms = form.number("family_rooms", &mut errors).unwrap_or(0);
     let status = form.choice("status", PointStatus::parse, &mut errors);
     let input = super::api::PointInput {
         name: form.v("name").to_owned(),
@@ -224,23 +217,14 @@ fn checked(
     code: Option<&str>,
 ) -> Option<(Option<String>, store::PointFields, Option<String>)> {
     let (input, mut errors) = point_input(form);
-    let code = code.map(|c| {
-        let c = c.trim();
-        if c.is_empty() {
-            errors.push(crate::error::FieldError::new("code", "is required"));
-        } else if c.chars().count() > 20 {
-            errors.push(crate::error::FieldError::new("code", "is too long"));
+    let code = code.map(|c| super::api::point_code(c, &mut errors));
+    match input.fields_into(errors) {
+        Ok((fields, address)) => Some((code, fields, address)),
+        Err(e) => {
+            form.absorb(&e, ctx.lang);
+            None
         }
-        c.to_owned()
-    });
-    match input.fields() {
-        Ok((fields, address)) if errors.is_empty() => return Some((code, fields, address)),
-        Ok(_) => {}
-        Err(AppError::Invalid(e)) => errors.extend(e),
-        Err(_) => {}
     }
-    form.absorb(&AppError::Invalid(errors), ctx.lang);
-    None
 }
 
 async fn new_page(ctx: Ctx) -> Result<HttpResponse, AppError> {

@@ -907,6 +907,10 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
             Batch::new(20, "J", "2021-01-10").source("prefecture").gender("male"),
         ],
     );
+    // An unknown territory basis is refused by name, not read as the default.
+    let r = u.coord.get("/observatory?territory=altrove").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("emersione o sfruttamento"), "{}", r.body);
     let q = "rows=gender&cols=source_kind&from=2021-01-01&to=2021-12-31";
     let r = u.coord.get(&format!("/observatory?{q}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
