@@ -16,7 +16,7 @@ use super::model::{
     UNKNOWN,
 };
 use crate::db::DbConn;
-use crate::domain::territory::{PROVINCES, REGIONS};
+use crate::domain::territory::PROVINCES;
 use crate::domain::Province;
 use crate::error::AppError;
 
@@ -30,19 +30,6 @@ fn quoted(codes: impl IntoIterator<Item = &'static str>) -> String {
         .map(|c| format!("'{c}'"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `CASE` mapping a province column to its region's code.
-fn region_of(column: &str) -> String {
-    let mut sql = String::from("CASE");
-    for r in REGIONS {
-        let provinces = quoted(PROVINCES.iter().filter(|p| p.region == r.code).map(|p| p.code));
-        if !provinces.is_empty() {
-            sql.push_str(&format!(" WHEN {column} IN ({provinces}) THEN '{}'", r.code));
-        }
-    }
-    sql.push_str(&format!(" ELSE '{UNKNOWN}' END"));
-    sql
 }
 
 /// The joins an indicator needs, by alias.
@@ -68,35 +55,57 @@ fn joins_of(ind: Indicator) -> Option<(&'static str, String)> {
     }
 }
 
-/// The SQL expression of an indicator's value (text, never NULL).
-fn expr_of(ind: Indicator, period: &Period) -> Result<String, AppError> {
+/// How a raw value read by SQL becomes the indicator's value: most are read as they are; a
+/// region is worked out from its province and membership of the international-protection system
+/// from the source, in Rust, so that the database groups by a plain column instead of evaluating
+/// a long `CASE` on every row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lift {
+    Same,
+    Region,
+    Protection,
+}
+
+impl Lift {
+    fn apply(self, raw: &str) -> String {
+        match self {
+            Lift::Same => raw.to_owned(),
+            Lift::Region => Province::by_code(raw).map_or_else(|| UNKNOWN.to_owned(), |p| p.region.to_owned()),
+            Lift::Protection => {
+                let yes = PROTECTION_SOURCES.iter().any(|s| s.as_str() == raw);
+                if yes { "yes" } else { "no" }.to_owned()
+            }
+        }
+    }
+}
+
+/// The SQL expression of an indicator's raw value (text, never NULL) and how it is lifted.
+fn expr_of(ind: Indicator, period: &Period) -> Result<(String, Lift), AppError> {
+    let same = |sql: String| (sql, Lift::Same);
     Ok(match ind {
-        Indicator::Gender => "r.person_gender".to_owned(),
-        Indicator::AgeBand => format!("COALESCE(r.person_age_band, '{UNKNOWN}')"),
-        Indicator::Minor => "CASE WHEN r.person_minor THEN 'yes' ELSE 'no' END".to_owned(),
-        Indicator::EmergenceRegion => region_of("r.emergence_province"),
-        Indicator::EmergenceProvince => format!("COALESCE(r.emergence_province, '{UNKNOWN}')"),
-        Indicator::ExploitationRegion => region_of("r.exploitation_province"),
-        Indicator::ExploitationProvince => format!("COALESCE(r.exploitation_province, '{UNKNOWN}')"),
-        Indicator::ExploitationType => format!("COALESCE(re.exploitation, '{UNKNOWN}')"),
-        Indicator::SourceKind => "r.source_kind".to_owned(),
-        Indicator::InternationalProtection => format!(
-            "CASE WHEN r.source_kind IN ({}) THEN 'yes' ELSE 'no' END",
-            quoted(PROTECTION_SOURCES.iter().map(|s| s.as_str()))
-        ),
-        Indicator::Channel => "r.channel".to_owned(),
-        Indicator::Citizenship => format!("COALESCE(r.person_citizenship, '{UNKNOWN}')"),
-        Indicator::Outcome => "COALESCE(co.kind, 'none')".to_owned(),
+        Indicator::Gender => same("r.person_gender".to_owned()),
+        Indicator::AgeBand => same(format!("COALESCE(r.person_age_band, '{UNKNOWN}')")),
+        Indicator::Minor => same("CASE WHEN r.person_minor THEN 'yes' ELSE 'no' END".to_owned()),
+        Indicator::EmergenceRegion => (format!("COALESCE(r.emergence_province, '{UNKNOWN}')"), Lift::Region),
+        Indicator::EmergenceProvince => same(format!("COALESCE(r.emergence_province, '{UNKNOWN}')")),
+        Indicator::ExploitationRegion => (format!("COALESCE(r.exploitation_province, '{UNKNOWN}')"), Lift::Region),
+        Indicator::ExploitationProvince => same(format!("COALESCE(r.exploitation_province, '{UNKNOWN}')")),
+        Indicator::ExploitationType => same(format!("COALESCE(re.exploitation, '{UNKNOWN}')")),
+        Indicator::SourceKind => same("r.source_kind".to_owned()),
+        Indicator::InternationalProtection => ("r.source_kind".to_owned(), Lift::Protection),
+        Indicator::Channel => same("r.channel".to_owned()),
+        Indicator::Citizenship => same(format!("COALESCE(r.person_citizenship, '{UNKNOWN}')")),
+        Indicator::Outcome => same("COALESCE(co.kind, 'none')".to_owned()),
         Indicator::MeansOfControl => {
             let mut sql = String::from("CASE ri.indicator");
             for (id, m) in MEANS_OF_CONTROL {
                 sql.push_str(&format!(" WHEN '{id}' THEN '{}'", m.as_str()));
             }
             sql.push_str(" ELSE 'not_specified' END");
-            sql
+            same(sql)
         }
-        Indicator::Status => "r.status".to_owned(),
-        Indicator::Year | Indicator::Quarter | Indicator::Month => bucket_case(&period.buckets(ind)?),
+        Indicator::Status => same("r.status".to_owned()),
+        Indicator::Year | Indicator::Quarter | Indicator::Month => same(bucket_case(&period.buckets(ind)?)),
     })
 }
 
@@ -183,6 +192,16 @@ struct Count {
 }
 
 #[derive(QueryableByName)]
+struct Unit {
+    #[diesel(sql_type = BigInt)]
+    u: i64,
+    #[diesel(sql_type = Text)]
+    k1: String,
+    #[diesel(sql_type = Text)]
+    k2: String,
+}
+
+#[derive(QueryableByName)]
 struct Links {
     #[diesel(sql_type = BigInt)]
     referrals: i64,
@@ -190,89 +209,190 @@ struct Links {
     persons: i64,
 }
 
-/// Counts grouped by up to two expressions.
-fn grouped(conn: &mut DbConn, spec: &Spec, k1: Option<&str>, k2: Option<&str>) -> Result<Vec<Count>, AppError> {
-    let (unit, join) = unit_of(spec.measure);
-    let count = if spec.partitions() {
-        "COUNT(*)".to_owned()
-    } else {
-        format!("COUNT(DISTINCT {unit})")
+/// The two dimensions of a table as SQL (a constant for a missing one) and their lifts.
+type Dims = [(String, Lift); 2];
+
+fn dims_of(spec: &Spec) -> Result<Dims, AppError> {
+    let one = |ind: Option<Indicator>| match ind {
+        Some(i) => expr_of(i, &spec.period),
+        None => Ok((format!("'{ALL}'"), Lift::Same)),
     };
-    let e1 = k1.map_or(format!("'{ALL}'"), str::to_owned);
-    let e2 = k2.map_or(format!("'{ALL}'"), str::to_owned);
-    let group = match (k1, k2) {
-        (Some(_), Some(_)) => " GROUP BY 1, 2",
-        (Some(_), None) => " GROUP BY 1",
-        (None, Some(_)) => " GROUP BY 2",
-        (None, None) => "",
-    };
-    let sql = format!(
-        "SELECT {e1} AS k1, {e2} AS k2, CAST({count} AS BIGINT) AS n{}{group}",
-        from_where(spec, join.as_slice())
-    );
-    Ok(diesel::sql_query(sql).load::<Count>(conn)?)
+    Ok([one(spec.rows)?, one(spec.cols)?])
 }
 
-/// The table of a report, with exact counts: a constant number of queries (at most five).
+/// The values of both dimensions, interned: each raw value read is lifted once.
+#[derive(Default)]
+struct Interner {
+    raw: rustc_hash::FxHashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, raw: &str, lift: Lift) -> u32 {
+        if let Some(i) = self.raw.get(raw) {
+            return *i;
+        }
+        let value = lift.apply(raw);
+        let i = match self.values.iter().position(|v| *v == value) {
+            Some(i) => i as u32,
+            None => {
+                self.values.push(value);
+                (self.values.len() - 1) as u32
+            }
+        };
+        self.raw.insert(raw.to_owned(), i);
+        i
+    }
+}
+
+/// Exact counts by value pair (dense, `cells[a * width + b]`), with their margins and total.
+struct Counted {
+    values: [Vec<String>; 2],
+    cells: Vec<i64>,
+    margins: [Vec<i64>; 2],
+    total: i64,
+}
+
+impl Counted {
+    fn new(names: [Interner; 2]) -> Counted {
+        let [a, b] = names;
+        Counted {
+            cells: vec![0; a.values.len() * b.values.len()],
+            margins: [vec![0; a.values.len()], vec![0; b.values.len()]],
+            values: [a.values, b.values],
+            total: 0,
+        }
+    }
+
+    fn at(&self, a: u32, b: u32) -> usize {
+        a as usize * self.values[1].len() + b as usize
+    }
+}
+
+/// A partition (every referral in one cell): one `GROUP BY` of raw values; margins are sums.
+fn count_partition(conn: &mut DbConn, spec: &Spec, dims: &Dims) -> Result<Counted, AppError> {
+    let sql = format!(
+        "SELECT {} AS k1, {} AS k2, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2",
+        dims[0].0,
+        dims[1].0,
+        from_where(spec, &[])
+    );
+    let mut names = [Interner::default(), Interner::default()];
+    let found: Vec<(u32, u32, i64)> = diesel::sql_query(sql)
+        .load::<Count>(conn)?
+        .into_iter()
+        .map(|c| (names[0].id(&c.k1, dims[0].1), names[1].id(&c.k2, dims[1].1), c.n))
+        .collect();
+    let mut out = Counted::new(names);
+    for (a, b, n) in found {
+        let i = out.at(a, b);
+        out.cells[i] += n;
+        out.margins[0][a as usize] += n;
+        out.margins[1][b as usize] += n;
+        out.total += n;
+    }
+    Ok(out)
+}
+
+/// Distinct units (persons, cases, or referrals under a multi-valued indicator): one streamed
+/// query of (unit, value, value), sorted by unit here; each unit then counts once in every cell,
+/// row, column and the total it reaches. Cells, margins and total come from the same read.
+fn count_distinct(conn: &mut DbConn, spec: &Spec, dims: &Dims) -> Result<Counted, AppError> {
+    let (unit, join) = unit_of(spec.measure);
+    let sql = format!(
+        "SELECT CAST({unit} AS BIGINT) AS u, {} AS k1, {} AS k2{}",
+        dims[0].0,
+        dims[1].0,
+        from_where(spec, join.as_slice())
+    );
+    let mut names = [Interner::default(), Interner::default()];
+    let mut seen: Vec<(i64, u32, u32)> = Vec::new();
+    let mut push = |row: Unit| {
+        let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
+        seen.push((row.u, a, b));
+    };
+    match conn {
+        DbConn::Sqlite(c) => {
+            for row in diesel::sql_query(sql).load_iter::<Unit, diesel::connection::DefaultLoadingMode>(c)? {
+                push(row?);
+            }
+        }
+        DbConn::Pg(c) => {
+            for row in diesel::sql_query(sql).load_iter::<Unit, diesel::connection::DefaultLoadingMode>(c)? {
+                push(row?);
+            }
+        }
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    let mut out = Counted::new(names);
+    let mut cols: Vec<u32> = Vec::new();
+    for group in seen.chunk_by(|x, y| x.0 == y.0) {
+        out.total += 1;
+        cols.clear();
+        let mut last_row = None;
+        for &(_, a, b) in group {
+            let i = out.at(a, b);
+            out.cells[i] += 1;
+            if last_row != Some(a) {
+                out.margins[0][a as usize] += 1;
+                last_row = Some(a);
+            }
+            cols.push(b);
+        }
+        cols.sort_unstable();
+        cols.dedup();
+        for b in &cols {
+            out.margins[1][*b as usize] += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// The table of a report, with exact counts: two queries whatever the period (the counts, read
+/// once, and the person links).
 pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
-    let e1 = spec.rows.map(|i| expr_of(i, &spec.period)).transpose()?;
-    let e2 = spec.cols.map(|i| expr_of(i, &spec.period)).transpose()?;
-    let cells = grouped(conn, spec, e1.as_deref(), e2.as_deref())?;
-    let mut rows = keys(spec.rows, &spec.period, cells.iter().map(|c| c.k1.as_str()))?;
-    let mut cols = keys(spec.cols, &spec.period, cells.iter().map(|c| c.k2.as_str()))?;
+    let dims = dims_of(spec)?;
+    let counted = if spec.partitions() {
+        count_partition(conn, spec, &dims)?
+    } else {
+        count_distinct(conn, spec, &dims)?
+    };
+    let mut rows = keys(spec.rows, &spec.period, counted.values[0].iter().map(String::as_str))?;
+    let mut cols = keys(spec.cols, &spec.period, counted.values[1].iter().map(String::as_str))?;
     if rows.is_empty() {
         rows.push(ALL.to_owned());
     }
     if cols.is_empty() {
         cols.push(ALL.to_owned());
     }
+    // Where each interned value sits among the keys (a value found but not a key is dropped:
+    // cannot happen for the vocabularies, kept safe for the period buckets).
+    let place = |values: &[String], keys: &[String]| -> Vec<Option<usize>> {
+        values.iter().map(|v| keys.iter().position(|k| k == v)).collect()
+    };
+    let (at_row, at_col) = (place(&counted.values[0], &rows), place(&counted.values[1], &cols));
     let mut grid = vec![vec![0i64; cols.len()]; rows.len()];
-    for c in &cells {
-        if let (Some(r), Some(k)) = (
-            rows.iter().position(|x| *x == c.k1),
-            cols.iter().position(|x| *x == c.k2),
-        ) {
-            grid[r][k] = c.n;
+    let mut row_totals = vec![0i64; rows.len()];
+    let mut col_totals = vec![0i64; cols.len()];
+    for (a, r) in at_row.iter().enumerate() {
+        let Some(r) = r else { continue };
+        row_totals[*r] += counted.margins[0][a];
+        for (b, c) in at_col.iter().enumerate() {
+            if let Some(c) = c {
+                grid[*r][*c] += counted.cells[counted.at(a as u32, b as u32)];
+            }
         }
     }
-    let (row_totals, col_totals, total) = if spec.partitions() {
-        let rt: Vec<i64> = grid.iter().map(|r| r.iter().sum()).collect();
-        let ct: Vec<i64> = (0..cols.len()).map(|k| grid.iter().map(|r| r[k]).sum()).collect();
-        let t = rt.iter().sum();
-        (rt, ct, t)
-    } else {
-        let by = |found: Vec<Count>, keys: &[String], first: bool| {
-            let mut v = vec![0i64; keys.len()];
-            for c in found {
-                let k = if first { &c.k1 } else { &c.k2 };
-                if let Some(i) = keys.iter().position(|x| x == k) {
-                    v[i] = c.n;
-                }
-            }
-            v
-        };
-        let rt = if e2.is_some() && e1.is_some() {
-            by(grouped(conn, spec, e1.as_deref(), None)?, &rows, true)
-        } else if e1.is_some() {
-            grid.iter().map(|r| r[0]).collect()
-        } else {
-            vec![0; rows.len()]
-        };
-        let ct = if e1.is_some() && e2.is_some() {
-            by(grouped(conn, spec, None, e2.as_deref())?, &cols, false)
-        } else if e2.is_some() {
-            grid[0].clone()
-        } else {
-            vec![0; cols.len()]
-        };
-        let t = grouped(conn, spec, None, None)?.first().map_or(0, |c| c.n);
-        let rt = if e1.is_none() { vec![t; rows.len()] } else { rt };
-        let ct = if e2.is_none() { vec![t; cols.len()] } else { ct };
-        (rt, ct, t)
-    };
+    for (b, c) in at_col.iter().enumerate() {
+        if let Some(c) = c {
+            col_totals[*c] += counted.margins[1][b];
+        }
+    }
+    // Driven by the links, which are far fewer than the referrals of a long period.
     let links = diesel::sql_query(format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS referrals, CAST(COUNT(DISTINCT rp.person_id) AS BIGINT) AS persons \
-         FROM referrals r JOIN referral_persons rp ON rp.referral_id = r.id WHERE r.status <> 'draft' \
+         FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
          AND r.received_at >= {} AND r.received_at < {}{}",
         ts(spec.period.start),
         ts(spec.period.end),
@@ -286,7 +406,7 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
         cells: grid,
         row_totals,
         col_totals,
-        total,
+        total: counted.total,
         linked_referrals: links.referrals,
         linked_persons: links.persons,
     })

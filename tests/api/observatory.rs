@@ -475,6 +475,111 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
 }
 both!(each_indicator_table_has_its_known_answer);
 
+/// Every cross-table agrees with its one-way tables and with its transpose, in every measure: a
+/// margin is the one-way table of the same selection (the disclosure control relies on it), and a
+/// unit reaching two cells of a row counts once in the row. One person reported twice, as a woman
+/// in the first quarter and as a man in the second, with two types of exploitation.
+async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
+    let mut u = unit(b).await;
+    seed(
+        &u.admin,
+        &[
+            Batch::new(1, "PA", "2021-02-10").citizenship("NG"),
+            Batch::new(1, "PB", "2021-05-10")
+                .gender("male")
+                .citizenship("NG")
+                .source("cas_operator"),
+            Batch::new(3, "F", "2021-03-01").province("028").source("prefecture"),
+            Batch::new(2, "M", "2021-08-01").gender("male").citizenship("PK"),
+        ],
+    );
+    fact(&u.admin, "referral_exploitation", "exploitation", "PA", "sexual");
+    fact(&u.admin, "referral_exploitation", "exploitation", "PB", "labour");
+    fact(&u.admin, "referral_exploitation", "exploitation", "PB", "begging");
+    fact(&u.admin, "referral_exploitation", "exploitation", "F-", "sexual");
+    fact(
+        &u.admin,
+        "referral_indicators",
+        "indicator",
+        "F-",
+        "threats_or_intimidation",
+    );
+    fact(
+        &u.admin,
+        "referral_indicators",
+        "indicator",
+        "F-",
+        "fear_of_retaliation_on_family",
+    );
+    link(&u.admin, &["PA-0", "PB-0"]);
+    let y = "from=2021-01-01&to=2021-12-31";
+    let p = table(&mut u.op, &format!("measure=persons&rows=gender&cols=quarter&{y}")).await;
+    assert_eq!(cell(&p, "female", "2021-Q1"), 4);
+    assert_eq!(cell(&p, "male", "2021-Q2"), 1);
+    assert_eq!(row_total(&p, "male"), 3, "the person and the two men of August");
+    assert_eq!(col_total(&p, "2021-Q1"), 4);
+    assert_eq!(p["total"], 6, "7 referrals, 6 persons");
+    assert_eq!(p["linked_persons"], 1);
+    let x = table(&mut u.op, &format!("rows=exploitation_type&cols=gender&{y}")).await;
+    assert_eq!(cell(&x, "sexual", "female"), 4);
+    assert_eq!(cell(&x, "labour", "male"), 1);
+    assert_eq!(
+        col_total(&x, "male"),
+        3,
+        "a referral of two types counts once in its column"
+    );
+    let m = table(&mut u.op, &format!("rows=means_of_control&{y}")).await;
+    assert_eq!(cell(&m, "threats", "all"), 3, "two indicators of one means count once");
+    let inds = [
+        "gender",
+        "citizenship",
+        "emergence_region",
+        "international_protection",
+        "exploitation_type",
+        "means_of_control",
+        "quarter",
+    ];
+    for measure in ["referrals", "persons", "cases"] {
+        let mut one_way = std::collections::HashMap::new();
+        let mut total = None;
+        for a in inds {
+            let t = table(&mut u.op, &format!("measure={measure}&rows={a}&{y}")).await;
+            total.get_or_insert(t["total"].clone());
+            assert_eq!(t["total"], total.clone().unwrap_or_default(), "{measure} {a}");
+            one_way.insert(a, t);
+        }
+        for a in inds {
+            for b in inds.iter().filter(|b| **b != a) {
+                let t = table(&mut u.op, &format!("measure={measure}&rows={a}&cols={b}&{y}")).await;
+                let tr = table(&mut u.op, &format!("measure={measure}&rows={b}&cols={a}&{y}")).await;
+                assert_eq!(t["total"], total.clone().unwrap_or_default(), "{measure} {a}×{b}");
+                for (i, key) in t["rows"].as_array().expect("rows").iter().enumerate() {
+                    let code = key["code"].as_str().expect("code");
+                    assert_eq!(
+                        t["row_totals"][i],
+                        cell(&one_way[a], code, "all"),
+                        "{measure} {a}×{b} row {code}"
+                    );
+                    assert_eq!(tr["col_totals"][idx(&tr["cols"], code)], t["row_totals"][i]);
+                    for (j, col) in t["cols"].as_array().expect("cols").iter().enumerate() {
+                        let other = col["code"].as_str().expect("code");
+                        assert_eq!(t["cells"][i][j], cell(&tr, other, code), "{measure} {a}×{b} transposed");
+                    }
+                }
+                for (j, key) in t["cols"].as_array().expect("cols").iter().enumerate() {
+                    let code = key["code"].as_str().expect("code");
+                    assert_eq!(
+                        t["col_totals"][j],
+                        cell(&one_way[*b], code, "all"),
+                        "{measure} {a}×{b} col {code}"
+                    );
+                }
+            }
+        }
+    }
+}
+both!(every_cross_table_agrees_with_its_one_way_tables);
+
 /// The attacker: knows the published values, that rows and columns add up to their totals, and
 /// that a withheld count under the threshold is at least 1. Solves every row and column with one
 /// unknown, substitutes, and narrows intervals, until nothing moves. Returns what it pinned down.
