@@ -130,6 +130,8 @@ pub struct ReferralView {
     pub person: PersonView,
     /// ISTAT province code.
     pub emergence_province: Option<String>,
+    /// ISTAT province code of the place of exploitation, if known.
+    pub exploitation_province: Option<String>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Vec<ExploitationType>,
     pub indicators: Vec<String>,
@@ -208,6 +210,7 @@ impl ReferralView {
                 hosted_by: org(file, r.hosted_org_id),
             },
             emergence_province: r.emergence_province.map(|p| p.code.to_owned()),
+            exploitation_province: r.exploitation_province.map(|p| p.code.to_owned()),
             emergence_context: r.emergence_context,
             exploitation_types: file.facts.exploitation.clone(),
             indicators: file.facts.indicators.clone(),

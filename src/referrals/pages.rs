@@ -466,6 +466,7 @@ struct DetailPage {
     steps: Vec<String>,
     reasons: &'static [DeclineReason],
     province: Option<String>,
+    exploitation_province: Option<String>,
     /// The case that answers the referral, when the caller may open it, and its raised flags.
     case: Option<i64>,
     case_flags: Vec<crate::casework::vocab::FlagKind>,
@@ -538,6 +539,7 @@ async fn render_detail(
         is_new: file.referral.status() == Status::New,
         restricted: file.referral.status() == Status::Restricted,
         province: file.referral.row.emergence_province.map(|p| p.name.to_owned()),
+        exploitation_province: file.referral.row.exploitation_province.map(|p| p.name.to_owned()),
         c: view,
         form,
         indicators,

@@ -64,6 +64,7 @@ pub struct ReferralRow {
     pub version: Version,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub exploitation_province: Option<Province>,
 }
 
 /// Who a referral went to, and when it was acknowledged or escalated.
