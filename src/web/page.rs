@@ -22,6 +22,9 @@ pub struct NavItem {
     pub href: &'static str,
     pub key: &'static str,
     pub active: bool,
+    /// False for a page linked below the content, not in the bar (the unit's statistics: its
+    /// navigation bar is full on a phone).
+    pub in_bar: bool,
 }
 
 /// The navigation each role sees (later capabilities add their entries here).
@@ -59,6 +62,17 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         // The coordinator checks that alerts went out.
         items.push(("/admin/outbox", "nav.outbox"));
     }
+    // The unit's statistics, linked below every page: the observatory's exact tables and the
+    // occupancy history of the escape points.
+    let tiles_only: &[&str] = if matches!(role, Role::Coordinator | Role::Operator) {
+        items.extend([
+            ("/observatory", "nav.observatory"),
+            ("/escape-points/occupancy", "nav.occupancy"),
+        ]);
+        &["/observatory", "/escape-points/occupancy"]
+    } else {
+        &[]
+    };
     if role == Role::Admin {
         items.extend([
             ("/admin/users", "nav.users"),
@@ -74,6 +88,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         .map(|(href, key)| NavItem {
             href,
             key,
+            in_bar: !tiles_only.contains(&href),
             active: if href == "/" {
                 path == "/"
             } else {
@@ -105,6 +120,11 @@ pub struct Page {
 }
 
 impl Page {
+    /// The pages reached from below the content rather than the navigation bar.
+    pub fn more_nav(&self) -> Vec<&NavItem> {
+        self.nav.iter().filter(|i| !i.in_bar).collect()
+    }
+
     pub fn new(ctx: &Ctx, title_key: &'static str) -> Page {
         let user = ctx.principal.as_ref().and_then(|p| match &p.actor {
             Actor::User { display_name, .. } => Some(PageUser {

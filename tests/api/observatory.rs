@@ -1012,6 +1012,14 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
             Batch::new(20, "J", "2021-01-10").source("prefecture").gender("male"),
         ],
     );
+    // The unit reaches its statistics from below every page, not from the full navigation bar.
+    for who in [&mut u.coord, &mut u.op] {
+        let home = who.get("/referrals").await;
+        let (bar, rest) = home.body.split_once("</nav>").expect("navigation");
+        assert!(!bar.contains("href=\"/observatory\""), "{bar}");
+        assert!(rest.contains("href=\"/observatory\"") && rest.contains("href=\"/escape-points/occupancy\""));
+        assert_eq!(who.get("/observatory").await.status, StatusCode::OK);
+    }
     // An unknown territory basis is refused by name, not read as the default.
     let r = u.coord.get("/observatory?territory=altrove").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);

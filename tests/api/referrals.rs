@@ -975,7 +975,10 @@ async fn the_intake_form_and_the_portal_work_without_javascript(b: Backend) {
     let location = r.header("location").expect("location");
     let page = u.op.get(&location).await;
     assert!(page.body.contains("Precious") && page.body.contains("Minore") && page.body.contains("id=\"acknowledge\""));
-    assert!(page.body.contains("<dd>Palermo</dd>"), "the province of exploitation is shown");
+    assert!(
+        page.body.contains("<dd>Palermo</dd>"),
+        "the province of exploitation is shown"
+    );
     let id = location.rsplit('/').next().expect("id");
     let api = u.op.get(&format!("/api/v1/referrals/{id}")).await;
     assert_eq!(api.json()["exploitation_province"], "082");
