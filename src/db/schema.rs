@@ -194,6 +194,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    referral_labour_sectors (referral_id, sector) {
+        referral_id -> BigInt,
+        sector -> Text,
+    }
+}
+
+diesel::table! {
     referral_languages (referral_id, language) {
         referral_id -> BigInt,
         language -> Text,
@@ -489,6 +496,7 @@ diesel::joinable!(referral_routing -> referrals (referral_id));
 diesel::joinable!(referral_decisions -> referrals (referral_id));
 diesel::joinable!(referral_exploitation -> referrals (referral_id));
 diesel::joinable!(referral_indicators -> referrals (referral_id));
+diesel::joinable!(referral_labour_sectors -> referrals (referral_id));
 diesel::joinable!(referral_languages -> referrals (referral_id));
 diesel::joinable!(referrals -> data_keys (data_key_id));
 diesel::joinable!(shifts -> users (user_id));
@@ -651,6 +659,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_decisions,
     referral_exploitation,
     referral_indicators,
+    referral_labour_sectors,
     referral_languages,
     referral_people,
     pending_seal,

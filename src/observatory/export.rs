@@ -11,7 +11,7 @@ use super::model::{Indicator, MeansOfControl, Table, ALL, MEANS_OF_CONTROL};
 use super::store::RecordRow;
 use crate::domain::{Country, Lang};
 use crate::error::AppError;
-use crate::referrals::vocab::ExploitationType;
+use crate::referrals::vocab::{ExploitationType, LabourSector};
 
 /// The flavour of a CSV file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,6 +250,7 @@ pub struct CtdcRecord {
     pub citizenship: String,
     pub country_of_exploitation: &'static str,
     pub exploitation: Vec<ExploitationType>,
+    pub sectors: Vec<LabourSector>,
     pub means: Vec<MeansOfControl>,
     pub signs_of_prostitution: bool,
 }
@@ -293,6 +294,11 @@ impl CtdcRecord {
                 Some(f) if f.starts_with("x:") => {
                     if let Some(x) = ExploitationType::parse(&f[2..]) {
                         rec.exploitation.push(x);
+                    }
+                }
+                Some(f) if f.starts_with("l:") => {
+                    if let Some(s) = LabourSector::parse(&f[2..]) {
+                        rec.sectors.push(s);
                     }
                 }
                 Some(f) if f.starts_with("m:") => {
@@ -375,9 +381,21 @@ impl CtdcRecord {
             f.push(flag(self.means.contains(&m)));
         }
         f.push(flag(self.means.is_empty()));
-        // The sector of labour exploitation is not recorded at intake: missing.
-        for _ in 0..6 {
-            f.push(MISSING.to_owned());
+        // The sector, for labour exploitation with at least one sector recorded; else missing.
+        let sectors_known = has(ExploitationType::Labour) && !self.sectors.is_empty();
+        for s in [
+            LabourSector::Agriculture,
+            LabourSector::Construction,
+            LabourSector::DomesticWork,
+            LabourSector::Hospitality,
+            LabourSector::Manufacturing,
+            LabourSector::Other,
+        ] {
+            f.push(if sectors_known {
+                flag(self.sectors.contains(&s))
+            } else {
+                MISSING.to_owned()
+            });
         }
         // Prostitution when sexual exploitation was reported with its signs; the other forms
         // are not recorded.
@@ -622,4 +640,52 @@ pub fn table_xlsx(t: &Table, p: &Published, lang: Lang) -> Result<Vec<u8>, AppEr
     }
     sheet.set_column_width(0, 40).map_err(fail)?;
     book.save_to_buffer().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fact: Option<&str>) -> RecordRow {
+        RecordRow {
+            id: 1,
+            received_at: chrono::NaiveDate::from_ymd_opt(2021, 3, 1)
+                .and_then(|d| d.and_hms_opt(10, 0, 0))
+                .expect("instant"),
+            gender: "female".to_owned(),
+            age_broad: Some("18--20".to_owned()),
+            minor: false,
+            age_band: Some("18-24".to_owned()),
+            citizenship: Some("NG".to_owned()),
+            exploitation_province: None,
+            source_kind: "police".to_owned(),
+            fact: fact.map(str::to_owned),
+        }
+    }
+
+    fn field<'a>(fields: &'a [String], name: &str) -> &'a str {
+        let i = CTDC_FIELDS.iter().position(|f| *f == name).expect("field");
+        &fields[i]
+    }
+
+    #[test]
+    fn the_sector_of_labour_is_flagged_only_when_recorded_with_labour_exploitation() {
+        let rec = CtdcRecord::of(&[
+            row(Some("x:labour")),
+            row(Some("l:agriculture")),
+            row(Some("l:hospitality")),
+        ])
+        .expect("record");
+        let f = rec.fields();
+        assert_eq!(f.len(), CTDC_FIELDS.len());
+        assert_eq!(field(&f, "isForcedLabour"), "1");
+        assert_eq!(field(&f, "typeOfLabourAgriculture"), "1");
+        assert_eq!(field(&f, "typeOfLabourHospitality"), "1");
+        assert_eq!(field(&f, "typeOfLabourConstruction"), "0");
+        let unknown = CtdcRecord::of(&[row(Some("x:labour"))]).expect("record").fields();
+        assert_eq!(field(&unknown, "typeOfLabourAgriculture"), "-99");
+        let sexual = CtdcRecord::of(&[row(Some("x:sexual"))]).expect("record").fields();
+        assert_eq!(field(&sexual, "isForcedLabour"), "0");
+        assert_eq!(field(&sexual, "typeOfLabourOther"), "-99");
+    }
 }

@@ -33,6 +33,7 @@ vocabulary! {
         ExploitationRegion = "exploitation_region" => ("Regione di sfruttamento", "Region of exploitation"),
         ExploitationProvince = "exploitation_province" => ("Provincia di sfruttamento", "Province of exploitation"),
         ExploitationType = "exploitation_type" => ("Tipologia di sfruttamento", "Type of exploitation"),
+        LabourSector = "labour_sector" => ("Settore dello sfruttamento lavorativo", "Sector of labour exploitation"),
         SourceKind = "source_kind" => ("Soggetto attivatore", "Activating subject"),
         InternationalProtection = "international_protection" => ("Dal sistema di protezione internazionale", "From the international-protection system"),
         Channel = "channel" => ("Canale", "Channel"),
@@ -111,7 +112,7 @@ impl Indicator {
     pub fn multi_valued(self) -> bool {
         matches!(
             self,
-            Indicator::ExploitationType | Indicator::Outcome | Indicator::MeansOfControl
+            Indicator::ExploitationType | Indicator::LabourSector | Indicator::Outcome | Indicator::MeansOfControl
         )
     }
 
@@ -122,7 +123,7 @@ impl Indicator {
     /// The label of one of this indicator's values.
     pub fn value_label(self, code: &str, lang: Lang) -> String {
         use crate::casework::vocab::OutcomeKind;
-        use crate::referrals::vocab::{AgeBand, Channel, ExploitationType, Gender, Status};
+        use crate::referrals::vocab::{AgeBand, Channel, ExploitationType, Gender, LabourSector, Status};
         let it = lang == Lang::It;
         if code == ALL {
             return if it { "Totale" } else { "Total" }.to_owned();
@@ -157,6 +158,7 @@ impl Indicator {
                 Province::by_code(code).map(|p| p.name.to_owned())
             }
             Indicator::ExploitationType => ExploitationType::parse(code).map(|v| v.label(lang).to_owned()),
+            Indicator::LabourSector => LabourSector::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::SourceKind => SourceKind::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::Channel => Channel::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::Citizenship => Country::by_code(code).map(|c| c.name(lang).to_owned()),

@@ -39,6 +39,10 @@ fn joins_of(ind: Indicator) -> Option<(&'static str, String)> {
             "re",
             "LEFT JOIN referral_exploitation re ON re.referral_id = r.id".to_owned(),
         )),
+        Indicator::LabourSector => Some((
+            "rl",
+            "LEFT JOIN referral_labour_sectors rl ON rl.referral_id = r.id".to_owned(),
+        )),
         Indicator::Outcome => Some((
             "co",
             "LEFT JOIN case_referrals ocr ON ocr.referral_id = r.id LEFT JOIN case_outcomes co ON co.case_id = ocr.case_id"
@@ -91,6 +95,7 @@ fn expr_of(ind: Indicator, period: &Period) -> Result<(String, Lift), AppError> 
         Indicator::ExploitationRegion => (format!("COALESCE(r.exploitation_province, '{UNKNOWN}')"), Lift::Region),
         Indicator::ExploitationProvince => same(format!("COALESCE(r.exploitation_province, '{UNKNOWN}')")),
         Indicator::ExploitationType => same(format!("COALESCE(re.exploitation, '{UNKNOWN}')")),
+        Indicator::LabourSector => same(format!("COALESCE(rl.sector, '{UNKNOWN}')")),
         Indicator::SourceKind => same("r.source_kind".to_owned()),
         Indicator::InternationalProtection => ("r.source_kind".to_owned(), Lift::Protection),
         Indicator::Channel => same("r.channel".to_owned()),
@@ -435,7 +440,7 @@ fn keys<'a>(
 fn order_of(ind: Indicator, code: &str) -> usize {
     use crate::casework::vocab::OutcomeKind;
     use crate::domain::SourceKind;
-    use crate::referrals::vocab::{AgeBand, Channel, ExploitationType, Gender, Status};
+    use crate::referrals::vocab::{AgeBand, Channel, ExploitationType, Gender, LabourSector, Status};
     if code == UNKNOWN || code == "none" || code == "not_specified" {
         return usize::MAX;
     }
@@ -445,6 +450,7 @@ fn order_of(ind: Indicator, code: &str) -> usize {
         Indicator::AgeBand => pos(AgeBand::CODES),
         Indicator::Minor | Indicator::InternationalProtection => pos(&["yes", "no"]),
         Indicator::ExploitationType => pos(ExploitationType::CODES),
+        Indicator::LabourSector => pos(LabourSector::CODES),
         Indicator::SourceKind => pos(SourceKind::CODES),
         Indicator::Channel => pos(Channel::CODES),
         Indicator::Outcome => pos(OutcomeKind::CODES),
@@ -497,6 +503,7 @@ pub fn records(
          r.exploitation_province AS exploitation_province, r.source_kind AS source_kind, f.fact AS fact \
          FROM referrals r \
          LEFT JOIN (SELECT referral_id, 'x:' || exploitation AS fact FROM referral_exploitation \
+                    UNION ALL SELECT referral_id, 'l:' || sector AS fact FROM referral_labour_sectors \
                     UNION ALL SELECT referral_id, 'm:' || indicator AS fact FROM referral_indicators WHERE indicator IN ({}, 'signs_of_prostitution')) f \
            ON f.referral_id = r.id \
          WHERE r.status <> 'draft' AND r.received_at >= {} AND r.received_at < {}{} \

@@ -13,7 +13,7 @@ use super::service::{self, Action, CaseFile};
 use super::store::{self, Referral};
 use super::vocab::{
     AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
-    MediatorAnswer, Status, Urgency,
+    LabourSector, MediatorAnswer, Status, Urgency,
 };
 use crate::auth::Access;
 use crate::clock::rome;
@@ -134,6 +134,8 @@ pub struct ReferralView {
     pub exploitation_province: Option<String>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Vec<ExploitationType>,
+    /// The sectors of labour exploitation, where known.
+    pub labour_sectors: Vec<LabourSector>,
     pub indicators: Vec<String>,
     pub indicators_version: Option<String>,
     pub notes: Option<String>,
@@ -213,6 +215,7 @@ impl ReferralView {
             exploitation_province: r.exploitation_province.map(|p| p.code.to_owned()),
             emergence_context: r.emergence_context,
             exploitation_types: file.facts.exploitation.clone(),
+            labour_sectors: file.facts.labour_sectors.clone(),
             indicators: file.facts.indicators.clone(),
             indicators_version: r.indicators_version.clone(),
             notes: p.notes.clone(),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, Urgency};
+use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, LabourSector, Urgency};
 use crate::domain::{parse_instant, parse_language, source_of, OrgId, OrgKind, Province, SourceKind};
 use crate::error::{AppError, FieldError};
 use crate::protocols::Protocols;
@@ -84,6 +84,8 @@ pub struct ReferralInput {
     pub exploitation_province: Option<String>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Option<Vec<ExploitationType>>,
+    /// The sectors of labour exploitation, where known (only with the `labour` type).
+    pub labour_sectors: Option<Vec<LabourSector>>,
     /// Ids from the indicators checklist (`protocols/indicators.toml`).
     pub indicators: Option<Vec<String>>,
     /// Free text for the unit.
@@ -139,6 +141,7 @@ pub struct NewReferral {
     pub citizenship: Option<crate::domain::Country>,
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Vec<ExploitationType>,
+    pub labour_sectors: Vec<LabourSector>,
     pub indicators: Vec<String>,
     pub indicators_version: String,
     pub notes: Option<String>,
@@ -303,7 +306,17 @@ impl ReferralInput {
             },
         };
         let mut exploitation_types = self.exploitation_types.clone().unwrap_or_default();
+        exploitation_types.sort_by_key(|e| e.as_str());
         exploitation_types.dedup();
+        let mut labour_sectors = self.labour_sectors.clone().unwrap_or_default();
+        labour_sectors.sort_by_key(|s| s.as_str());
+        labour_sectors.dedup();
+        if !labour_sectors.is_empty() && !exploitation_types.contains(&ExploitationType::Labour) {
+            err(
+                "labour_sectors",
+                "a sector of labour exploitation needs the labour exploitation type",
+            );
+        }
         let mut indicators = Vec::new();
         for (i, id) in self.indicators.clone().unwrap_or_default().iter().enumerate() {
             if protocols.indicator(id.trim()).is_none() {
@@ -440,6 +453,7 @@ impl ReferralInput {
                 citizenship: person.nationality.as_deref().and_then(crate::domain::Country::parse),
                 emergence_context: self.emergence_context,
                 exploitation_types,
+                labour_sectors,
                 indicators,
                 indicators_version: protocols.indicators.version.clone(),
                 notes: text(&self.notes),

@@ -12,8 +12,8 @@ use super::model::{ConsentInput, PersonInput, ReferralInput, Submitter};
 use super::service::{self, Action};
 use super::store::{self, ListFilter, Referral};
 use super::vocab::{
-    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender, Status,
-    Urgency,
+    AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender, LabourSector,
+    Status, Urgency,
 };
 use crate::accounts::orgs;
 use crate::auth::Access;
@@ -199,6 +199,7 @@ struct IntakePage {
     age_bands: &'static [AgeBand],
     contexts: &'static [EmergenceContext],
     exploitation: &'static [ExploitationType],
+    sectors: &'static [LabourSector],
     urgencies: &'static [Urgency],
     routes: &'static [ContactRoute],
     /// Reviewing an imported draft: the email as it arrived (sender, subject and text), shown
@@ -272,6 +273,7 @@ async fn intake_page_with(
         age_bands: AgeBand::ALL,
         contexts: EmergenceContext::ALL,
         exploitation: ExploitationType::ALL,
+        sectors: LabourSector::ALL,
         urgencies: Urgency::ALL,
         routes: ContactRoute::ALL,
         original,
@@ -296,6 +298,13 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
         match ExploitationType::parse(&v) {
             Some(e) => exploitation.push(e),
             None => errors.push(FieldError::new("exploitation_types", "is not one of the choices")),
+        }
+    }
+    let mut sectors = Vec::new();
+    for v in all("labour_sectors") {
+        match LabourSector::parse(&v) {
+            Some(s) => sectors.push(s),
+            None => errors.push(FieldError::new("labour_sectors", "is not one of the choices")),
         }
     }
     let languages: Vec<String> = form
@@ -337,6 +346,7 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
         exploitation_province: form.opt("exploitation_province"),
         emergence_context: form.choice("emergence_context", EmergenceContext::parse, &mut errors),
         exploitation_types: Some(exploitation),
+        labour_sectors: Some(sectors),
         indicators: Some(all("indicators")),
         notes: form.opt("notes"),
         interview_joint: match form.v("interview_joint") {

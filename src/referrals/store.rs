@@ -20,7 +20,7 @@ use super::model::{Consent, NewReferral};
 use super::routing::{self, Routing};
 use super::vocab::{
     AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
-    MediatorAnswer, Status, Urgency,
+    LabourSector, MediatorAnswer, Status, Urgency,
 };
 use crate::accounts::orgs;
 use crate::accounts::users::{self, UserRow};
@@ -28,8 +28,8 @@ use crate::config::Settings;
 use crate::crypto::{self, DataKey, Keyring, Sealed, WrappedKey};
 use crate::db::schema::{
     idempotency_keys, organisations, pending_seal, referral_consents, referral_decisions, referral_events,
-    referral_exploitation, referral_feedback, referral_indicators, referral_languages, referral_people,
-    referral_routing, referrals,
+    referral_exploitation, referral_feedback, referral_indicators, referral_labour_sectors, referral_languages,
+    referral_people, referral_routing, referrals,
 };
 use crate::db::{DbBackend, DbConn};
 use crate::domain::{DataKeyId, Lang, OrgId, Province, ReferralId, SourceKind, TokenId, UserId, Version};
@@ -141,6 +141,7 @@ impl Referral {
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
     pub exploitation: Vec<ExploitationType>,
+    pub labour_sectors: Vec<LabourSector>,
     pub indicators: Vec<String>,
     pub languages: Vec<String>,
 }
@@ -446,6 +447,13 @@ struct ExploitationRow<'a> {
 }
 
 #[derive(Insertable)]
+#[diesel(table_name = referral_labour_sectors, treat_none_as_default_value = false)]
+struct SectorRow<'a> {
+    referral_id: ReferralId,
+    sector: &'a LabourSector,
+}
+
+#[derive(Insertable)]
 #[diesel(table_name = referral_indicators, treat_none_as_default_value = false)]
 struct IndicatorRow<'a> {
     referral_id: ReferralId,
@@ -463,6 +471,8 @@ struct LanguageRow<'a> {
 fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace: bool) -> Result<(), AppError> {
     if replace {
         diesel::delete(referral_exploitation::table.filter(referral_exploitation::referral_id.eq(id))).execute(conn)?;
+        diesel::delete(referral_labour_sectors::table.filter(referral_labour_sectors::referral_id.eq(id)))
+            .execute(conn)?;
         diesel::delete(referral_indicators::table.filter(referral_indicators::referral_id.eq(id))).execute(conn)?;
         diesel::delete(referral_languages::table.filter(referral_languages::referral_id.eq(id))).execute(conn)?;
     }
@@ -475,6 +485,15 @@ fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace
         })
         .collect();
     crate::insert_rows!(conn, referral_exploitation::table, &exploitation)?;
+    let sectors: Vec<SectorRow<'_>> = new
+        .labour_sectors
+        .iter()
+        .map(|v| SectorRow {
+            referral_id: id,
+            sector: v,
+        })
+        .collect();
+    crate::insert_rows!(conn, referral_labour_sectors::table, &sectors)?;
     let indicators: Vec<IndicatorRow<'_>> = new
         .indicators
         .iter()
@@ -1059,6 +1078,11 @@ pub fn facts(conn: &mut DbConn, id: ReferralId) -> Result<Facts, AppError> {
             .filter(referral_exploitation::referral_id.eq(id))
             .select(referral_exploitation::exploitation)
             .order(referral_exploitation::exploitation.asc())
+            .load(conn)?,
+        labour_sectors: referral_labour_sectors::table
+            .filter(referral_labour_sectors::referral_id.eq(id))
+            .select(referral_labour_sectors::sector)
+            .order(referral_labour_sectors::sector.asc())
             .load(conn)?,
         indicators: referral_indicators::table
             .filter(referral_indicators::referral_id.eq(id))

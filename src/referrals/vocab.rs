@@ -89,6 +89,18 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// The sector of labour exploitation, where known (the CTDC's `typeOfLabour*`).
+    LabourSector ("labour_sector") {
+        Agriculture = "agriculture" => ("Agricoltura", "Agriculture"),
+        Construction = "construction" => ("Edilizia", "Construction"),
+        DomesticWork = "domestic_work" => ("Lavoro domestico e di cura", "Domestic work"),
+        Hospitality = "hospitality" => ("Ristorazione e accoglienza turistica", "Hospitality"),
+        Manufacturing = "manufacturing" => ("Manifattura", "Manufacturing"),
+        Other = "other" => ("Altro settore", "Other sector"),
+    }
+}
+
+vocabulary! {
     Urgency ("urgency") {
         Emergency = "emergency" => ("Emergenza", "Emergency"),
         Ordinary = "ordinary" => ("Ordinaria", "Ordinary"),

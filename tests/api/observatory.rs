@@ -362,6 +362,7 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
     fact(&u.admin, "referral_exploitation", "exploitation", "SL", "sexual");
     fact(&u.admin, "referral_exploitation", "exploitation", "SL", "labour");
     fact(&u.admin, "referral_exploitation", "exploitation", "S-", "sexual");
+    fact(&u.admin, "referral_labour_sectors", "sector", "SL", "agriculture");
     fact(&u.admin, "referral_indicators", "indicator", "SL", "debt_bondage");
     fact(&u.admin, "referral_indicators", "indicator", "SL", "ritual_oath");
     fact(&u.admin, "referral_indicators", "indicator", "S-", "visible_fear");
@@ -403,6 +404,10 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
     expect(&ex, &[("sexual", 3), ("labour", 2), ("unknown", 2)]);
     assert_eq!(ex["total"], 5, "a referral with two types is counted once in the total");
     assert_eq!(ex["margins_are_sums"], false);
+    expect(
+        &table(&mut u.op, &format!("rows=labour_sector&{y}")).await,
+        &[("agriculture", 2), ("unknown", 3)],
+    );
     expect(
         &table(&mut u.op, &format!("rows=source_kind&{y}")).await,
         &[("cas_operator", 2), ("police", 2), ("street_unit", 1)],

@@ -372,6 +372,7 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("AgeBand", r::AgeBand::CODES),
         ("EmergenceContext", r::EmergenceContext::CODES),
         ("ExploitationType", r::ExploitationType::CODES),
+        ("LabourSector", r::LabourSector::CODES),
         ("Urgency", r::Urgency::CODES),
         ("Status", r::Status::CODES),
         ("DeclineReason", r::DeclineReason::CODES),

@@ -342,6 +342,37 @@ async fn each_source_follows_its_procedure(b: Backend) {
 }
 both!(each_source_follows_its_procedure);
 
+/// The sector of labour exploitation, where known: rows, given back in the referral; refused by
+/// name without the labour type (nothing written); a type given twice is kept once.
+async fn the_sector_of_labour_exploitation_is_kept_where_known(b: Backend) {
+    let mut u = unit(b).await;
+    let mut bad = cas_report(u.cas);
+    bad["labour_sectors"] = json!(["agriculture"]);
+    let r = u.op.api(Method::POST, "/api/v1/referrals", Some(bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.problem_fields(), vec!["labour_sectors"]);
+    assert_eq!(u.admin.count("referrals"), 0);
+    let mut unknown = cas_report(u.cas);
+    unknown["labour_sectors"] = json!(["fishing"]);
+    let r = u.op.api(Method::POST, "/api/v1/referrals", Some(unknown)).await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+    let mut body = cas_report(u.cas);
+    body["exploitation_types"] = json!(["labour", "sexual", "labour"]);
+    body["labour_sectors"] = json!(["domestic_work", "agriculture", "agriculture"]);
+    let id = file(&mut u.op, body).await["id"].as_i64().expect("id");
+    let c = case(&mut u.op, id).await;
+    assert_eq!(c["exploitation_types"], json!(["labour", "sexual"]));
+    assert_eq!(c["labour_sectors"], json!(["agriculture", "domestic_work"]));
+    assert_eq!(u.admin.count("referral_labour_sectors"), 2);
+    let page = u.op.get(&format!("/referrals/{id}")).await;
+    assert!(
+        page.body.contains("Agricoltura, Lavoro domestico e di cura"),
+        "{}",
+        page.body
+    );
+}
+both!(the_sector_of_labour_exploitation_is_kept_where_known);
+
 async fn a_commission_report_without_consent_is_refused_and_nothing_is_stored(b: Backend) {
     let mut u = unit(b).await;
     let mut ct = {
