@@ -201,6 +201,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    referral_recruiter_relations (referral_id, relation) {
+        referral_id -> BigInt,
+        relation -> Text,
+    }
+}
+
+diesel::table! {
     referral_languages (referral_id, language) {
         referral_id -> BigInt,
         language -> Text,
@@ -498,6 +505,7 @@ diesel::joinable!(referral_exploitation -> referrals (referral_id));
 diesel::joinable!(referral_indicators -> referrals (referral_id));
 diesel::joinable!(referral_labour_sectors -> referrals (referral_id));
 diesel::joinable!(referral_languages -> referrals (referral_id));
+diesel::joinable!(referral_recruiter_relations -> referrals (referral_id));
 diesel::joinable!(referrals -> data_keys (data_key_id));
 diesel::joinable!(shifts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -661,6 +669,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_indicators,
     referral_labour_sectors,
     referral_languages,
+    referral_recruiter_relations,
     referral_people,
     pending_seal,
     referral_consents,

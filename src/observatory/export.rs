@@ -11,7 +11,7 @@ use super::model::{Indicator, MeansOfControl, Table, ALL, MEANS_OF_CONTROL};
 use super::store::RecordRow;
 use crate::domain::{Country, Lang};
 use crate::error::AppError;
-use crate::referrals::vocab::{ExploitationType, LabourSector};
+use crate::referrals::vocab::{ExploitationType, LabourSector, RecruiterRelation};
 
 /// The flavour of a CSV file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,6 +251,7 @@ pub struct CtdcRecord {
     pub country_of_exploitation: &'static str,
     pub exploitation: Vec<ExploitationType>,
     pub sectors: Vec<LabourSector>,
+    pub recruiters: Vec<RecruiterRelation>,
     pub means: Vec<MeansOfControl>,
     pub signs_of_prostitution: bool,
 }
@@ -299,6 +300,11 @@ impl CtdcRecord {
                 Some(f) if f.starts_with("l:") => {
                     if let Some(s) = LabourSector::parse(&f[2..]) {
                         rec.sectors.push(s);
+                    }
+                }
+                Some(f) if f.starts_with("r:") => {
+                    if let Some(r) = RecruiterRelation::parse(&f[2..]) {
+                        rec.recruiters.push(r);
                     }
                 }
                 Some(f) if f.starts_with("m:") => {
@@ -407,9 +413,19 @@ impl CtdcRecord {
         for _ in 0..3 {
             f.push(MISSING.to_owned());
         }
-        // The recruiter's relation is not recorded.
-        for _ in 0..5 {
-            f.push(MISSING.to_owned());
+        // The recruiter's relation, when at least one was reported; else missing.
+        for r in [
+            RecruiterRelation::IntimatePartner,
+            RecruiterRelation::Friend,
+            RecruiterRelation::Family,
+            RecruiterRelation::Other,
+            RecruiterRelation::NotKnown,
+        ] {
+            f.push(if self.recruiters.is_empty() {
+                MISSING.to_owned()
+            } else {
+                flag(self.recruiters.contains(&r))
+            });
         }
         f
     }
@@ -687,5 +703,12 @@ mod tests {
         let sexual = CtdcRecord::of(&[row(Some("x:sexual"))]).expect("record").fields();
         assert_eq!(field(&sexual, "isForcedLabour"), "0");
         assert_eq!(field(&sexual, "typeOfLabourOther"), "-99");
+        assert_eq!(field(&sexual, "recruiterRelationFamily"), "-99");
+        let family = CtdcRecord::of(&[row(Some("x:sexual")), row(Some("r:family"))])
+            .expect("record")
+            .fields();
+        assert_eq!(field(&family, "recruiterRelationFamily"), "1");
+        assert_eq!(field(&family, "recruiterRelationFriend"), "0");
+        assert_eq!(field(&family, "recruiterRelationUnknown"), "0");
     }
 }

@@ -34,6 +34,7 @@ vocabulary! {
         ExploitationProvince = "exploitation_province" => ("Provincia di sfruttamento", "Province of exploitation"),
         ExploitationType = "exploitation_type" => ("Tipologia di sfruttamento", "Type of exploitation"),
         LabourSector = "labour_sector" => ("Settore dello sfruttamento lavorativo", "Sector of labour exploitation"),
+        RecruiterRelation = "recruiter_relation" => ("Relazione con chi ha reclutato", "Relation to the recruiter"),
         SourceKind = "source_kind" => ("Soggetto attivatore", "Activating subject"),
         InternationalProtection = "international_protection" => ("Dal sistema di protezione internazionale", "From the international-protection system"),
         Channel = "channel" => ("Canale", "Channel"),
@@ -112,7 +113,11 @@ impl Indicator {
     pub fn multi_valued(self) -> bool {
         matches!(
             self,
-            Indicator::ExploitationType | Indicator::LabourSector | Indicator::Outcome | Indicator::MeansOfControl
+            Indicator::ExploitationType
+                | Indicator::LabourSector
+                | Indicator::RecruiterRelation
+                | Indicator::Outcome
+                | Indicator::MeansOfControl
         )
     }
 
@@ -123,7 +128,9 @@ impl Indicator {
     /// The label of one of this indicator's values.
     pub fn value_label(self, code: &str, lang: Lang) -> String {
         use crate::casework::vocab::OutcomeKind;
-        use crate::referrals::vocab::{AgeBand, Channel, ExploitationType, Gender, LabourSector, Status};
+        use crate::referrals::vocab::{
+            AgeBand, Channel, ExploitationType, Gender, LabourSector, RecruiterRelation, Status,
+        };
         let it = lang == Lang::It;
         if code == ALL {
             return if it { "Totale" } else { "Total" }.to_owned();
@@ -159,6 +166,7 @@ impl Indicator {
             }
             Indicator::ExploitationType => ExploitationType::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::LabourSector => LabourSector::parse(code).map(|v| v.label(lang).to_owned()),
+            Indicator::RecruiterRelation => RecruiterRelation::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::SourceKind => SourceKind::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::Channel => Channel::parse(code).map(|v| v.label(lang).to_owned()),
             Indicator::Citizenship => Country::by_code(code).map(|c| c.name(lang).to_owned()),

@@ -43,6 +43,10 @@ fn joins_of(ind: Indicator) -> Option<(&'static str, String)> {
             "rl",
             "LEFT JOIN referral_labour_sectors rl ON rl.referral_id = r.id".to_owned(),
         )),
+        Indicator::RecruiterRelation => Some((
+            "rr",
+            "LEFT JOIN referral_recruiter_relations rr ON rr.referral_id = r.id".to_owned(),
+        )),
         Indicator::Outcome => Some((
             "co",
             "LEFT JOIN case_referrals ocr ON ocr.referral_id = r.id LEFT JOIN case_outcomes co ON co.case_id = ocr.case_id"
@@ -96,6 +100,7 @@ fn expr_of(ind: Indicator, period: &Period) -> Result<(String, Lift), AppError> 
         Indicator::ExploitationProvince => same(format!("COALESCE(r.exploitation_province, '{UNKNOWN}')")),
         Indicator::ExploitationType => same(format!("COALESCE(re.exploitation, '{UNKNOWN}')")),
         Indicator::LabourSector => same(format!("COALESCE(rl.sector, '{UNKNOWN}')")),
+        Indicator::RecruiterRelation => same(format!("COALESCE(rr.relation, '{UNKNOWN}')")),
         Indicator::SourceKind => same("r.source_kind".to_owned()),
         Indicator::InternationalProtection => ("r.source_kind".to_owned(), Lift::Protection),
         Indicator::Channel => same("r.channel".to_owned()),
@@ -440,7 +445,9 @@ fn keys<'a>(
 fn order_of(ind: Indicator, code: &str) -> usize {
     use crate::casework::vocab::OutcomeKind;
     use crate::domain::SourceKind;
-    use crate::referrals::vocab::{AgeBand, Channel, ExploitationType, Gender, LabourSector, Status};
+    use crate::referrals::vocab::{
+        AgeBand, Channel, ExploitationType, Gender, LabourSector, RecruiterRelation, Status,
+    };
     if code == UNKNOWN || code == "none" || code == "not_specified" {
         return usize::MAX;
     }
@@ -451,6 +458,7 @@ fn order_of(ind: Indicator, code: &str) -> usize {
         Indicator::Minor | Indicator::InternationalProtection => pos(&["yes", "no"]),
         Indicator::ExploitationType => pos(ExploitationType::CODES),
         Indicator::LabourSector => pos(LabourSector::CODES),
+        Indicator::RecruiterRelation => pos(RecruiterRelation::CODES),
         Indicator::SourceKind => pos(SourceKind::CODES),
         Indicator::Channel => pos(Channel::CODES),
         Indicator::Outcome => pos(OutcomeKind::CODES),
@@ -504,6 +512,7 @@ pub fn records(
          FROM referrals r \
          LEFT JOIN (SELECT referral_id, 'x:' || exploitation AS fact FROM referral_exploitation \
                     UNION ALL SELECT referral_id, 'l:' || sector AS fact FROM referral_labour_sectors \
+                    UNION ALL SELECT referral_id, 'r:' || relation AS fact FROM referral_recruiter_relations \
                     UNION ALL SELECT referral_id, 'm:' || indicator AS fact FROM referral_indicators WHERE indicator IN ({}, 'signs_of_prostitution')) f \
            ON f.referral_id = r.id \
          WHERE r.status <> 'draft' AND r.received_at >= {} AND r.received_at < {}{} \

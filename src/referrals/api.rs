@@ -13,7 +13,7 @@ use super::service::{self, Action, CaseFile};
 use super::store::{self, Referral};
 use super::vocab::{
     AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
-    LabourSector, MediatorAnswer, Status, Urgency,
+    LabourSector, MediatorAnswer, RecruiterRelation, Status, Urgency,
 };
 use crate::auth::Access;
 use crate::clock::rome;
@@ -136,6 +136,8 @@ pub struct ReferralView {
     pub exploitation_types: Vec<ExploitationType>,
     /// The sectors of labour exploitation, where known.
     pub labour_sectors: Vec<LabourSector>,
+    /// Who recruited the person, as reported.
+    pub recruiter_relations: Vec<RecruiterRelation>,
     pub indicators: Vec<String>,
     pub indicators_version: Option<String>,
     pub notes: Option<String>,
@@ -216,6 +218,7 @@ impl ReferralView {
             emergence_context: r.emergence_context,
             exploitation_types: file.facts.exploitation.clone(),
             labour_sectors: file.facts.labour_sectors.clone(),
+            recruiter_relations: file.facts.recruiter_relations.clone(),
             indicators: file.facts.indicators.clone(),
             indicators_version: r.indicators_version.clone(),
             notes: p.notes.clone(),

@@ -6,7 +6,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::vocab::{AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, LabourSector, Urgency};
+use super::vocab::{
+    AgeBand, Channel, ContactRoute, EmergenceContext, ExploitationType, Gender, LabourSector, RecruiterRelation,
+    Urgency,
+};
 use crate::domain::{parse_instant, parse_language, source_of, OrgId, OrgKind, Province, SourceKind};
 use crate::error::{AppError, FieldError};
 use crate::protocols::Protocols;
@@ -86,6 +89,8 @@ pub struct ReferralInput {
     pub exploitation_types: Option<Vec<ExploitationType>>,
     /// The sectors of labour exploitation, where known (only with the `labour` type).
     pub labour_sectors: Option<Vec<LabourSector>>,
+    /// Who recruited the person, as reported.
+    pub recruiter_relations: Option<Vec<RecruiterRelation>>,
     /// Ids from the indicators checklist (`protocols/indicators.toml`).
     pub indicators: Option<Vec<String>>,
     /// Free text for the unit.
@@ -142,6 +147,7 @@ pub struct NewReferral {
     pub emergence_context: Option<EmergenceContext>,
     pub exploitation_types: Vec<ExploitationType>,
     pub labour_sectors: Vec<LabourSector>,
+    pub recruiter_relations: Vec<RecruiterRelation>,
     pub indicators: Vec<String>,
     pub indicators_version: String,
     pub notes: Option<String>,
@@ -311,6 +317,9 @@ impl ReferralInput {
         let mut labour_sectors = self.labour_sectors.clone().unwrap_or_default();
         labour_sectors.sort_by_key(|s| s.as_str());
         labour_sectors.dedup();
+        let mut recruiter_relations = self.recruiter_relations.clone().unwrap_or_default();
+        recruiter_relations.sort_by_key(|r| r.as_str());
+        recruiter_relations.dedup();
         if !labour_sectors.is_empty() && !exploitation_types.contains(&ExploitationType::Labour) {
             err(
                 "labour_sectors",
@@ -454,6 +463,7 @@ impl ReferralInput {
                 emergence_context: self.emergence_context,
                 exploitation_types,
                 labour_sectors,
+                recruiter_relations,
                 indicators,
                 indicators_version: protocols.indicators.version.clone(),
                 notes: text(&self.notes),

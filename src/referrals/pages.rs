@@ -13,7 +13,7 @@ use super::service::{self, Action};
 use super::store::{self, ListFilter, Referral};
 use super::vocab::{
     AgeBand, Channel, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender, LabourSector,
-    Status, Urgency,
+    RecruiterRelation, Status, Urgency,
 };
 use crate::accounts::orgs;
 use crate::auth::Access;
@@ -200,6 +200,7 @@ struct IntakePage {
     contexts: &'static [EmergenceContext],
     exploitation: &'static [ExploitationType],
     sectors: &'static [LabourSector],
+    recruiters: &'static [RecruiterRelation],
     urgencies: &'static [Urgency],
     routes: &'static [ContactRoute],
     /// Reviewing an imported draft: the email as it arrived (sender, subject and text), shown
@@ -274,6 +275,7 @@ async fn intake_page_with(
         contexts: EmergenceContext::ALL,
         exploitation: ExploitationType::ALL,
         sectors: LabourSector::ALL,
+        recruiters: RecruiterRelation::ALL,
         urgencies: Urgency::ALL,
         routes: ContactRoute::ALL,
         original,
@@ -305,6 +307,13 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
         match LabourSector::parse(&v) {
             Some(s) => sectors.push(s),
             None => errors.push(FieldError::new("labour_sectors", "is not one of the choices")),
+        }
+    }
+    let mut relations = Vec::new();
+    for v in all("recruiter_relations") {
+        match RecruiterRelation::parse(&v) {
+            Some(r) => relations.push(r),
+            None => errors.push(FieldError::new("recruiter_relations", "is not one of the choices")),
         }
     }
     let languages: Vec<String> = form
@@ -347,6 +356,7 @@ fn referral_from_form(form: &Form, pairs: &[(String, String)], with_consent: boo
         emergence_context: form.choice("emergence_context", EmergenceContext::parse, &mut errors),
         exploitation_types: Some(exploitation),
         labour_sectors: Some(sectors),
+        recruiter_relations: Some(relations),
         indicators: Some(all("indicators")),
         notes: form.opt("notes"),
         interview_joint: match form.v("interview_joint") {

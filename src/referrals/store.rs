@@ -20,7 +20,7 @@ use super::model::{Consent, NewReferral};
 use super::routing::{self, Routing};
 use super::vocab::{
     AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType, Gender,
-    LabourSector, MediatorAnswer, Status, Urgency,
+    LabourSector, MediatorAnswer, RecruiterRelation, Status, Urgency,
 };
 use crate::accounts::orgs;
 use crate::accounts::users::{self, UserRow};
@@ -29,7 +29,7 @@ use crate::crypto::{self, DataKey, Keyring, Sealed, WrappedKey};
 use crate::db::schema::{
     idempotency_keys, organisations, pending_seal, referral_consents, referral_decisions, referral_events,
     referral_exploitation, referral_feedback, referral_indicators, referral_labour_sectors, referral_languages,
-    referral_people, referral_routing, referrals,
+    referral_people, referral_recruiter_relations, referral_routing, referrals,
 };
 use crate::db::{DbBackend, DbConn};
 use crate::domain::{DataKeyId, Lang, OrgId, Province, ReferralId, SourceKind, TokenId, UserId, Version};
@@ -142,6 +142,7 @@ impl Referral {
 pub struct Facts {
     pub exploitation: Vec<ExploitationType>,
     pub labour_sectors: Vec<LabourSector>,
+    pub recruiter_relations: Vec<RecruiterRelation>,
     pub indicators: Vec<String>,
     pub languages: Vec<String>,
 }
@@ -454,6 +455,13 @@ struct SectorRow<'a> {
 }
 
 #[derive(Insertable)]
+#[diesel(table_name = referral_recruiter_relations, treat_none_as_default_value = false)]
+struct RecruiterRow<'a> {
+    referral_id: ReferralId,
+    relation: &'a RecruiterRelation,
+}
+
+#[derive(Insertable)]
 #[diesel(table_name = referral_indicators, treat_none_as_default_value = false)]
 struct IndicatorRow<'a> {
     referral_id: ReferralId,
@@ -472,6 +480,8 @@ fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace
     if replace {
         diesel::delete(referral_exploitation::table.filter(referral_exploitation::referral_id.eq(id))).execute(conn)?;
         diesel::delete(referral_labour_sectors::table.filter(referral_labour_sectors::referral_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(referral_recruiter_relations::table.filter(referral_recruiter_relations::referral_id.eq(id)))
             .execute(conn)?;
         diesel::delete(referral_indicators::table.filter(referral_indicators::referral_id.eq(id))).execute(conn)?;
         diesel::delete(referral_languages::table.filter(referral_languages::referral_id.eq(id))).execute(conn)?;
@@ -494,6 +504,15 @@ fn write_fact_rows(conn: &mut DbConn, id: ReferralId, new: &NewReferral, replace
         })
         .collect();
     crate::insert_rows!(conn, referral_labour_sectors::table, &sectors)?;
+    let recruiters: Vec<RecruiterRow<'_>> = new
+        .recruiter_relations
+        .iter()
+        .map(|v| RecruiterRow {
+            referral_id: id,
+            relation: v,
+        })
+        .collect();
+    crate::insert_rows!(conn, referral_recruiter_relations::table, &recruiters)?;
     let indicators: Vec<IndicatorRow<'_>> = new
         .indicators
         .iter()
@@ -1083,6 +1102,11 @@ pub fn facts(conn: &mut DbConn, id: ReferralId) -> Result<Facts, AppError> {
             .filter(referral_labour_sectors::referral_id.eq(id))
             .select(referral_labour_sectors::sector)
             .order(referral_labour_sectors::sector.asc())
+            .load(conn)?,
+        recruiter_relations: referral_recruiter_relations::table
+            .filter(referral_recruiter_relations::referral_id.eq(id))
+            .select(referral_recruiter_relations::relation)
+            .order(referral_recruiter_relations::relation.asc())
             .load(conn)?,
         indicators: referral_indicators::table
             .filter(referral_indicators::referral_id.eq(id))

@@ -101,6 +101,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Who recruited the person, as reported (the CTDC's `recruiterRelation*`).
+    RecruiterRelation ("recruiter_relation") {
+        IntimatePartner = "intimate_partner" => ("Partner o ex partner", "Intimate partner"),
+        Friend = "friend" => ("Amico o conoscente", "Friend or acquaintance"),
+        Family = "family" => ("Familiare", "Family member"),
+        Other = "other" => ("Altra persona (datore di lavoro, intermediario…)", "Someone else (employer, broker…)"),
+        NotKnown = "not_known" => ("Non la conosce", "Not known to the person"),
+    }
+}
+
+vocabulary! {
     Urgency ("urgency") {
         Emergency = "emergency" => ("Emergenza", "Emergency"),
         Ordinary = "ordinary" => ("Ordinaria", "Ordinary"),

@@ -363,6 +363,8 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
     fact(&u.admin, "referral_exploitation", "exploitation", "SL", "labour");
     fact(&u.admin, "referral_exploitation", "exploitation", "S-", "sexual");
     fact(&u.admin, "referral_labour_sectors", "sector", "SL", "agriculture");
+    fact(&u.admin, "referral_recruiter_relations", "relation", "S-", "not_known");
+    fact(&u.admin, "referral_recruiter_relations", "relation", "S-", "friend");
     fact(&u.admin, "referral_indicators", "indicator", "SL", "debt_bondage");
     fact(&u.admin, "referral_indicators", "indicator", "SL", "ritual_oath");
     fact(&u.admin, "referral_indicators", "indicator", "S-", "visible_fear");
@@ -408,6 +410,9 @@ async fn each_indicator_table_has_its_known_answer(b: Backend) {
         &table(&mut u.op, &format!("rows=labour_sector&{y}")).await,
         &[("agriculture", 2), ("unknown", 3)],
     );
+    let rr = table(&mut u.op, &format!("rows=recruiter_relation&{y}")).await;
+    expect(&rr, &[("friend", 1), ("not_known", 1), ("unknown", 4)]);
+    assert_eq!(rr["total"], 5);
     expect(
         &table(&mut u.op, &format!("rows=source_kind&{y}")).await,
         &[("cas_operator", 2), ("police", 2), ("street_unit", 1)],

@@ -373,6 +373,7 @@ fn vocabularies() -> Vec<(&'static str, &'static [&'static str])> {
         ("EmergenceContext", r::EmergenceContext::CODES),
         ("ExploitationType", r::ExploitationType::CODES),
         ("LabourSector", r::LabourSector::CODES),
+        ("RecruiterRelation", r::RecruiterRelation::CODES),
         ("Urgency", r::Urgency::CODES),
         ("Status", r::Status::CODES),
         ("DeclineReason", r::DeclineReason::CODES),

@@ -343,7 +343,8 @@ async fn each_source_follows_its_procedure(b: Backend) {
 both!(each_source_follows_its_procedure);
 
 /// The sector of labour exploitation, where known: rows, given back in the referral; refused by
-/// name without the labour type (nothing written); a type given twice is kept once.
+/// name without the labour type (nothing written); a type given twice is kept once. Who recruited
+/// the person, as reported, likewise.
 async fn the_sector_of_labour_exploitation_is_kept_where_known(b: Backend) {
     let mut u = unit(b).await;
     let mut bad = cas_report(u.cas);
@@ -359,17 +360,21 @@ async fn the_sector_of_labour_exploitation_is_kept_where_known(b: Backend) {
     let mut body = cas_report(u.cas);
     body["exploitation_types"] = json!(["labour", "sexual", "labour"]);
     body["labour_sectors"] = json!(["domestic_work", "agriculture", "agriculture"]);
+    body["recruiter_relations"] = json!(["not_known", "family"]);
     let id = file(&mut u.op, body).await["id"].as_i64().expect("id");
     let c = case(&mut u.op, id).await;
     assert_eq!(c["exploitation_types"], json!(["labour", "sexual"]));
     assert_eq!(c["labour_sectors"], json!(["agriculture", "domestic_work"]));
+    assert_eq!(c["recruiter_relations"], json!(["family", "not_known"]));
     assert_eq!(u.admin.count("referral_labour_sectors"), 2);
+    assert_eq!(u.admin.count("referral_recruiter_relations"), 2);
     let page = u.op.get(&format!("/referrals/{id}")).await;
     assert!(
         page.body.contains("Agricoltura, Lavoro domestico e di cura"),
         "{}",
         page.body
     );
+    assert!(page.body.contains("Familiare, Non la conosce"), "{}", page.body);
 }
 both!(the_sector_of_labour_exploitation_is_kept_where_known);
 

@@ -70,7 +70,7 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     use varco::hotline::model::{CallOutcome, CallerKind};
     use varco::referrals::vocab::{
         AgeBand, Channel, ConsentScope, ContactRoute, DeclineReason, EmergenceContext, EventKind, ExploitationType,
-        Gender, LabourSector, Status, Urgency,
+        Gender, LabourSector, RecruiterRelation, Status, Urgency,
     };
     use varco::roster::{Duty, ShiftMode};
     let v = |codes: &'static [&'static str]| codes.to_vec();
@@ -96,6 +96,7 @@ fn vocabularies() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("referral_decisions", "decline_reason", v(DeclineReason::CODES)),
         ("referral_exploitation", "exploitation", v(ExploitationType::CODES)),
         ("referral_labour_sectors", "sector", v(LabourSector::CODES)),
+        ("referral_recruiter_relations", "relation", v(RecruiterRelation::CODES)),
         ("referral_consents", "scope", v(ConsentScope::CODES)),
         ("referral_consents", "contact_route", v(ContactRoute::CODES)),
         ("referral_events", "kind", v(EventKind::CODES)),

@@ -1,1 +1,0 @@
-DROP TABLE referral_labour_sectors;
