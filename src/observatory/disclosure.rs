@@ -61,13 +61,16 @@ pub struct Grid {
     pub total: i64,
 }
 
-/// What is withheld of a grid (same shape).
+/// What is withheld of a grid (same shape), and what an attacker could tell of each entry when it
+/// was decided (its interval): a later table must not narrow it, or two tables holding the same
+/// withheld value could be played against each other.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
     pub cells: Vec<Vec<bool>>,
     pub a_tot: Vec<bool>,
     pub b_tot: Vec<bool>,
     pub total: bool,
+    pub ranges: HashMap<(Option<String>, Option<String>), (i64, i64)>,
 }
 
 /// A grid and its pattern: what a block publishes.
@@ -207,6 +210,7 @@ impl Mask {
             a_tot: vec![false; g.na()],
             b_tot: vec![false; g.nb()],
             total: false,
+            ranges: HashMap::new(),
         }
     }
 }
@@ -244,7 +248,18 @@ impl Protected {
         for (j, kb) in grid.b.iter().flatten().enumerate() {
             mask.b_tot[j] = self.hidden(None, Some(kb));
         }
+        mask.ranges = self.mask.ranges.clone();
         Protected { grid, mask }
+    }
+}
+
+/// The codes of an entry of a kind (`None`: a margin).
+fn key_of(kind: Kind, a: &[String], b: &[String], i: usize, j: usize) -> (Option<String>, Option<String>) {
+    match kind {
+        Kind::Total => (None, None),
+        Kind::A => (Some(a[i].clone()), None),
+        Kind::B => (None, Some(b[j].clone())),
+        Kind::Cell => (Some(a[i].clone()), Some(b[j].clone())),
     }
 }
 
@@ -299,21 +314,22 @@ pub fn protect_family(
         let mut ids: HashMap<(usize, Kind, usize, usize), usize> = HashMap::new();
         for (t, (g, pm)) in tables.iter().enumerate() {
             let label = labels.get(t).map_or("", String::as_str);
-            let fixed_of = |kind: Kind, i: usize, j: usize| -> Option<bool> {
+            let a_keys = g.a.clone().unwrap_or_default();
+            let b_keys = g.b.clone().unwrap_or_default();
+            let fixed_of = |kind: Kind, i: usize, j: usize| -> Option<(bool, Option<(i64, i64)>)> {
                 let m = match pm {
                     Some(m) => *m,
                     None if kind != *stage => &masks[t],
                     None => return None,
                 };
-                Some(match kind {
+                let w = match kind {
                     Kind::Total => m.total,
                     Kind::A => m.a_tot[i],
                     Kind::B => m.b_tot[j],
                     Kind::Cell => m.cells[i][j],
-                })
+                };
+                Some((w, m.ranges.get(&key_of(kind, &a_keys, &b_keys, i, j)).copied()))
             };
-            let a_keys = g.a.clone().unwrap_or_default();
-            let b_keys = g.b.clone().unwrap_or_default();
             for kind in &included {
                 match kind {
                     Kind::Total => {
@@ -392,14 +408,21 @@ pub fn protect_family(
                 b.equations.push(e);
             }
         }
-        let (withheld, left) = b.solve(threshold);
+        let (withheld, range, left) = b.solve(threshold);
         unresolved += left;
         for ((t, kind, i, j), id) in &ids {
             if *t >= n || kind != stage {
                 continue;
             }
             let w = withheld[*id];
+            let (a_keys, b_keys) = (
+                grids[*t].a.clone().unwrap_or_default(),
+                grids[*t].b.clone().unwrap_or_default(),
+            );
             let m = &mut masks[*t];
+            if w {
+                m.ranges.insert(key_of(*kind, &a_keys, &b_keys, *i, *j), range[*id]);
+            }
             match kind {
                 Kind::Total => m.total = w,
                 Kind::A => m.a_tot[*i] = w,
@@ -417,13 +440,16 @@ struct Builder {
     values: Vec<i64>,
     fixed: Vec<Option<bool>>,
     keys: Vec<String>,
+    /// For a fixed withheld entry: its interval when it was decided.
+    reference: Vec<Option<(i64, i64)>>,
     equations: Vec<Vec<(usize, i64)>>,
 }
 
 impl Builder {
-    fn entry(&mut self, value: i64, fixed: Option<bool>, key: String) -> usize {
+    fn entry(&mut self, value: i64, fixed: Option<(bool, Option<(i64, i64)>)>, key: String) -> usize {
         self.values.push(value);
-        self.fixed.push(fixed);
+        self.fixed.push(fixed.map(|f| f.0));
+        self.reference.push(fixed.and_then(|f| f.1));
         self.keys.push(key);
         self.values.len() - 1
     }
@@ -440,8 +466,11 @@ impl Builder {
             })
     }
 
-    /// Withheld entries, and the exposures left unresolved.
-    fn solve(&self, threshold: i64) -> (Vec<bool>, usize) {
+    /// Withheld entries, what an attacker can tell of each, and the exposures left unresolved.
+    /// Exposed: a withheld entry pinned down, or a fixed one narrowed from what could be told
+    /// of it when it was decided (closed when the free entries can; only a pinned one left
+    /// open counts as unresolved).
+    fn solve(&self, threshold: i64) -> (Vec<bool>, Vec<(i64, i64)>, usize) {
         let n = self.values.len();
         let small = |v: i64| v > 0 && v < threshold;
         let mut withheld: Vec<bool> = (0..n)
@@ -454,6 +483,9 @@ impl Builder {
             }
         }
         let mut given_up = vec![false; n];
+        let mut unresolved = 0;
+        let norm = |(lo, hi): (i64, i64)| (lo.max(0), hi.min(UNBOUNDED));
+        let mut range;
         loop {
             // No equation with exactly one withheld entry.
             let mut changed = true;
@@ -471,8 +503,15 @@ impl Builder {
             // No withheld entry pinned down by intervals.
             let values: Vec<Option<i64>> = (0..n).map(|i| (!withheld[i]).then_some(self.values[i])).collect();
             let primary: Vec<bool> = (0..n).map(|i| withheld[i] && small(self.values[i])).collect();
-            let range = intervals(&values, &primary, &self.equations, threshold);
-            let exposed = (0..n).find(|i| withheld[*i] && !given_up[*i] && range[*i].0 >= range[*i].1);
+            range = intervals(&values, &primary, &self.equations, threshold);
+            let pinned = |i: usize| range[i].0 >= range[i].1;
+            let narrowed = |i: usize| {
+                self.reference[i].is_some_and(|r| {
+                    let ((lo, hi), (rlo, rhi)) = (norm(range[i]), norm(r));
+                    lo > rlo || hi < rhi
+                })
+            };
+            let exposed = (0..n).find(|i| withheld[*i] && !given_up[*i] && (pinned(*i) || narrowed(*i)));
             let Some(e) = exposed else {
                 break;
             };
@@ -483,10 +522,15 @@ impl Builder {
                 .find_map(|q| self.complement(&withheld, &self.equations[*q]))
             {
                 Some(c) => withheld[c] = true,
-                None => given_up[e] = true,
+                None => {
+                    given_up[e] = true;
+                    if pinned(e) {
+                        unresolved += 1;
+                    }
+                }
             }
         }
-        (withheld, given_up.iter().filter(|g| **g).count())
+        (withheld, range, unresolved)
     }
 }
 
@@ -633,7 +677,7 @@ pub fn publish(t: &Table, threshold: Option<i64>) -> Published {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observatory::model::{Measure, Period, Spec, Territory, TerritoryBasis};
+    use crate::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
 
     fn table(cells: Vec<Vec<i64>>) -> Table {
         let nr = cells.len();
@@ -669,6 +713,126 @@ mod tests {
         assert_eq!(p.primary, 1);
         assert!(p.secondary >= 3, "row, column and the rectangle closing them: {p:?}");
         assert_eq!(p.total, Some(252));
+    }
+
+    fn transposed(t: &Table) -> Table {
+        let nc = t.cols.len();
+        Table {
+            rows: t.cols.clone(),
+            cols: t.rows.clone(),
+            cells: (0..nc).map(|c| t.cells.iter().map(|r| r[c]).collect()).collect(),
+            row_totals: t.col_totals.clone(),
+            col_totals: t.row_totals.clone(),
+            spec: Spec {
+                rows: t.spec.cols,
+                cols: t.spec.rows,
+                ..t.spec.clone()
+            },
+            ..t.clone()
+        }
+    }
+
+    fn with_indicators(mut t: Table, rows: Indicator, cols: Indicator) -> Table {
+        t.spec.rows = Some(rows);
+        t.spec.cols = Some(cols);
+        t
+    }
+
+    #[test]
+    fn the_pattern_does_not_depend_on_the_orientation() {
+        // gender × citizenship and citizenship × gender: one the transpose of the other.
+        let t = with_indicators(
+            table(vec![vec![2, 40, 30, 7], vec![50, 1, 70, 3], vec![0, 9, 4, 12]]),
+            Indicator::Gender,
+            Indicator::Citizenship,
+        );
+        let p = publish(&t, Some(5));
+        let q = publish(&transposed(&t), Some(5));
+        let nc = t.cols.len();
+        let back: Vec<Vec<Option<i64>>> = (0..nc).map(|c| q.cells.iter().map(|r| r[c]).collect()).collect();
+        assert_eq!(p.cells, back);
+        assert_eq!(p.row_totals, q.col_totals);
+        assert_eq!(p.col_totals, q.row_totals);
+        assert_eq!(p.total, q.total);
+        assert_eq!((p.primary, p.secondary), (q.primary, q.secondary));
+        assert!(p.primary >= 5, "{p:?}");
+    }
+
+    #[test]
+    fn margins_have_the_pattern_of_the_smaller_tables_whichever_table_shows_them() {
+        // The gender margin of gender × citizenship and of gender × source: the pattern of the
+        // frequency table by gender, in both.
+        let by_citizenship = with_indicators(
+            table(vec![vec![60, 2, 40], vec![3, 30, 0], vec![1, 1, 1]]),
+            Indicator::Gender,
+            Indicator::Citizenship,
+        );
+        let by_source = with_indicators(
+            table(vec![vec![100, 2], vec![20, 13], vec![3, 0]]),
+            Indicator::Gender,
+            Indicator::SourceKind,
+        );
+        let mut alone = table(vec![vec![102], vec![33], vec![3]]);
+        alone.cols = vec![ALL.to_owned()];
+        alone.spec.rows = Some(Indicator::Gender);
+        let a = publish(&by_citizenship, Some(5));
+        let b = publish(&by_source, Some(5));
+        let g = publish(&alone, Some(5));
+        assert_eq!(a.row_totals, b.row_totals);
+        let cells: Vec<Option<i64>> = g.cells.iter().map(|r| r[0]).collect();
+        assert_eq!(a.row_totals, cells);
+        assert_eq!(a.total, g.total);
+        assert_eq!(cells[2], None, "3 is withheld");
+        assert_eq!(cells[1], None, "and its complement: {g:?}");
+    }
+
+    #[test]
+    fn the_pattern_does_not_depend_on_which_rows_are_present() {
+        // The same counts with a row of zeros more: the same pattern on the common rows.
+        let t = table(vec![vec![2, 40, 30], vec![50, 60, 3]]);
+        let mut u = table(vec![vec![0, 0, 0], vec![2, 40, 30], vec![50, 60, 3]]);
+        u.rows = vec!["a0".into(), "r0".into(), "r1".into()];
+        let p = publish(&t, Some(5));
+        let q = publish(&u, Some(5));
+        assert_eq!(p.cells[..], q.cells[1..]);
+        assert_eq!(p.col_totals, q.col_totals);
+    }
+
+    #[test]
+    fn an_exposure_the_free_cells_cannot_close_is_withheld_whole_and_counted() {
+        // Both cells of a row under the threshold, their row total fixed and shown (8 = 4 + 4):
+        // no complement can help, the row's cells are withheld and the exposure is counted.
+        let g = Grid {
+            a: Some(vec!["r".into()]),
+            b: Some(vec!["x".into(), "y".into()]),
+            cells: vec![vec![4, 4]],
+            a_tot: vec![8],
+            b_tot: vec![4, 4],
+            total: 8,
+        };
+        let parent = Protected {
+            grid: g.clone(),
+            mask: Mask {
+                cells: vec![vec![false, false]],
+                a_tot: vec![false],
+                b_tot: vec![false, false],
+                total: false,
+                ranges: HashMap::new(),
+            },
+        };
+        // Two children: the first holds everything, the second nothing.
+        let mut empty = g.clone();
+        empty.cells = vec![vec![0, 0]];
+        empty.a_tot = vec![0];
+        empty.b_tot = vec![0, 0];
+        empty.total = 0;
+        let (masks, unresolved) = protect_family(&[g, empty], Some(&parent), &["1".into(), "2".into()], 5);
+        assert!(masks[0].cells[0][0] && masks[0].cells[0][1], "{masks:?}");
+        assert!(unresolved > 0, "counted, never silent");
+        // With a third column to complement with, it is closed.
+        let t = table(vec![vec![4, 4, 30], vec![10, 10, 10]]);
+        let p = publish(&t, Some(5));
+        assert_eq!(p.unresolved, 0, "{p:?}");
     }
 
     #[test]
