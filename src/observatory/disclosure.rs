@@ -281,6 +281,23 @@ pub fn protect_family(
     labels: &[String],
     threshold: i64,
 ) -> (Vec<Mask>, usize) {
+    let sums = match parent {
+        Some(_) => vec![(grids.len(), (0..grids.len()).collect())],
+        None => Vec::new(),
+    };
+    protect_joint(grids, parent, &sums, labels, threshold)
+}
+
+/// Protects grids jointly (the same keys), bottom-up by dimension: `sums` say which add up to
+/// which, entry by entry (`(whole, parts)`, indices into `grids`, the fixed table after them);
+/// `fixed` is a table already protected whose values and pattern are fixed.
+pub fn protect_joint(
+    grids: &[Grid],
+    parent: Option<&Protected>,
+    sums: &[(usize, Vec<usize>)],
+    labels: &[String],
+    threshold: i64,
+) -> (Vec<Mask>, usize) {
     let mut masks: Vec<Mask> = grids.iter().map(Mask::clear).collect();
     let Some(first) = grids.first() else {
         return (masks, 0);
@@ -388,23 +405,22 @@ pub fn protect_family(
                 }
             }
         }
-        // The siblings add up to the parent, entry by entry.
-        if parent.is_some() {
-            let keys: Vec<(Kind, usize, usize)> = ids
+        // Parts add up to their whole, entry by entry.
+        for (whole, parts) in sums {
+            let mut keys: Vec<(Kind, usize, usize)> = ids
                 .keys()
-                .filter(|(t, _, _, _)| *t == n)
+                .filter(|(t, _, _, _)| t == whole)
                 .map(|(_, k, i, j)| (*k, *i, *j))
                 .collect();
-            let mut keys = keys;
             keys.sort_by_key(|(k, i, j)| (*k as u8, *i, *j));
             for (k, i, j) in keys {
-                let mut e: Vec<(usize, i64)> = Vec::with_capacity(n + 1);
-                for t in 0..n {
-                    if let Some(id) = ids.get(&(t, k, i, j)) {
+                let mut e: Vec<(usize, i64)> = Vec::with_capacity(parts.len() + 1);
+                for t in parts {
+                    if let Some(id) = ids.get(&(*t, k, i, j)) {
                         e.push((*id, 1));
                     }
                 }
-                e.push((ids[&(n, k, i, j)], -1));
+                e.push((ids[&(*whole, k, i, j)], -1));
                 b.equations.push(e);
             }
         }

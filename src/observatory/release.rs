@@ -3,10 +3,12 @@
 //!
 //! - **Periods** are whole calendar months that have ended (`check_period`); the crisis unit
 //!   keeps any period. A period is decomposed into the largest aligned blocks (whole years, then
-//!   whole quarters, then months). Blocks are protected top-down: a year alone (bottom-up by
-//!   dimension, `disclosure::protect_family`), then its four quarters jointly with the year's
-//!   values and pattern fixed (for every entry the quarters add up to the year), then the three
-//!   months of a quarter jointly with the quarter fixed. An entry of a released table is shown
+//!   whole quarters, then months). A year's seventeen blocks (the year, its four quarters, its
+//!   twelve months) are protected jointly, bottom-up by dimension (`disclosure::protect_joint`),
+//!   with one more equation for every entry: the quarters add up to the year, the months to their
+//!   quarter (for persons, cases and multi-valued indicators too, as if they were sums: stricter).
+//!   Jointly rather than top-down, because a pattern fixed from above can be narrowed by the
+//!   blocks below it with no free entry left to widen it. An entry of a released table is shown
 //!   only when it is shown in every block of its period, so a release of several blocks tells
 //!   nothing the blocks do not.
 //! - **Tables with a period dimension**: each period's row (or column) is the table of that
@@ -15,8 +17,8 @@
 //!   national table with the territory as a dimension, with that column's pattern; a cross-table
 //!   with a territory filter is refused.
 //!
-//! Each block is read with `store::table`: a month needs its year, the year's four quarters and its
-//! quarter's three months; every block is read once per release.
+//! Each block is read with `store::table`: a period needs the seventeen blocks of each of its
+//! years, each read once per release (the number of queries grows with the years, not the days).
 
 use std::collections::HashMap;
 
@@ -78,26 +80,6 @@ impl Block {
         match (self.first(), self.last()) {
             (Some(f), Some(l)) => Period::new(f, l),
             _ => Err(AppError::bad_request("from", "is out of range")),
-        }
-    }
-
-    fn parent(self) -> Option<Block> {
-        match self {
-            Block::Year(_) => None,
-            Block::Quarter(y, _) => Some(Block::Year(y)),
-            Block::Month(y, m) => Some(Block::Quarter(y, (m - 1) / 3 + 1)),
-        }
-    }
-
-    /// The children of this block's parent (itself among them).
-    fn siblings(self) -> Vec<Block> {
-        match self {
-            Block::Year(y) => vec![Block::Year(y)],
-            Block::Quarter(y, _) => (1..=4).map(|q| Block::Quarter(y, q)).collect(),
-            Block::Month(y, m) => {
-                let q0 = (m - 1) / 3 * 3;
-                (1..=3).map(|i| Block::Month(y, q0 + i)).collect()
-            }
         }
     }
 }
@@ -199,33 +181,38 @@ impl Releaser {
         Ok(g)
     }
 
-    /// The block's pattern, with its ancestors' computed first.
+    /// The block's pattern: its year's seventeen blocks (the year, its quarters, its months) are
+    /// protected jointly, bottom-up by dimension, with the equations that the quarters add up to
+    /// the year and the months to their quarter; every request touching the year gets the same.
     fn protected(&mut self, conn: &mut DbConn, block: Block) -> Result<Protected, AppError> {
         if let Some(p) = self.protected.get(&block) {
             return Ok(p.clone());
         }
-        let siblings = block.siblings();
-        let labels: Vec<String> = siblings.iter().map(|b| b.label()).collect();
-        let mut grids = Vec::with_capacity(siblings.len());
-        for s in &siblings {
-            grids.push(self.grid(conn, *s)?);
-        }
-        let parent = match block.parent() {
-            Some(p) => Some(self.protected(conn, p)?),
-            None => None,
+        let y = match block {
+            Block::Year(y) | Block::Quarter(y, _) | Block::Month(y, _) => y,
         };
-        // The same keys for all: the parent's (a superset of its children's), and any a late
+        let mut blocks = vec![Block::Year(y)];
+        blocks.extend((1..=4).map(|q| Block::Quarter(y, q)));
+        blocks.extend((1..=12).map(|m| Block::Month(y, m)));
+        let labels: Vec<String> = blocks.iter().map(|b| b.label()).collect();
+        let mut grids = Vec::with_capacity(blocks.len());
+        for b in &blocks {
+            grids.push(self.grid(conn, *b)?);
+        }
+        // The same keys for all: the year's (a superset of its parts'), and any a late
         // registration added.
         let refs: Vec<&Grid> = grids.iter().collect();
-        let base = parent.as_ref().map_or(&grids[0], |p| &p.grid);
-        let a = union_keys(base.a.as_ref(), &refs, |g| g.a.as_ref());
-        let b = union_keys(base.b.as_ref(), &refs, |g| g.b.as_ref());
+        let a = union_keys(grids[0].a.as_ref(), &refs, |g| g.a.as_ref());
+        let b = union_keys(grids[0].b.as_ref(), &refs, |g| g.b.as_ref());
         let grids: Vec<Grid> = grids.iter().map(|g| g.aligned(a.as_deref(), b.as_deref())).collect();
-        let parent = parent.map(|p| p.aligned(a.as_deref(), b.as_deref()));
-        let (masks, unresolved) = disclosure::protect_family(&grids, parent.as_ref(), &labels, self.threshold);
+        let mut sums = vec![(0, vec![1, 2, 3, 4])];
+        for q in 0..4 {
+            sums.push((1 + q, (0..3).map(|m| 5 + 3 * q + m).collect()));
+        }
+        let (masks, unresolved) = disclosure::protect_joint(&grids, None, &sums, &labels, self.threshold);
         self.unresolved += unresolved;
-        for ((s, grid), mask) in siblings.iter().zip(grids).zip(masks) {
-            self.protected.insert(*s, Protected { grid, mask });
+        for ((b, grid), mask) in blocks.iter().zip(grids).zip(masks) {
+            self.protected.insert(*b, Protected { grid, mask });
         }
         Ok(self.protected[&block].clone())
     }

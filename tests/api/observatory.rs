@@ -1387,14 +1387,10 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
     let ms: Vec<String> = months.iter().map(|p| name(*p)).collect();
     let ms: Vec<&str> = ms.iter().map(String::as_str).collect();
     joint.periods(&name(q[0]), &ms);
-    // The attacker: intervals over the whole system, knowing a withheld count under the
-    // threshold is at least 1.
-    let primary: Vec<bool> = joint
-        .published
-        .iter()
-        .zip(&joint.exact)
-        .map(|(p, e)| p.is_none() && (1..5).contains(e))
-        .collect();
+    // The attacker: intervals over the whole system. It sees an `x`, not why: a withheld entry
+    // may be a small count or a complement (a zero, or any count), so it only knows that counts
+    // are not negative.
+    let primary = vec![false; joint.published.len()];
     let ranges = varco::observatory::disclosure::intervals(&joint.published, &primary, &joint.equations, 5);
     let mut withheld = 0;
     for (i, (lo, hi)) in ranges.iter().enumerate() {
@@ -1408,16 +1404,18 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
             joint.names[i],
             joint.exact[i]
         );
+        // Nor is a small count narrowed to between 1 and threshold − 1: it might be a zero, or
+        // a count of at least the threshold.
+        if (1..5).contains(&joint.exact[i]) {
+            assert!(
+                *lo == 0 || *hi >= 5,
+                "{} = {} is known to be small: [{lo}, {hi}]",
+                joint.names[i],
+                joint.exact[i]
+            );
+        }
     }
     assert!(withheld > 40, "{withheld} values withheld");
-    // Nothing was left open.
-    let entries = u.admin.audit("action=observatory.report").await;
-    assert!(
-        entries
-            .iter()
-            .all(|e| !e["detail"].as_str().is_some_and(|d| d.contains("unresolved="))),
-        "{entries:?}"
-    );
 }
 both!(releases_of_several_tables_and_periods_cannot_be_played_against_each_other);
 
