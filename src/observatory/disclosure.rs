@@ -611,7 +611,11 @@ pub fn intervals(
 
 /// A table's entries as published, given what is withheld of each (in canonical keys: see
 /// `Protected::hidden`). Counts each entry once (a frequency table's cells are its row totals).
-pub fn published_with(t: &Table, threshold: Option<i64>, hidden: &dyn Fn(Option<&str>, Option<&str>) -> bool) -> Published {
+pub fn published_with(
+    t: &Table,
+    threshold: Option<i64>,
+    hidden: &dyn Fn(Option<&str>, Option<&str>) -> bool,
+) -> Published {
     let (has_r, has_c, swap) = orientation(t);
     let key = |r: Option<&str>, c: Option<&str>| -> (Option<String>, Option<String>) {
         let r = r.filter(|_| has_r).map(str::to_owned);

@@ -148,7 +148,11 @@ struct Releaser {
     unresolved: usize,
 }
 
-fn union_keys(first: Option<&Vec<String>>, others: &[&Grid], of: fn(&Grid) -> Option<&Vec<String>>) -> Option<Vec<String>> {
+fn union_keys(
+    first: Option<&Vec<String>>,
+    others: &[&Grid],
+    of: fn(&Grid) -> Option<&Vec<String>>,
+) -> Option<Vec<String>> {
     let mut keys: Vec<String> = first.cloned()?;
     let mut extra: Vec<String> = Vec::new();
     for g in others {
@@ -218,7 +222,12 @@ impl Releaser {
     }
 
     /// The blocks of a period of whole months, each with its pattern.
-    fn release(&mut self, conn: &mut DbConn, from: NaiveDate, to: NaiveDate) -> Result<Vec<(Block, Protected)>, AppError> {
+    fn release(
+        &mut self,
+        conn: &mut DbConn,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(Block, Protected)>, AppError> {
         let mut out = Vec::new();
         for b in decompose(from, to) {
             out.push((b, self.protected(conn, b)?));
@@ -237,7 +246,11 @@ fn national(conn: &mut DbConn, spec: &Spec, threshold: i64) -> Result<(Table, Pu
         territory: Territory::National,
         ..spec.clone()
     };
-    let period_dims = [spec.rows, spec.cols].into_iter().flatten().filter(|i| i.is_period()).count();
+    let period_dims = [spec.rows, spec.cols]
+        .into_iter()
+        .flatten()
+        .filter(|i| i.is_period())
+        .count();
     if period_dims == 2 {
         return Err(AppError::invalid(
             "cols",
@@ -346,10 +359,10 @@ fn territory_indicator(territory: Territory, basis: TerritoryBasis) -> Option<(I
     match (territory, basis) {
         (Territory::National, _) => None,
         (Territory::Region(r), TerritoryBasis::Emergence) => Some((Indicator::EmergenceRegion, r.code.to_owned())),
-        (Territory::Region(r), TerritoryBasis::Exploitation) => Some((Indicator::ExploitationRegion, r.code.to_owned())),
-        (Territory::Province(p), TerritoryBasis::Emergence) => {
-            Some((Indicator::EmergenceProvince, p.code.to_owned()))
+        (Territory::Region(r), TerritoryBasis::Exploitation) => {
+            Some((Indicator::ExploitationRegion, r.code.to_owned()))
         }
+        (Territory::Province(p), TerritoryBasis::Emergence) => Some((Indicator::EmergenceProvince, p.code.to_owned())),
         (Territory::Province(p), TerritoryBasis::Exploitation) => {
             Some((Indicator::ExploitationProvince, p.code.to_owned()))
         }
@@ -371,7 +384,12 @@ fn entry(t: &Table, p: &Published, row: Option<&str>, col: Option<&str>) -> Opti
 
 /// The table an analyst gets: the exact table (its keys and person links) and what is published
 /// of it. `today` is the day in Europe/Rome.
-pub fn analyst_table(conn: &mut DbConn, spec: &Spec, threshold: i64, today: NaiveDate) -> Result<(Table, Published), AppError> {
+pub fn analyst_table(
+    conn: &mut DbConn,
+    spec: &Spec,
+    threshold: i64,
+    today: NaiveDate,
+) -> Result<(Table, Published), AppError> {
     check_period(&spec.period, today)?;
     let Some((tind, code)) = territory_indicator(spec.territory, spec.basis) else {
         return national(conn, spec, threshold);
@@ -420,10 +438,22 @@ pub fn analyst_table(conn: &mut DbConn, spec: &Spec, threshold: i64, today: Naiv
         .map(|r| (0..table.cols.len()).map(|c| at(key_of(r, c))).collect())
         .collect();
     let row_totals = (0..table.rows.len())
-        .map(|r| if spec.rows.is_some() { at(key_of(r, 0)) } else { at(None) })
+        .map(|r| {
+            if spec.rows.is_some() {
+                at(key_of(r, 0))
+            } else {
+                at(None)
+            }
+        })
         .collect();
     let col_totals = (0..table.cols.len())
-        .map(|c| if spec.cols.is_some() { at(key_of(0, c)) } else { at(None) })
+        .map(|c| {
+            if spec.cols.is_some() {
+                at(key_of(0, c))
+            } else {
+                at(None)
+            }
+        })
         .collect();
     let total = at(None);
     let (mut primary, mut secondary) = (0, 0);
@@ -495,5 +525,4 @@ mod tests {
         assert_eq!(err("2026-11-01", "2026-11-30"), "to");
         assert_eq!(err("2026-01-01", "2026-12-31"), "to");
     }
-
 }

@@ -1238,7 +1238,11 @@ impl Joint {
                 )
             })
             .collect();
-        let total = self.var(key(None, None), seen["total"].as_i64(), exact["total"].as_i64().expect("exact"));
+        let total = self.var(
+            key(None, None),
+            seen["total"].as_i64(),
+            exact["total"].as_i64().expect("exact"),
+        );
         let sum = |parts: Vec<usize>, whole: usize| {
             let mut e: Vec<(usize, i64)> = parts.into_iter().map(|p| (p, 1)).collect();
             e.push((whole, -1));
@@ -1248,7 +1252,8 @@ impl Joint {
             self.equations.push(sum(cell[r].clone(), rt[r]));
         }
         for c in 0..cols.len() {
-            self.equations.push(sum((0..rows.len()).map(|r| cell[r][c]).collect(), ct[c]));
+            self.equations
+                .push(sum((0..rows.len()).map(|r| cell[r][c]).collect(), ct[c]));
         }
         self.equations.push(sum(rt, total));
         self.equations.push(sum(ct, total));
@@ -1374,9 +1379,11 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
     let h = table(&mut analyst, "rows=gender&from=2015-01-01&to=2015-06-30").await;
     assert_eq!(h["disclosure"]["blocks"], json!(["2015-Q1", "2015-Q2"]));
     assert!(
-        h["statement"].as_array().expect("lines").iter().any(|l| l
-            .as_str()
-            .is_some_and(|l| l.contains("2015-Q1, 2015-Q2"))),
+        h["statement"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("2015-Q1, 2015-Q2"))),
         "{h}"
     );
     // Periods add up.
@@ -1442,13 +1449,21 @@ async fn an_analysts_period_is_whole_months_that_have_ended(b: Backend) {
         ("rows=gender&from=2015-01-01&to=2015-12-30", "to"),
         ("rows=gender&from=2026-11-01&to=2026-11-30", "to"),
         ("rows=gender&from=2026-01-01&to=2026-12-31", "to"),
-        ("rows=gender&cols=citizenship&from=2015-01-01&to=2015-12-31&region=05", "region"),
-        ("rows=gender&cols=citizenship&from=2015-01-01&to=2015-12-31&province=VE", "province"),
+        (
+            "rows=gender&cols=citizenship&from=2015-01-01&to=2015-12-31&region=05",
+            "region",
+        ),
+        (
+            "rows=gender&cols=citizenship&from=2015-01-01&to=2015-12-31&province=VE",
+            "province",
+        ),
         ("rows=year&cols=month&from=2015-01-01&to=2015-12-31", "cols"),
     ] {
         let r = analyst.get(&format!("/api/v1/observatory/table?{query}")).await;
         refused(field)(&r);
-        let r = analyst.get(&format!("/api/v1/observatory/table/file?{query}&format=csv")).await;
+        let r = analyst
+            .get(&format!("/api/v1/observatory/table/file?{query}&format=csv"))
+            .await;
         refused(field)(&r);
         // The unit keeps any period, exact.
         let t = table(&mut u.coord, query).await;
@@ -1457,7 +1472,9 @@ async fn an_analysts_period_is_whole_months_that_have_ended(b: Backend) {
     let open = table(&mut u.coord, "rows=gender&from=2026-11-01&to=2026-11-24").await;
     assert_eq!(cell(&open, "male", "all"), 2, "exact for the unit");
     // The page says why, in Italian.
-    let page = analyst.get("/observatory?rows=gender&from=2026-11-01&to=2026-11-30").await;
+    let page = analyst
+        .get("/observatory?rows=gender&from=2026-11-01&to=2026-11-30")
+        .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("deve essere concluso"), "{}", page.body);
     // The page's default period (January to the last month ended) is one an analyst may ask for.
@@ -1472,6 +1489,10 @@ async fn an_analysts_period_is_whole_months_that_have_ended(b: Backend) {
     let r = analyst
         .get("/api/v1/observatory/table/file?rows=gender&from=2015-01-01&to=2015-12-31&format=csv")
         .await;
-    assert!(r.body.contains("Rule: margins as in the tables") || r.body.contains("Regola: margini"), "{}", r.body);
+    assert!(
+        r.body.contains("Rule: margins as in the tables") || r.body.contains("Regola: margini"),
+        "{}",
+        r.body
+    );
 }
 both!(an_analysts_period_is_whole_months_that_have_ended);
