@@ -527,21 +527,33 @@ impl Builder {
                     lo > rlo || hi < rhi
                 })
             };
-            let exposed = (0..n).find(|i| withheld[*i] && !given_up[*i] && (pinned(*i) || narrowed(*i)));
-            let Some(e) = exposed else {
+            let exposed: Vec<usize> = (0..n)
+                .filter(|i| withheld[*i] && !given_up[*i] && (pinned(*i) || narrowed(*i)))
+                .collect();
+            if exposed.is_empty() {
                 break;
-            };
-            // One more complement in the first equation holding it that still has one; when
-            // none has, every free entry of those equations is withheld already: given up.
-            match holding[e]
-                .iter()
-                .find_map(|q| self.complement(&withheld, &self.equations[*q]))
-            {
-                Some(c) => withheld[c] = true,
-                None => {
-                    given_up[e] = true;
-                    if pinned(e) {
-                        unresolved += 1;
+            }
+            // For each, one more complement in the first equation holding it that still has one
+            // (one per equation and round: the intervals are then read again); when none has,
+            // every free entry of those equations is withheld already: given up.
+            let mut touched = vec![false; self.equations.len()];
+            for e in exposed {
+                if holding[e].iter().any(|q| touched[*q]) {
+                    continue;
+                }
+                match holding[e]
+                    .iter()
+                    .find_map(|q| self.complement(&withheld, &self.equations[*q]).map(|c| (*q, c)))
+                {
+                    Some((q, c)) => {
+                        withheld[c] = true;
+                        touched[q] = true;
+                    }
+                    None => {
+                        given_up[e] = true;
+                        if pinned(e) {
+                            unresolved += 1;
+                        }
                     }
                 }
             }
@@ -853,6 +865,69 @@ mod tests {
         let t = table(vec![vec![4, 4, 30], vec![10, 10, 10]]);
         let p = publish(&t, Some(5));
         assert_eq!(p.unresolved, 0, "{p:?}");
+    }
+
+    #[test]
+    fn a_year_of_large_tables_is_protected_in_bounded_time() {
+        // The seventeen blocks of a year, 12 × 40 each, many small counts: it must finish (the
+        // complements are added for every exposure of a round at once).
+        let mut seed = 5u64;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (na, nb) = (12, 40);
+        let a: Vec<String> = (0..na).map(|i| format!("a{i:02}")).collect();
+        let b: Vec<String> = (0..nb).map(|j| format!("b{j:02}")).collect();
+        let grid = |cells: Vec<Vec<i64>>| Grid {
+            a: Some(a.clone()),
+            b: Some(b.clone()),
+            a_tot: cells.iter().map(|r| r.iter().sum()).collect(),
+            b_tot: (0..nb).map(|j| cells.iter().map(|r| r[j]).sum()).collect(),
+            total: cells.iter().flatten().sum(),
+            cells,
+        };
+        let months: Vec<Vec<Vec<i64>>> = (0..12)
+            .map(|_| {
+                (0..na)
+                    .map(|_| {
+                        (0..nb)
+                            .map(|_| if next(3) == 0 { next(20) as i64 } else { next(3) as i64 })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let add = |parts: &[&Vec<Vec<i64>>]| -> Vec<Vec<i64>> {
+            (0..na)
+                .map(|i| (0..nb).map(|j| parts.iter().map(|p| p[i][j]).sum()).collect())
+                .collect()
+        };
+        let quarters: Vec<Vec<Vec<i64>>> = (0..4)
+            .map(|q| add(&[&months[3 * q], &months[3 * q + 1], &months[3 * q + 2]]))
+            .collect();
+        let year = add(&quarters.iter().collect::<Vec<_>>());
+        let mut grids = vec![grid(year)];
+        grids.extend(quarters.into_iter().map(&grid));
+        grids.extend(months.into_iter().map(&grid));
+        let labels: Vec<String> = (0..17).map(|i| format!("{i:02}")).collect();
+        let mut sums = vec![(0, vec![1, 2, 3, 4])];
+        for q in 0..4 {
+            sums.push((1 + q, (0..3).map(|m| 5 + 3 * q + m).collect()));
+        }
+        let started = std::time::Instant::now();
+        let (masks, _) = protect_joint(&grids, None, &sums, &labels, 5);
+        assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+        // Every small count withheld.
+        for (g, m) in grids.iter().zip(&masks) {
+            for i in 0..na {
+                for j in 0..nb {
+                    if (1..5).contains(&g.cells[i][j]) {
+                        assert!(m.cells[i][j]);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
