@@ -285,7 +285,20 @@ pub fn protect_family(
         Some(_) => vec![(grids.len(), (0..grids.len()).collect())],
         None => Vec::new(),
     };
-    protect_joint(grids, parent, &sums, labels, threshold)
+    protect_joint(grids, parent, &sums, &[], labels, threshold)
+}
+
+/// Two grids of the same selection whose territory dimension is at two levels (regions in
+/// `whole`, provinces in `part`; indices into the grids): every region's provinces add up to it,
+/// and the other dimension's margins and the total are the same values.
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub whole: usize,
+    pub part: usize,
+    /// True when the territory is the second dimension (`b`).
+    pub in_b: bool,
+    /// For each territory key of `whole`, the keys of `part` it is made of (indices).
+    pub groups: Vec<(usize, Vec<usize>)>,
 }
 
 /// Protects grids jointly (the same keys), bottom-up by dimension: `sums` say which add up to
@@ -295,6 +308,7 @@ pub fn protect_joint(
     grids: &[Grid],
     parent: Option<&Protected>,
     sums: &[(usize, Vec<usize>)],
+    links: &[Link],
     labels: &[String],
     threshold: i64,
 ) -> (Vec<Mask>, usize) {
@@ -424,6 +438,56 @@ pub fn protect_joint(
                 b.equations.push(e);
             }
         }
+        // Provinces add up to their region; the rest is the same value twice.
+        let mut extra: Vec<Vec<(usize, i64)>> = Vec::new();
+        for l in links {
+            let id = |t: usize, k: Kind, i: usize, j: usize| ids.get(&(t, k, i, j)).copied();
+            let same = |x: Option<usize>, y: Option<usize>| match (x, y) {
+                (Some(x), Some(y)) => Some(vec![(x, 1), (y, -1)]),
+                _ => None,
+            };
+            // A margin of one dimension, by key index.
+            let margin = |t: usize, in_b: bool, k: usize| {
+                if in_b {
+                    id(t, Kind::B, 0, k)
+                } else {
+                    id(t, Kind::A, k, 0)
+                }
+            };
+            extra.extend(same(id(l.part, Kind::Total, 0, 0), id(l.whole, Kind::Total, 0, 0)));
+            let other_len = if l.in_b {
+                grids[l.whole].na()
+            } else {
+                grids[l.whole].nb()
+            };
+            for k in 0..other_len {
+                extra.extend(same(margin(l.part, !l.in_b, k), margin(l.whole, !l.in_b, k)));
+            }
+            for (w, parts) in &l.groups {
+                if let Some(whole) = margin(l.whole, l.in_b, *w) {
+                    let mut e: Vec<(usize, i64)> =
+                        parts.iter().filter_map(|p| margin(l.part, l.in_b, *p).map(|x| (x, 1))).collect();
+                    e.push((whole, -1));
+                    extra.push(e);
+                }
+                for k in 0..other_len {
+                    let cell = |t: usize, terr: usize| {
+                        if l.in_b {
+                            id(t, Kind::Cell, k, terr)
+                        } else {
+                            id(t, Kind::Cell, terr, k)
+                        }
+                    };
+                    if let Some(whole) = cell(l.whole, *w) {
+                        let mut e: Vec<(usize, i64)> =
+                            parts.iter().filter_map(|p| cell(l.part, *p).map(|x| (x, 1))).collect();
+                        e.push((whole, -1));
+                        extra.push(e);
+                    }
+                }
+            }
+        }
+        b.equations.extend(extra);
         let (withheld, range, left) = b.solve(threshold);
         unresolved += left;
         for ((t, kind, i, j), id) in &ids {
@@ -916,7 +980,7 @@ mod tests {
             sums.push((1 + q, (0..3).map(|m| 5 + 3 * q + m).collect()));
         }
         let started = std::time::Instant::now();
-        let (masks, _) = protect_joint(&grids, None, &sums, &labels, 5);
+        let (masks, _) = protect_joint(&grids, None, &sums, &[], &labels, 5);
         assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
         // Every small count withheld.
         for (g, m) in grids.iter().zip(&masks) {

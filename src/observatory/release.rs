@@ -143,7 +143,7 @@ struct Releaser {
     b: Option<Indicator>,
     basis: TerritoryBasis,
     threshold: i64,
-    grids: HashMap<Block, Grid>,
+    grids: HashMap<((Option<Indicator>, Option<Indicator>), Block), Grid>,
     protected: HashMap<Block, Protected>,
     unresolved: usize,
 }
@@ -167,27 +167,95 @@ fn union_keys(
     Some(keys)
 }
 
+/// The other level of a territory indicator (region ↔ province, the same basis).
+fn other_level(i: Indicator) -> Option<Indicator> {
+    match i {
+        Indicator::EmergenceRegion => Some(Indicator::EmergenceProvince),
+        Indicator::EmergenceProvince => Some(Indicator::EmergenceRegion),
+        Indicator::ExploitationRegion => Some(Indicator::ExploitationProvince),
+        Indicator::ExploitationProvince => Some(Indicator::ExploitationRegion),
+        _ => None,
+    }
+}
+
+fn is_region(i: Indicator) -> bool {
+    matches!(i, Indicator::EmergenceRegion | Indicator::ExploitationRegion)
+}
+
+/// Which provinces (indices of `provinces`) make up each region (indices of `regions`); "not
+/// recorded" makes up "not recorded".
+fn groups(regions: &[String], provinces: &[String]) -> Vec<(usize, Vec<usize>)> {
+    regions
+        .iter()
+        .enumerate()
+        .map(|(w, r)| {
+            let parts = provinces
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| match crate::domain::Province::by_code(p) {
+                    Some(p) => p.region == r.as_str(),
+                    None => *p == r,
+                })
+                .map(|(i, _)| i)
+                .collect();
+            (w, parts)
+        })
+        .collect()
+}
+
 impl Releaser {
-    fn grid(&mut self, conn: &mut DbConn, block: Block) -> Result<Grid, AppError> {
-        if let Some(g) = self.grids.get(&block) {
+    fn grid(&mut self, conn: &mut DbConn, kind: (Option<Indicator>, Option<Indicator>), block: Block) -> Result<Grid, AppError> {
+        if let Some(g) = self.grids.get(&(kind, block)) {
             return Ok(g.clone());
         }
         let spec = Spec {
             measure: self.measure,
-            rows: self.a,
-            cols: self.b,
+            rows: kind.0,
+            cols: kind.1,
             period: block.period()?,
             territory: Territory::National,
             basis: self.basis,
         };
         let g = Grid::of(&store::table(conn, &spec)?);
-        self.grids.insert(block, g.clone());
+        self.grids.insert((kind, block), g.clone());
         Ok(g)
+    }
+
+    /// The kinds protected together: this one alone, or, when one of its dimensions is a
+    /// territory, the region level and the province level (in that order), whose provinces add
+    /// up to their region; and which of the two this is, and whether the territory is `b`.
+    fn levels(&self) -> (Vec<(Option<Indicator>, Option<Indicator>)>, usize, bool) {
+        let alone = (vec![(self.a, self.b)], 0, false);
+        let territory_a = self.a.and_then(other_level);
+        let territory_b = self.b.and_then(other_level);
+        match (territory_a, territory_b) {
+            (Some(other), None) => {
+                let (r, p) = if self.a.is_some_and(is_region) {
+                    ((self.a, self.b), (Some(other), self.b))
+                } else {
+                    ((Some(other), self.b), (self.a, self.b))
+                };
+                let me = if self.a.is_some_and(is_region) { 0 } else { 1 };
+                (vec![r, p], me, false)
+            }
+            (None, Some(other)) => {
+                let (r, p) = if self.b.is_some_and(is_region) {
+                    ((self.a, self.b), (self.a, Some(other)))
+                } else {
+                    ((self.a, Some(other)), (self.a, self.b))
+                };
+                let me = if self.b.is_some_and(is_region) { 0 } else { 1 };
+                (vec![r, p], me, true)
+            }
+            _ => alone,
+        }
     }
 
     /// The block's pattern: its year's seventeen blocks (the year, its quarters, its months) are
     /// protected jointly, bottom-up by dimension, with the equations that the quarters add up to
-    /// the year and the months to their quarter; every request touching the year gets the same.
+    /// the year and the months to their quarter; with a territory dimension, at both levels at
+    /// once, the provinces adding up to their region. Every request touching the year gets the
+    /// same.
     fn protected(&mut self, conn: &mut DbConn, block: Block) -> Result<Protected, AppError> {
         if let Some(p) = self.protected.get(&block) {
             return Ok(p.clone());
@@ -198,24 +266,60 @@ impl Releaser {
         let mut blocks = vec![Block::Year(y)];
         blocks.extend((1..=4).map(|q| Block::Quarter(y, q)));
         blocks.extend((1..=12).map(|m| Block::Month(y, m)));
-        let labels: Vec<String> = blocks.iter().map(|b| b.label()).collect();
-        let mut grids = Vec::with_capacity(blocks.len());
-        for b in &blocks {
-            grids.push(self.grid(conn, *b)?);
+        let n = blocks.len();
+        let (kinds, me, in_b) = self.levels();
+        let mut labels: Vec<String> = Vec::new();
+        let mut grids: Vec<Grid> = Vec::new();
+        for (level, kind) in kinds.iter().enumerate() {
+            let mut level_grids = Vec::with_capacity(n);
+            for b in &blocks {
+                level_grids.push(self.grid(conn, *kind, *b)?);
+                labels.push(format!("{level}:{}", b.label()));
+            }
+            // The same keys for all blocks: the year's (a superset of its parts'), and any a
+            // late registration added; the territory's other dimension the same at both levels.
+            let refs: Vec<&Grid> = level_grids.iter().collect();
+            let a = union_keys(level_grids[0].a.as_ref(), &refs, |g| g.a.as_ref());
+            let b = union_keys(level_grids[0].b.as_ref(), &refs, |g| g.b.as_ref());
+            grids.extend(level_grids.iter().map(|g| g.aligned(a.as_deref(), b.as_deref())));
         }
-        // The same keys for all: the year's (a superset of its parts'), and any a late
-        // registration added.
-        let refs: Vec<&Grid> = grids.iter().collect();
-        let a = union_keys(grids[0].a.as_ref(), &refs, |g| g.a.as_ref());
-        let b = union_keys(grids[0].b.as_ref(), &refs, |g| g.b.as_ref());
-        let grids: Vec<Grid> = grids.iter().map(|g| g.aligned(a.as_deref(), b.as_deref())).collect();
-        let mut sums = vec![(0, vec![1, 2, 3, 4])];
-        for q in 0..4 {
-            sums.push((1 + q, (0..3).map(|m| 5 + 3 * q + m).collect()));
+        let mut links = Vec::new();
+        if kinds.len() == 2 {
+            // The dimension that is not the territory: one set of keys for both levels.
+            let refs: Vec<&Grid> = grids.iter().collect();
+            let (a, b) = if in_b {
+                (union_keys(grids[0].a.as_ref(), &refs, |g| g.a.as_ref()), None)
+            } else {
+                (None, union_keys(grids[0].b.as_ref(), &refs, |g| g.b.as_ref()))
+            };
+            for g in grids.iter_mut() {
+                let a_keys = if in_b { a.clone() } else { g.a.clone() };
+                let b_keys = if in_b { g.b.clone() } else { b.clone() };
+                *g = g.aligned(a_keys.as_deref(), b_keys.as_deref());
+            }
+            for t in 0..n {
+                let (whole, part) = (&grids[t], &grids[n + t]);
+                let keys = |g: &Grid| if in_b { g.b.clone() } else { g.a.clone() }.unwrap_or_default();
+                links.push(disclosure::Link {
+                    whole: t,
+                    part: n + t,
+                    in_b,
+                    groups: groups(&keys(whole), &keys(part)),
+                });
+            }
         }
-        let (masks, unresolved) = disclosure::protect_joint(&grids, None, &sums, &labels, self.threshold);
+        let mut sums = Vec::new();
+        for level in 0..kinds.len() {
+            let o = level * n;
+            sums.push((o, vec![o + 1, o + 2, o + 3, o + 4]));
+            for q in 0..4 {
+                sums.push((o + 1 + q, (0..3).map(|m| o + 5 + 3 * q + m).collect()));
+            }
+        }
+        let (masks, unresolved) = disclosure::protect_joint(&grids, None, &sums, &links, &labels, self.threshold);
         self.unresolved += unresolved;
-        for ((b, grid), mask) in blocks.iter().zip(grids).zip(masks) {
+        let mine = me * n..(me + 1) * n;
+        for ((b, grid), mask) in blocks.iter().zip(grids.drain(mine.clone())).zip(masks[mine].iter().cloned()) {
             self.protected.insert(*b, Protected { grid, mask });
         }
         Ok(self.protected[&block].clone())

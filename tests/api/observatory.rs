@@ -1182,8 +1182,8 @@ impl Joint {
     }
 
     /// A table as the analyst saw it (`seen`) and as it is (`exact`, the unit's), of a period and
-    /// perhaps a region of emergence.
-    fn add(&mut self, period: &str, seen: &Value, exact: &Value, region: Option<&str>) {
+    /// perhaps a region or province of emergence (`emergence_region=05`).
+    fn add(&mut self, period: &str, seen: &Value, exact: &Value, territory: Option<&str>) {
         let ind = |k: &str| seen[k].as_str().map(str::to_owned);
         let (ri, ci) = (ind("rows_indicator"), ind("cols_indicator"));
         let codes = |k: &str| -> Vec<String> {
@@ -1204,8 +1204,8 @@ impl Joint {
             if let (Some(i), Some(c)) = (&ci, c) {
                 dims.push(format!("{i}={}", cols[c]));
             }
-            if let Some(reg) = region {
-                dims.push(format!("emergence_region={reg}"));
+            if let Some(t) = territory {
+                dims.push(t.to_owned());
             }
             dims.sort();
             format!("{period}|{}", dims.join(","))
@@ -1257,6 +1257,53 @@ impl Joint {
         }
         self.equations.push(sum(rt, total));
         self.equations.push(sum(ct, total));
+    }
+
+    /// Every region's provinces add up to it, in every period and for every value of the other
+    /// indicators.
+    fn provinces(&mut self, regions: &[(&str, &[&str])]) {
+        let names: Vec<String> = self.names.clone();
+        // The tables fetched: period and indicators (a key they do not hold is a zero).
+        let shape = |n: &str| -> String {
+            let (period, dims) = n.split_once('|').unwrap_or((n, ""));
+            let inds: Vec<&str> = dims.split(',').map(|d| d.split('=').next().unwrap_or("")).collect();
+            format!("{period}|{}", inds.join(","))
+        };
+        let shapes: std::collections::HashSet<String> = names.iter().map(|n| shape(n)).collect();
+        for n in names {
+            let Some((period, dims)) = n.split_once('|') else {
+                continue;
+            };
+            for (region, provinces) in regions {
+                let tag = format!("emergence_region={region}");
+                if !dims.split(',').any(|d| d == tag) {
+                    continue;
+                }
+                let whole = self.ids[&n];
+                let mut e = vec![(whole, -1)];
+                let mut fetched = true;
+                for p in *provinces {
+                    let mut parts: Vec<String> = dims
+                        .split(',')
+                        .map(|d| if d == tag { format!("emergence_province={p}") } else { d.to_owned() })
+                        .collect();
+                    parts.sort();
+                    let key = format!("{period}|{}", parts.join(","));
+                    if !shapes.contains(&shape(&key)) {
+                        fetched = false;
+                        break;
+                    }
+                    let id = match self.ids.get(&key) {
+                        Some(i) => *i,
+                        None => self.var(key, Some(0), 0),
+                    };
+                    e.push((id, 1));
+                }
+                if fetched {
+                    self.equations.push(e);
+                }
+            }
+        }
     }
 
     /// `whole` = the sum of `parts`, for every value of the tables (a value a period's tables do
@@ -1343,7 +1390,7 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
         ("2015-02-01", "2015-02-28"),
         ("2015-03-01", "2015-03-31"),
     ];
-    let tables: [(&str, Option<&str>); 9] = [
+    let tables: [(&str, Option<&str>); 13] = [
         ("", None),
         ("rows=gender", None),
         ("rows=citizenship", None),
@@ -1351,8 +1398,12 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
         ("rows=citizenship&cols=gender", None),
         ("rows=gender&cols=source_kind", None),
         ("rows=gender&cols=emergence_region", None),
-        ("rows=gender&region=05", Some("05")),
-        ("region=05", Some("05")),
+        ("rows=gender&region=05", Some("emergence_region=05")),
+        ("region=05", Some("emergence_region=05")),
+        ("rows=emergence_province&cols=gender", None),
+        ("rows=gender&province=VE", Some("emergence_province=027")),
+        ("province=PD", Some("emergence_province=028")),
+        ("rows=citizenship&region=12", Some("emergence_region=12")),
     ];
     let mut joint = Joint::default();
     let mut periods = vec![year, h1];
@@ -1368,8 +1419,12 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
             assert_eq!(seen["threshold"], 5);
             assert_eq!(exact["disclosure"], Value::Null, "the unit's table is exact");
             withheld_primary += seen["withheld_primary"].as_u64().expect("n");
-            if region.is_some() {
-                assert_eq!(seen["disclosure"]["territory_from"], "emergence_region", "{seen}");
+            if let Some(t) = region {
+                assert_eq!(
+                    seen["disclosure"]["territory_from"],
+                    t.split('=').next().expect("indicator"),
+                    "{seen}"
+                );
             }
             joint.add(&name(*p), &seen, &exact, region);
         }
@@ -1394,6 +1449,8 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
     let ms: Vec<String> = months.iter().map(|p| name(*p)).collect();
     let ms: Vec<&str> = ms.iter().map(String::as_str).collect();
     joint.periods(&name(q[0]), &ms);
+    // Provinces add up to their region.
+    joint.provinces(&[("05", &["027", "028"]), ("01", &["001"]), ("12", &["058"])]);
     // The attacker: intervals over the whole system. It sees an `x`, not why: a withheld entry
     // may be a small count or a complement (a zero, or any count), so it only knows that counts
     // are not negative.
