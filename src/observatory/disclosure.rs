@@ -465,8 +465,10 @@ pub fn protect_joint(
             }
             for (w, parts) in &l.groups {
                 if let Some(whole) = margin(l.whole, l.in_b, *w) {
-                    let mut e: Vec<(usize, i64)> =
-                        parts.iter().filter_map(|p| margin(l.part, l.in_b, *p).map(|x| (x, 1))).collect();
+                    let mut e: Vec<(usize, i64)> = parts
+                        .iter()
+                        .filter_map(|p| margin(l.part, l.in_b, *p).map(|x| (x, 1)))
+                        .collect();
                     e.push((whole, -1));
                     extra.push(e);
                 }

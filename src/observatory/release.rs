@@ -15,10 +15,12 @@
 //!   sub-period, the period-total margin the table of the whole period.
 //! - **Territory**: a table of a region or province is the column of that territory in the
 //!   national table with the territory as a dimension, with that column's pattern; a cross-table
-//!   with a territory filter is refused.
+//!   with a territory filter is refused. A table with a territory dimension is protected at both
+//!   levels at once (regions and provinces), the provinces of a region adding up to it.
 //!
 //! Each block is read with `store::table`: a period needs the seventeen blocks of each of its
-//! years, each read once per release (the number of queries grows with the years, not the days).
+//! years (twice with a territory dimension: both levels), each read once per release (the number
+//! of queries grows with the years, not the days).
 
 use std::collections::HashMap;
 
@@ -204,7 +206,12 @@ fn groups(regions: &[String], provinces: &[String]) -> Vec<(usize, Vec<usize>)> 
 }
 
 impl Releaser {
-    fn grid(&mut self, conn: &mut DbConn, kind: (Option<Indicator>, Option<Indicator>), block: Block) -> Result<Grid, AppError> {
+    fn grid(
+        &mut self,
+        conn: &mut DbConn,
+        kind: (Option<Indicator>, Option<Indicator>),
+        block: Block,
+    ) -> Result<Grid, AppError> {
         if let Some(g) = self.grids.get(&(kind, block)) {
             return Ok(g.clone());
         }
@@ -319,7 +326,11 @@ impl Releaser {
         let (masks, unresolved) = disclosure::protect_joint(&grids, None, &sums, &links, &labels, self.threshold);
         self.unresolved += unresolved;
         let mine = me * n..(me + 1) * n;
-        for ((b, grid), mask) in blocks.iter().zip(grids.drain(mine.clone())).zip(masks[mine].iter().cloned()) {
+        for ((b, grid), mask) in blocks
+            .iter()
+            .zip(grids.drain(mine.clone()))
+            .zip(masks[mine].iter().cloned())
+        {
             self.protected.insert(*b, Protected { grid, mask });
         }
         Ok(self.protected[&block].clone())

@@ -1285,7 +1285,13 @@ impl Joint {
                 for p in *provinces {
                     let mut parts: Vec<String> = dims
                         .split(',')
-                        .map(|d| if d == tag { format!("emergence_province={p}") } else { d.to_owned() })
+                        .map(|d| {
+                            if d == tag {
+                                format!("emergence_province={p}")
+                            } else {
+                                d.to_owned()
+                            }
+                        })
                         .collect();
                     parts.sort();
                     let key = format!("{period}|{}", parts.join(","));
