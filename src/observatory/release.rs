@@ -137,6 +137,9 @@ pub fn check_period(period: &Period, today: NaiveDate) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A kind of table: its two indicators, in canonical order.
+type Kind = (Option<Indicator>, Option<Indicator>);
+
 /// The patterns of the blocks of one kind of table (measure, indicators in canonical order,
 /// territory basis), national, computed top-down and kept for the release.
 struct Releaser {
@@ -145,7 +148,7 @@ struct Releaser {
     b: Option<Indicator>,
     basis: TerritoryBasis,
     threshold: i64,
-    grids: HashMap<((Option<Indicator>, Option<Indicator>), Block), Grid>,
+    grids: HashMap<(Kind, Block), Grid>,
     protected: HashMap<Block, Protected>,
     unresolved: usize,
 }
@@ -231,7 +234,7 @@ impl Releaser {
     /// The kinds protected together: this one alone, or, when one of its dimensions is a
     /// territory, the region level and the province level (in that order), whose provinces add
     /// up to their region; and which of the two this is, and whether the territory is `b`.
-    fn levels(&self) -> (Vec<(Option<Indicator>, Option<Indicator>)>, usize, bool) {
+    fn levels(&self) -> (Vec<Kind>, usize, bool) {
         let alone = (vec![(self.a, self.b)], 0, false);
         let territory_a = self.a.and_then(other_level);
         let territory_b = self.b.and_then(other_level);
