@@ -101,15 +101,20 @@ pub fn statement(t: &Table, p: &Published, lang: Lang) -> Vec<String> {
         ),
     });
     if p.threshold.is_some() && !p.blocks.is_empty() {
+        let blocks: Vec<String> = p
+            .blocks
+            .iter()
+            .map(|b| Indicator::Quarter.value_label(b, lang))
+            .collect();
         lines.push(if it {
             format!(
                 "Regola: margini come nelle tabelle con meno dimensioni; periodo per blocchi ({}), un valore è mostrato solo se lo è in ogni blocco",
-                p.blocks.join(", ")
+                blocks.join(", ")
             )
         } else {
             format!(
                 "Rule: margins as in the tables with fewer dimensions; the period by blocks ({}), a count shown only if shown in every block",
-                p.blocks.join(", ")
+                blocks.join(", ")
             )
         });
     }
