@@ -628,6 +628,52 @@ mod tests {
     }
 
     #[test]
+    fn provinces_are_grouped_under_their_region() {
+        let regions = vec!["05".to_owned(), "12".to_owned(), "unknown".to_owned()];
+        let provinces = vec![
+            "027".to_owned(),
+            "058".to_owned(),
+            "028".to_owned(),
+            "unknown".to_owned(),
+        ];
+        assert_eq!(
+            groups(&regions, &provinces),
+            vec![(0, vec![0, 2]), (1, vec![1]), (2, vec![3])]
+        );
+    }
+
+    #[test]
+    fn a_territory_dimension_is_protected_at_both_levels() {
+        let releaser = |a, b| Releaser {
+            measure: Measure::Referrals,
+            a,
+            b,
+            basis: TerritoryBasis::Emergence,
+            threshold: 5,
+            grids: HashMap::new(),
+            protected: HashMap::new(),
+            unresolved: 0,
+        };
+        let (kinds, me, in_b) = releaser(Some(Indicator::EmergenceProvince), Some(Indicator::Gender)).levels();
+        assert_eq!(
+            kinds,
+            vec![
+                (Some(Indicator::EmergenceRegion), Some(Indicator::Gender)),
+                (Some(Indicator::EmergenceProvince), Some(Indicator::Gender))
+            ]
+        );
+        assert_eq!((me, in_b), (1, false));
+        let (kinds, me, in_b) = releaser(Some(Indicator::Citizenship), Some(Indicator::ExploitationRegion)).levels();
+        assert_eq!(
+            kinds[1],
+            (Some(Indicator::Citizenship), Some(Indicator::ExploitationProvince))
+        );
+        assert_eq!((me, in_b), (0, true));
+        let (kinds, _, _) = releaser(Some(Indicator::Citizenship), Some(Indicator::Gender)).levels();
+        assert_eq!(kinds.len(), 1);
+    }
+
+    #[test]
     fn an_analysts_period_is_whole_months_that_have_ended() {
         let today = d("2026-11-25");
         let p = |f, t| Period::new(d(f), d(t)).expect("period");

@@ -954,6 +954,12 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
         seen.body
     );
     assert!(!seen.body.contains(">2<"), "the count of 2 never reaches the analyst");
+    assert!(
+        seen.body
+            .contains("Regola: margini come nelle tabelle con meno dimensioni; periodo per blocchi (2021)"),
+        "the rule, stated: {}",
+        seen.body
+    );
     // English.
     analyst
         .jar
@@ -977,6 +983,7 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
     let (_, _, bytes) = crate::feedback::get_bytes(&analyst, &format!("/observatory/pdf?{q}")).await;
     let text = crate::feedback::pdf_text(&bytes);
     assert!(text.contains("threshold 5") && !text.contains(" 2 "), "{text}");
+    assert!(text.contains("Rule: margins as in the tables"), "{text}");
     assert_eq!(
         u.admin.count_where(
             "audit_log",
