@@ -15,12 +15,17 @@
 //! decided (never a fixed margin): the non-zero before the zero, the smallest, then by the codes
 //! of its keys (never positions), so the margin "women" has one pattern whichever table shows it.
 //! The indicators are put in a canonical order (by code) and the other order is the transpose.
-//! When an exposure cannot be closed by the entries being decided, every one of them in the
-//! equations holding it is withheld, and what still cannot be closed is counted (`unresolved`).
+//! A withheld value fixed earlier keeps the interval an attacker could tell of it then: a later
+//! stage that narrows it takes complements among its own entries where it can (otherwise two
+//! tables holding the same withheld value could be played against each other). When an exposure
+//! cannot be closed by the entries being decided, every one of them in the equations holding it
+//! is withheld, and what still cannot be closed is counted (`unresolved`).
 //!
-//! **Families.** The same solver protects sibling tables jointly under a parent already protected
-//! (the four quarters of a year, the three months of a quarter: `release`): for every entry the
-//! siblings' values add up to the parent's, one more equation each.
+//! **Joint tables.** The same solver protects several tables at once (`protect_joint`): the
+//! seventeen blocks of a year (year, quarters, months; `release`), with one more equation for
+//! every entry where parts add up to a whole (`sums`), and a territory at two levels, the
+//! provinces of a region adding up to it (`Link`); or sibling tables under a parent already
+//! protected whose pattern is fixed (`protect_family`).
 //!
 //! **Records.** See `export::ctdc`: k-anonymity by generalisation, then dropping.
 
