@@ -160,9 +160,10 @@ pub enum ReportCommand {
         /// The indicator of the rows (default: the year of registration).
         #[arg(long, default_value = "year")]
         rows: String,
-        /// The indicator of the columns (default: from the international-protection system).
-        #[arg(long, default_value = "international_protection")]
-        cols: String,
+        /// The indicator of the columns, or `none` (default: from the international-protection
+        /// system nationally, none with a region: an analyst's cross-table covers Italy).
+        #[arg(long)]
+        cols: Option<String>,
         /// json, csv, csv-it, xlsx, pdf, ctdc or ctdc-it.
         #[arg(long)]
         format: String,
@@ -350,7 +351,12 @@ fn report(settings: Settings, c: ReportCommand) -> Result<(), CliError> {
         measure: model::Measure::parse(&measure)
             .ok_or_else(|| CliError::Usage("--measure: referrals, cases or persons".into()))?,
         rows: Some(indicator("rows", &rows)?),
-        cols: Some(indicator("cols", &cols)?),
+        cols: match cols.as_deref() {
+            Some("none") => None,
+            Some(c) => Some(indicator("cols", c)?),
+            None if territory == model::Territory::National => Some(model::Indicator::InternationalProtection),
+            None => None,
+        },
         period,
         territory,
         basis: model::TerritoryBasis::Emergence,

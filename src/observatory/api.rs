@@ -135,6 +135,28 @@ pub struct TableView {
     pub linked_persons: i64,
     /// What the table counts and what was withheld, in the caller's language.
     pub statement: Vec<String>,
+    /// The rule that protected an analyst's table (`null`: exact counts, for the unit).
+    #[schema(nullable)]
+    pub disclosure: Option<DisclosureView>,
+}
+
+/// How an analyst's table was protected so that it holds across tables and releases: margins
+/// fixed to the patterns of the tables with fewer dimensions (one pattern per value, whichever
+/// table shows it; `B × A` is the transpose of `A × B`), the period as blocks protected as a
+/// hierarchy (a year, its quarters jointly with the year fixed, a quarter's months jointly with
+/// the quarter fixed), a count shown only if shown in every block of its period, and a region or
+/// province as a column of the national table.
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureView {
+    /// The threshold: counts from 1 to threshold − 1 are withheld.
+    pub threshold: i64,
+    /// The blocks the period was decomposed into (`2015`, `2015-Q1`, `2015-01`): a count is shown
+    /// only if it is shown in every one.
+    pub blocks: Vec<String>,
+    /// For a region or province: the indicator of the national table whose column this table is
+    /// (`emergence_region`, `emergence_province`, `exploitation_region`, `exploitation_province`).
+    #[schema(nullable)]
+    pub territory_from: Option<Indicator>,
 }
 
 impl TableView {
@@ -171,15 +193,23 @@ impl TableView {
             linked_referrals: t.linked_referrals,
             linked_persons: t.linked_persons,
             statement: export::statement(t, p, lang),
+            disclosure: p.threshold.map(|threshold| DisclosureView {
+                threshold,
+                blocks: p.blocks.clone(),
+                territory_from: p.territory_from,
+            }),
         }
     }
 }
 
 /// A frequency table or cross-table of the referrals, cases or persons of a period and territory;
-/// audited. Analysts get it with `VARCO_DISCLOSURE_THRESHOLD` small-cell and secondary suppression.
+/// audited. Analysts get it with `VARCO_DISCLOSURE_THRESHOLD` small-cell and secondary suppression
+/// that holds across tables and releases (see `disclosure`), for periods of whole calendar months
+/// that have ended, and nationally or as a frequency table of one region or province.
 #[utoipa::path(get, path = "/api/v1/observatory/table", tag = "observatory", params(TableQuery), operation_id = "observatory_table",
     responses((status = 200, body = TableView),
-        (status = 400, body = Problem, description = "A parameter is missing or malformed: a day, an indicator, a territory, a period too long (`errors` names it)")),
+        (status = 400, body = Problem, description = "A parameter is missing or malformed: a day, an indicator, a territory, a period too long (`errors` names it)"),
+        (status = 422, body = Problem, description = "Not for an analyst: a period that is not whole calendar months or has not ended (`from`, `to`), a cross-table with a territory filter (`region`, `province`), two period dimensions (`cols`)")),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn table(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<HttpResponse, AppError> {
     let spec = q.0.spec()?;
@@ -195,7 +225,8 @@ pub(crate) async fn table(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<HttpRespo
             (TableView = "application/json"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 400, body = Problem, description = "A parameter is missing or malformed (`errors` names it)")),
+        (status = 400, body = Problem, description = "A parameter is missing or malformed (`errors` names it)"),
+        (status = 422, body = Problem, description = "Not for an analyst: a period that is not whole calendar months or has not ended (`from`, `to`), a cross-table with a territory filter (`region`, `province`), two period dimensions (`cols`)")),
     security(("bearer" = []), ("session" = [])))]
 pub(crate) async fn table_file(ctx: Ctx, q: ApiQuery<TableQuery>) -> Result<HttpResponse, AppError> {
     let spec = q.0.spec()?;

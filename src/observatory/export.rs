@@ -100,6 +100,37 @@ pub fn statement(t: &Table, p: &Published, lang: Lang) -> Vec<String> {
             p.primary, p.secondary
         ),
     });
+    if p.threshold.is_some() && !p.blocks.is_empty() {
+        let blocks: Vec<String> = p
+            .blocks
+            .iter()
+            .map(|b| Indicator::Quarter.value_label(b, lang))
+            .collect();
+        lines.push(if it {
+            format!(
+                "Regola: margini come nelle tabelle con meno dimensioni; periodo per blocchi ({}), un valore è mostrato solo se lo è in ogni blocco",
+                blocks.join(", ")
+            )
+        } else {
+            format!(
+                "Rule: margins as in the tables with fewer dimensions; the period by blocks ({}), a count shown only if shown in every block",
+                blocks.join(", ")
+            )
+        });
+    }
+    if let (Some(_), Some(from)) = (p.threshold, p.territory_from) {
+        lines.push(if it {
+            format!(
+                "Territorio: colonna della tabella nazionale per {}",
+                from.label(lang).to_lowercase()
+            )
+        } else {
+            format!(
+                "Territory: a column of the national table by {}",
+                from.label(lang).to_lowercase()
+            )
+        });
+    }
     if !spec.partitions() {
         lines.push(if it {
             "Un'unità può ricadere in più celle: i totali la contano una volta".to_owned()

@@ -12,5 +12,6 @@ pub mod export;
 pub mod model;
 pub mod pages;
 pub mod pdf;
+pub mod release;
 pub mod service;
 pub mod store;

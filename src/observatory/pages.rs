@@ -45,14 +45,16 @@ impl ObservatoryPage {
     }
 }
 
-/// The spec the form asks for (defaults: referrals by month of the current year, to today).
+/// The spec the form asks for (defaults: referrals by month, from January to the last month that
+/// has ended: a period an analyst may ask for too).
 fn spec_of(form: &Form, today: NaiveDate) -> Result<Spec, AppError> {
     let day = |field: &'static str, default: NaiveDate| match form.v(field).trim() {
         "" => Ok(default),
         s => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| AppError::bad_request(field, "must be a date (YYYY-MM-DD)")),
     };
-    let first = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let last = today.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(today);
+    let first = NaiveDate::from_ymd_opt(last.year(), 1, 1).unwrap_or(last);
     let ind = |field: &'static str, default: Option<Indicator>| match form.v(field).trim() {
         "" => Ok(default),
         "-" => Ok(None),
@@ -72,7 +74,7 @@ fn spec_of(form: &Form, today: NaiveDate) -> Result<Spec, AppError> {
         },
         rows,
         cols,
-        period: Period::new(day("from", first)?, day("to", today)?)?,
+        period: Period::new(day("from", first)?, day("to", last)?)?,
         territory: Territory::parse(Some(form.v("region")), Some(form.v("province")))?,
         basis: match form.v("territory") {
             "" => TerritoryBasis::Emergence,
@@ -119,14 +121,19 @@ async fn page(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, AppError> {
         query: String::new(),
         error: None,
     };
-    match spec_of(&tpl.form, today(&ctx)) {
+    let answer = match spec_of(&tpl.form, today(&ctx)) {
         Ok(spec) => {
             tpl.query = query_of(&spec);
-            let (t, p) = service::report(&ctx.state, &ctx.caller(), spec, None).await?;
+            service::report(&ctx.state, &ctx.caller(), spec, None).await
+        }
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok((t, p)) => {
             tpl.chart = super::chart::svg(&t, &p, ctx.lang);
             tpl.view = Some(TableView::of(&t, &p, ctx.lang));
         }
-        Err(AppError::BadRequest(fields)) => {
+        Err(AppError::BadRequest(fields) | AppError::Invalid(fields)) => {
             tpl.error = Some(
                 fields
                     .iter()

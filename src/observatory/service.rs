@@ -8,6 +8,7 @@ use std::io::Write;
 use super::disclosure::{self, Published};
 use super::export::{self, Anonymiser, Csv, CtdcRecord, CtdcStatement};
 use super::model::{Period, Spec, Table, Territory, TerritoryBasis};
+use super::release;
 use super::store;
 use crate::app::App;
 use crate::audit::{self, Event};
@@ -55,15 +56,34 @@ pub async fn report(
     format: Option<TableFormat>,
 ) -> Result<(Table, Published), AppError> {
     let threshold = threshold_for(app, caller)?;
+    let today = crate::clock::rome(app.now()).date_naive();
+    if threshold.is_some() {
+        release::check_period(&spec.period, today)?;
+    }
     audit::read(app, caller, move |conn| {
-        let table = store::table(conn, &spec)?;
-        let published = disclosure::publish(&table, threshold);
+        let (table, published) = match threshold {
+            // The unit: exact counts, any period and territory.
+            None => {
+                let table = store::table(conn, &spec)?;
+                let published = disclosure::publish(&table, None);
+                (table, published)
+            }
+            Some(th) => release::analyst_table(conn, &spec, th, today)?,
+        };
         let mut detail = spec.describe();
         if let Some(t) = threshold {
             detail.push_str(&format!(
-                " threshold={t} withheld={}+{}",
-                published.primary, published.secondary
+                " threshold={t} withheld={}+{} blocks={}",
+                published.primary,
+                published.secondary,
+                published.blocks.join(",")
             ));
+            if let Some(from) = published.territory_from {
+                detail.push_str(&format!(" territory_from={from}"));
+            }
+            if published.unresolved > 0 {
+                detail.push_str(&format!(" unresolved={}", published.unresolved));
+            }
         }
         let event = match format {
             None => Event::new("observatory.report"),

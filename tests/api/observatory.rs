@@ -823,7 +823,13 @@ both!(random_tables_resist_the_attacker);
 const MARKER: &str = "MARCATORE-9931";
 
 async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Backend) {
-    let mut u = unit_with(b, |s| s.k_anonymity = 3).await;
+    let mut u = unit_with(b, |s| {
+        s.k_anonymity = 3;
+        // The clock moves to December below (an analyst's tables are of months that have ended).
+        s.session_idle_minutes = 60 * 24 * 30;
+        s.session_absolute_hours = 24 * 30;
+    })
+    .await;
     // Three referrals through the API with the marker in every personal field.
     for _ in 0..3 {
         let mut body = cas_report(u.cas);
@@ -890,7 +896,10 @@ async fn the_record_file_is_k_anonymous_and_never_holds_a_personal_marker(b: Bac
     let ages: Vec<&str> = records.iter().map(|r| r[2].as_str()).collect();
     assert!(ages.contains(&"18--20") && ages.contains(&"-99"));
     assert!(records.iter().all(|r| r.iter().all(|f| !f.is_empty())));
-    // Nothing personal in any export, in any format.
+    // Nothing personal in any export, in any format (tables of November once it has ended).
+    u.admin
+        .clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 6, 0, 0).unwrap());
     let mut files = vec![r.body.clone()];
     for q in [
         "rows=citizenship&from=2026-11-01&to=2026-11-30&format=csv",
@@ -1068,6 +1077,12 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
         seen.body
     );
     assert!(!seen.body.contains(">2<"), "the count of 2 never reaches the analyst");
+    assert!(
+        seen.body
+            .contains("Regola: margini come nelle tabelle con meno dimensioni; periodo per blocchi (2021)"),
+        "the rule, stated: {}",
+        seen.body
+    );
     // English.
     analyst
         .jar
@@ -1091,6 +1106,7 @@ async fn the_report_page_draws_its_chart_in_italian_and_english(b: Backend) {
     let (_, _, bytes) = crate::feedback::get_bytes(&analyst, &format!("/observatory/pdf?{q}")).await;
     let text = crate::feedback::pdf_text(&bytes);
     assert!(text.contains("threshold 5") && !text.contains(" 2 "), "{text}");
+    assert!(text.contains("Rule: margins as in the tables"), "{text}");
     assert_eq!(
         u.admin.count_where(
             "audit_log",
@@ -1122,24 +1138,23 @@ async fn the_command_line_writes_every_format(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
     for format in ["json", "csv", "csv-it", "xlsx", "pdf", "ctdc", "ctdc-it"] {
         let out = dir.path().join(format!("report.{format}"));
-        let o = crate::cli::varco(
-            &u.admin,
-            &[
-                "report",
-                "observatory",
-                "--from",
-                "2015-01-01",
-                "--to",
-                "2015-12-31",
-                "--region",
-                "Veneto",
-                "--format",
-                format,
-                "--out",
-                out.to_str().expect("path"),
-            ],
-            None,
-        );
+        let mut args = vec![
+            "report",
+            "observatory",
+            "--from",
+            "2015-01-01",
+            "--to",
+            "2015-12-31",
+            "--format",
+            format,
+            "--out",
+            out.to_str().expect("path"),
+        ];
+        // An analyst's cross-table covers Italy; the record file may be of a region.
+        if format.starts_with("ctdc") {
+            args.extend(["--region", "Veneto"]);
+        }
+        let o = crate::cli::varco(&u.admin, &args, None);
         assert_eq!(o.code, 0, "{format}: {}", o.stderr);
         let bytes = std::fs::read(&out).expect("the file");
         assert!(!bytes.is_empty(), "{format}");
@@ -1264,3 +1279,413 @@ async fn chromium_shows_the_observatory_report_to_an_analyst() {
     browser.wait_text("#downloads", "CSV").await;
     browser.close().await;
 }
+
+/// Everything an analyst took away, as one system: a variable per value (the same value in two
+/// releases is one variable: the margin "women, 2015" of every table that shows it, a region's
+/// frequency table and that region's column of the national table), every table's equations,
+/// and the periods' sums (a year is its quarters, January–June is two quarters, a quarter its
+/// months).
+#[derive(Default)]
+struct Joint {
+    ids: std::collections::HashMap<String, usize>,
+    names: Vec<String>,
+    published: Vec<Option<i64>>,
+    exact: Vec<i64>,
+    equations: Vec<Vec<(usize, i64)>>,
+}
+
+impl Joint {
+    fn var(&mut self, key: String, published: Option<i64>, exact: i64) -> usize {
+        if let Some(&i) = self.ids.get(&key) {
+            assert_eq!(
+                self.published[i], published,
+                "{key} is published differently in two releases (shown in both with the same number or withheld in both)"
+            );
+            assert_eq!(self.exact[i], exact, "{key}");
+            return i;
+        }
+        self.ids.insert(key.clone(), self.names.len());
+        self.names.push(key);
+        self.published.push(published);
+        self.exact.push(exact);
+        self.names.len() - 1
+    }
+
+    /// A table as the analyst saw it (`seen`) and as it is (`exact`, the unit's), of a period and
+    /// perhaps a region or province of emergence (`emergence_region=05`).
+    fn add(&mut self, period: &str, seen: &Value, exact: &Value, territory: Option<&str>) {
+        let ind = |k: &str| seen[k].as_str().map(str::to_owned);
+        let (ri, ci) = (ind("rows_indicator"), ind("cols_indicator"));
+        let codes = |k: &str| -> Vec<String> {
+            exact[k]
+                .as_array()
+                .expect("keys")
+                .iter()
+                .map(|v| v["code"].as_str().expect("code").to_owned())
+                .collect()
+        };
+        let (rows, cols) = (codes("rows"), codes("cols"));
+        assert_eq!(seen["rows"], exact["rows"], "the same keys");
+        let key = |r: Option<usize>, c: Option<usize>| {
+            let mut dims: Vec<String> = Vec::new();
+            if let (Some(i), Some(r)) = (&ri, r) {
+                dims.push(format!("{i}={}", rows[r]));
+            }
+            if let (Some(i), Some(c)) = (&ci, c) {
+                dims.push(format!("{i}={}", cols[c]));
+            }
+            if let Some(t) = territory {
+                dims.push(t.to_owned());
+            }
+            dims.sort();
+            format!("{period}|{}", dims.join(","))
+        };
+        let mut cell = vec![vec![0usize; cols.len()]; rows.len()];
+        for r in 0..rows.len() {
+            for c in 0..cols.len() {
+                cell[r][c] = self.var(
+                    key(Some(r), Some(c)),
+                    seen["cells"][r][c].as_i64(),
+                    exact["cells"][r][c].as_i64().expect("exact"),
+                );
+            }
+        }
+        let rt: Vec<usize> = (0..rows.len())
+            .map(|r| {
+                self.var(
+                    key(Some(r), None),
+                    seen["row_totals"][r].as_i64(),
+                    exact["row_totals"][r].as_i64().expect("exact"),
+                )
+            })
+            .collect();
+        let ct: Vec<usize> = (0..cols.len())
+            .map(|c| {
+                self.var(
+                    key(None, Some(c)),
+                    seen["col_totals"][c].as_i64(),
+                    exact["col_totals"][c].as_i64().expect("exact"),
+                )
+            })
+            .collect();
+        let total = self.var(
+            key(None, None),
+            seen["total"].as_i64(),
+            exact["total"].as_i64().expect("exact"),
+        );
+        let sum = |parts: Vec<usize>, whole: usize| {
+            let mut e: Vec<(usize, i64)> = parts.into_iter().map(|p| (p, 1)).collect();
+            e.push((whole, -1));
+            e
+        };
+        for r in 0..rows.len() {
+            self.equations.push(sum(cell[r].clone(), rt[r]));
+        }
+        for c in 0..cols.len() {
+            self.equations
+                .push(sum((0..rows.len()).map(|r| cell[r][c]).collect(), ct[c]));
+        }
+        self.equations.push(sum(rt, total));
+        self.equations.push(sum(ct, total));
+    }
+
+    /// Every region's provinces add up to it, in every period and for every value of the other
+    /// indicators.
+    fn provinces(&mut self, regions: &[(&str, &[&str])]) {
+        let names: Vec<String> = self.names.clone();
+        // The tables fetched: period and indicators (a key they do not hold is a zero).
+        let shape = |n: &str| -> String {
+            let (period, dims) = n.split_once('|').unwrap_or((n, ""));
+            let inds: Vec<&str> = dims.split(',').map(|d| d.split('=').next().unwrap_or("")).collect();
+            format!("{period}|{}", inds.join(","))
+        };
+        let shapes: std::collections::HashSet<String> = names.iter().map(|n| shape(n)).collect();
+        for n in names {
+            let Some((period, dims)) = n.split_once('|') else {
+                continue;
+            };
+            for (region, provinces) in regions {
+                let tag = format!("emergence_region={region}");
+                if !dims.split(',').any(|d| d == tag) {
+                    continue;
+                }
+                let whole = self.ids[&n];
+                let mut e = vec![(whole, -1)];
+                let mut fetched = true;
+                for p in *provinces {
+                    let mut parts: Vec<String> = dims
+                        .split(',')
+                        .map(|d| {
+                            if d == tag {
+                                format!("emergence_province={p}")
+                            } else {
+                                d.to_owned()
+                            }
+                        })
+                        .collect();
+                    parts.sort();
+                    let key = format!("{period}|{}", parts.join(","));
+                    if !shapes.contains(&shape(&key)) {
+                        fetched = false;
+                        break;
+                    }
+                    let id = match self.ids.get(&key) {
+                        Some(i) => *i,
+                        None => self.var(key, Some(0), 0),
+                    };
+                    e.push((id, 1));
+                }
+                if fetched {
+                    self.equations.push(e);
+                }
+            }
+        }
+    }
+
+    /// `whole` = the sum of `parts`, for every value of the tables (a value a period's tables do
+    /// not hold is a zero, which the attacker knows).
+    fn periods(&mut self, whole: &str, parts: &[&str]) {
+        let dims: std::collections::BTreeSet<String> = self
+            .names
+            .iter()
+            .filter_map(|n| n.split_once('|').map(|(_, d)| d.to_owned()))
+            .collect();
+        for d in dims {
+            let mut get = |p: &str| match self.ids.get(&format!("{p}|{d}")) {
+                Some(i) => *i,
+                None => self.var(format!("{p}|{d}"), Some(0), 0),
+            };
+            let w = get(whole);
+            let mut e: Vec<(usize, i64)> = parts.iter().map(|p| (get(p), 1)).collect();
+            e.push((w, -1));
+            self.equations.push(e);
+        }
+    }
+}
+
+/// Small counts spread over the months of 2015, genders, citizenships, sources and provinces.
+fn spread_2015() -> Vec<Batch> {
+    let mut seed = 11u64;
+    let mut next = move |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let genders = ["female", "male", "trans"];
+    let citizenships = ["NG", "MA", "PK", "RO"];
+    let sources = ["police", "cas_operator", "street_unit"];
+    let provinces = ["027", "028", "001", "058"];
+    let mut out = Vec::new();
+    for m in 1..=12u32 {
+        let day = leak(format!("2015-{m:02}-10"));
+        // A large base every month, and small groups scattered.
+        out.push(Batch::new(8 + next(8) as usize, leak(format!("P{m}")), day).citizenship("NG"));
+        out.push(
+            Batch::new(5 + next(6) as usize, leak(format!("Q{m}")), day)
+                .gender("male")
+                .citizenship("MA")
+                .source("cas_operator")
+                .province("001"),
+        );
+        for i in 0..6 {
+            let n = match next(5) {
+                0 => 0,
+                1 | 2 => 1,
+                3 => 2,
+                _ => 3 + next(4) as usize,
+            };
+            if n == 0 {
+                continue;
+            }
+            out.push(
+                Batch::new(n, leak(format!("S{m}x{i}")), day)
+                    .gender(genders[next(3) as usize])
+                    .citizenship(citizenships[next(4) as usize])
+                    .source(sources[next(3) as usize])
+                    .province(provinces[next(4) as usize]),
+            );
+        }
+    }
+    out
+}
+
+async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_other(b: Backend) {
+    let mut u = unit(b).await;
+    seed(&u.admin, &spread_2015());
+    let mut analyst = login_as(&mut u, "osservatorio", "analyst").await;
+    let year = ("2015-01-01", "2015-12-31");
+    let q = [
+        ("2015-01-01", "2015-03-31"),
+        ("2015-04-01", "2015-06-30"),
+        ("2015-07-01", "2015-09-30"),
+        ("2015-10-01", "2015-12-31"),
+    ];
+    let h1 = ("2015-01-01", "2015-06-30");
+    let months = [
+        ("2015-01-01", "2015-01-31"),
+        ("2015-02-01", "2015-02-28"),
+        ("2015-03-01", "2015-03-31"),
+    ];
+    let tables: [(&str, Option<&str>); 13] = [
+        ("", None),
+        ("rows=gender", None),
+        ("rows=citizenship", None),
+        ("rows=gender&cols=citizenship", None),
+        ("rows=citizenship&cols=gender", None),
+        ("rows=gender&cols=source_kind", None),
+        ("rows=gender&cols=emergence_region", None),
+        ("rows=gender&region=05", Some("emergence_region=05")),
+        ("region=05", Some("emergence_region=05")),
+        ("rows=emergence_province&cols=gender", None),
+        ("rows=gender&province=VE", Some("emergence_province=027")),
+        ("province=PD", Some("emergence_province=028")),
+        ("rows=citizenship&region=12", Some("emergence_region=12")),
+    ];
+    let mut joint = Joint::default();
+    let mut periods = vec![year, h1];
+    periods.extend(q);
+    periods.extend(months);
+    let name = |(f, t): (&str, &str)| format!("{f}..{t}");
+    let mut withheld_primary = 0;
+    for p in &periods {
+        for (query, region) in tables {
+            let query = format!("{query}&from={}&to={}", p.0, p.1);
+            let seen = table(&mut analyst, &query).await;
+            let exact = table(&mut u.coord, &query).await;
+            assert_eq!(seen["threshold"], 5);
+            assert_eq!(exact["disclosure"], Value::Null, "the unit's table is exact");
+            withheld_primary += seen["withheld_primary"].as_u64().expect("n");
+            if let Some(t) = region {
+                assert_eq!(
+                    seen["disclosure"]["territory_from"],
+                    t.split('=').next().expect("indicator"),
+                    "{seen}"
+                );
+            }
+            joint.add(&name(*p), &seen, &exact, region);
+        }
+    }
+    assert!(withheld_primary > 20, "the data has small counts: {withheld_primary}");
+    // The statement of a release of two quarters names them.
+    let h = table(&mut analyst, "rows=gender&from=2015-01-01&to=2015-06-30").await;
+    assert_eq!(h["disclosure"]["blocks"], json!(["2015-Q1", "2015-Q2"]));
+    assert!(
+        h["statement"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("per blocchi (2015 T1, 2015 T2)"))),
+        "{h}"
+    );
+    // Periods add up.
+    let quarters: Vec<String> = q.iter().map(|p| name(*p)).collect();
+    let qs: Vec<&str> = quarters.iter().map(String::as_str).collect();
+    joint.periods(&name(year), &qs);
+    joint.periods(&name(h1), &qs[..2]);
+    let ms: Vec<String> = months.iter().map(|p| name(*p)).collect();
+    let ms: Vec<&str> = ms.iter().map(String::as_str).collect();
+    joint.periods(&name(q[0]), &ms);
+    // Provinces add up to their region.
+    joint.provinces(&[("05", &["027", "028"]), ("01", &["001"]), ("12", &["058"])]);
+    // The attacker: intervals over the whole system. It sees an `x`, not why: a withheld entry
+    // may be a small count or a complement (a zero, or any count), so it only knows that counts
+    // are not negative.
+    let primary = vec![false; joint.published.len()];
+    let ranges = varco::observatory::disclosure::intervals(&joint.published, &primary, &joint.equations, 5);
+    let mut withheld = 0;
+    for (i, (lo, hi)) in ranges.iter().enumerate() {
+        if joint.published[i].is_some() {
+            continue;
+        }
+        withheld += 1;
+        assert!(
+            lo < hi,
+            "{} = {} is pinned down to [{lo}, {hi}] by the releases together",
+            joint.names[i],
+            joint.exact[i]
+        );
+        // Nor is a small count narrowed to between 1 and threshold − 1: it might be a zero, or
+        // a count of at least the threshold.
+        if (1..5).contains(&joint.exact[i]) {
+            assert!(
+                *lo == 0 || *hi >= 5,
+                "{} = {} is known to be small: [{lo}, {hi}]",
+                joint.names[i],
+                joint.exact[i]
+            );
+        }
+    }
+    assert!(withheld > 40, "{withheld} values withheld");
+}
+both!(releases_of_several_tables_and_periods_cannot_be_played_against_each_other);
+
+async fn an_analysts_period_is_whole_months_that_have_ended(b: Backend) {
+    let mut u = unit(b).await;
+    seed(
+        &u.admin,
+        &[
+            Batch::new(30, "A", "2026-11-02"),
+            Batch::new(2, "B", "2026-11-03").gender("male"),
+            Batch::new(20, "C", "2015-01-05"),
+        ],
+    );
+    let mut analyst = login_as(&mut u, "osservatorio", "analyst").await;
+    let refused = |field: &'static str| {
+        move |r: &crate::helpers::Reply| {
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+            let body: Value = r.json();
+            assert_eq!(body["errors"][0]["field"], field, "{body}");
+        }
+    };
+    for (query, field) in [
+        ("rows=gender&from=2015-01-05&to=2015-12-31", "from"),
+        ("rows=gender&from=2015-01-01&to=2015-12-30", "to"),
+        ("rows=gender&from=2026-11-01&to=2026-11-30", "to"),
+        ("rows=gender&from=2026-01-01&to=2026-12-31", "to"),
+        (
+            "rows=gender&cols=citizenship&from=2015-01-01&to=2015-12-31&region=05",
+            "region",
+        ),
+        (
+            "rows=gender&cols=citizenship&from=2015-01-01&to=2015-12-31&province=VE",
+            "province",
+        ),
+        ("rows=year&cols=month&from=2015-01-01&to=2015-12-31", "cols"),
+    ] {
+        let r = analyst.get(&format!("/api/v1/observatory/table?{query}")).await;
+        refused(field)(&r);
+        let r = analyst
+            .get(&format!("/api/v1/observatory/table/file?{query}&format=csv"))
+            .await;
+        refused(field)(&r);
+        // The unit keeps any period, exact.
+        let t = table(&mut u.coord, query).await;
+        assert_eq!(t["threshold"], Value::Null);
+    }
+    let open = table(&mut u.coord, "rows=gender&from=2026-11-01&to=2026-11-24").await;
+    assert_eq!(cell(&open, "male", "all"), 2, "exact for the unit");
+    // The page says why, in Italian.
+    let page = analyst
+        .get("/observatory?rows=gender&from=2026-11-01&to=2026-11-30")
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("deve essere concluso"), "{}", page.body);
+    // The page's default period (January to the last month ended) is one an analyst may ask for.
+    let page = analyst.get("/observatory").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // A closed month, quarter or year is answered, with the rule it followed.
+    let t = table(&mut analyst, "rows=gender&from=2026-10-01&to=2026-10-31").await;
+    assert_eq!(t["disclosure"]["blocks"], json!(["2026-10"]));
+    let t = table(&mut analyst, "rows=month&cols=gender&from=2015-01-01&to=2015-12-31").await;
+    assert_eq!(t["disclosure"]["blocks"], json!(["2015"]));
+    assert_eq!(cell(&t, "2015-01", "female"), 20, "{t}");
+    let r = analyst
+        .get("/api/v1/observatory/table/file?rows=gender&from=2015-01-01&to=2015-12-31&format=csv")
+        .await;
+    assert!(
+        r.body.contains("Rule: margins as in the tables") || r.body.contains("Regola: margini"),
+        "{}",
+        r.body
+    );
+}
+both!(an_analysts_period_is_whole_months_that_have_ended);
