@@ -18,9 +18,8 @@
 //!   with a territory filter is refused. A table with a territory dimension is protected at both
 //!   levels at once (regions and provinces), the provinces of a region adding up to it.
 //!
-//! Each block is read with `store::table`: a period needs the seventeen blocks of each of its
-//! years (twice with a territory dimension: both levels), each read once per release (the number
-//! of queries grows with the years, not the days).
+//! The seventeen blocks of a year are read together (`store::year_tables`: two queries), once per
+//! release for each year the period touches (twice with a territory dimension: both levels).
 
 use std::collections::HashMap;
 
@@ -218,17 +217,28 @@ impl Releaser {
         if let Some(g) = self.grids.get(&(kind, block)) {
             return Ok(g.clone());
         }
+        let y = match block {
+            Block::Year(y) | Block::Quarter(y, _) | Block::Month(y, _) => y,
+        };
         let spec = Spec {
             measure: self.measure,
             rows: kind.0,
             cols: kind.1,
-            period: block.period()?,
+            period: Block::Year(y).period()?,
             territory: Territory::National,
             basis: self.basis,
         };
-        let g = Grid::of(&store::table(conn, &spec)?);
-        self.grids.insert((kind, block), g.clone());
-        Ok(g)
+        // The year's seventeen blocks from one read (they are protected together anyway).
+        let mut blocks = vec![Block::Year(y)];
+        blocks.extend((1..=4).map(|q| Block::Quarter(y, q)));
+        blocks.extend((1..=12).map(|m| Block::Month(y, m)));
+        for (b, t) in blocks.into_iter().zip(store::year_tables(conn, &spec)?) {
+            self.grids.insert((kind, b), Grid::of(&t));
+        }
+        self.grids
+            .get(&(kind, block))
+            .cloned()
+            .ok_or_else(|| AppError::internal(std::io::Error::other("a block of the year was not read")))
     }
 
     /// The kinds protected together: this one alone, or, when one of its dimensions is a

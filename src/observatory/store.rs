@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
@@ -197,6 +197,8 @@ struct Count {
     k1: String,
     #[diesel(sql_type = Text)]
     k2: String,
+    #[diesel(sql_type = Text)]
+    k3: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
@@ -209,14 +211,8 @@ struct Unit {
     k1: String,
     #[diesel(sql_type = Text)]
     k2: String,
-}
-
-#[derive(QueryableByName)]
-struct Links {
-    #[diesel(sql_type = BigInt)]
-    referrals: i64,
-    #[diesel(sql_type = BigInt)]
-    persons: i64,
+    #[diesel(sql_type = Text)]
+    k3: String,
 }
 
 /// The two dimensions of a table as SQL (a constant for a missing one) and their lifts.
@@ -255,97 +251,90 @@ impl Interner {
     }
 }
 
-/// Exact counts by value pair (dense, `cells[a * width + b]`), with their margins and total.
+/// How one read is split into the tables of several periods: `sql` gives each referral a key,
+/// `blocks` the tables (by index) a key counts in. One table: a constant key.
+struct Split {
+    sql: String,
+    blocks: rustc_hash::FxHashMap<String, Vec<u32>>,
+    count: usize,
+}
+
+impl Split {
+    fn one() -> Split {
+        Split {
+            sql: "'0'".to_owned(),
+            blocks: [("0".to_owned(), vec![0])].into_iter().collect(),
+            count: 1,
+        }
+    }
+
+    fn of(&self, key: &str) -> &[u32] {
+        self.blocks.get(key).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Exact counts of one table by value pair (dense, `cells[a * width + b]`), with margins and
+/// total.
+#[derive(Clone)]
 struct Counted {
-    values: [Vec<String>; 2],
+    width: usize,
     cells: Vec<i64>,
     margins: [Vec<i64>; 2],
     total: i64,
+    linked_referrals: i64,
+    linked_persons: i64,
 }
 
 impl Counted {
-    fn new(names: [Interner; 2]) -> Counted {
-        let [a, b] = names;
+    fn new(values: &[Vec<String>; 2]) -> Counted {
         Counted {
-            cells: vec![0; a.values.len() * b.values.len()],
-            margins: [vec![0; a.values.len()], vec![0; b.values.len()]],
-            values: [a.values, b.values],
+            width: values[1].len(),
+            cells: vec![0; values[0].len() * values[1].len()],
+            margins: [vec![0; values[0].len()], vec![0; values[1].len()]],
             total: 0,
+            linked_referrals: 0,
+            linked_persons: 0,
         }
     }
 
     fn at(&self, a: u32, b: u32) -> usize {
-        a as usize * self.values[1].len() + b as usize
+        a as usize * self.width + b as usize
     }
 }
 
-/// A partition (every referral in one cell): one `GROUP BY` of raw values; margins are sums.
-fn count_partition(conn: &mut DbConn, spec: &Spec, dims: &Dims) -> Result<Counted, AppError> {
-    let sql = format!(
-        "SELECT {} AS k1, {} AS k2, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2",
-        dims[0].0,
-        dims[1].0,
-        from_where(spec, &[])
-    );
-    let mut names = [Interner::default(), Interner::default()];
-    let found: Vec<(u32, u32, i64)> = diesel::sql_query(sql)
-        .load::<Count>(conn)?
-        .into_iter()
-        .map(|c| (names[0].id(&c.k1, dims[0].1), names[1].id(&c.k2, dims[1].1), c.n))
-        .collect();
-    let mut out = Counted::new(names);
-    for (a, b, n) in found {
-        let i = out.at(a, b);
-        out.cells[i] += n;
-        out.margins[0][a as usize] += n;
-        out.margins[1][b as usize] += n;
-        out.total += n;
-    }
-    Ok(out)
-}
-
-/// Distinct units (persons, cases, or referrals under a multi-valued indicator): one streamed
-/// query of (unit, value, value), sorted by unit here; each unit then counts once in every cell,
-/// row, column and the total it reaches. Cells, margins and total come from the same read.
-fn count_distinct(conn: &mut DbConn, spec: &Spec, dims: &Dims) -> Result<Counted, AppError> {
-    let (unit, join) = unit_of(spec.measure);
-    let sql = format!(
-        "SELECT CAST({unit} AS BIGINT) AS u, {} AS k1, {} AS k2{}",
-        dims[0].0,
-        dims[1].0,
-        from_where(spec, join.as_slice())
-    );
-    let mut names = [Interner::default(), Interner::default()];
-    let mut seen: Vec<(i64, u32, u32)> = Vec::new();
-    let mut push = |row: Unit| {
-        let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
-        seen.push((row.u, a, b));
-    };
+/// A query's rows, streamed (SQLite steps through them; PostgreSQL's are read in one piece).
+fn stream(conn: &mut DbConn, sql: String, mut each: impl FnMut(Unit)) -> Result<(), AppError> {
     match conn {
         DbConn::Sqlite(c) => {
             for row in diesel::sql_query(sql).load_iter::<Unit, diesel::connection::DefaultLoadingMode>(c)? {
-                push(row?);
+                each(row?);
             }
         }
         DbConn::Pg(c) => {
             for row in diesel::sql_query(sql).load_iter::<Unit, diesel::connection::DefaultLoadingMode>(c)? {
-                push(row?);
+                each(row?);
             }
         }
     }
+    Ok(())
+}
+
+/// Distinct units per table: `seen` holds (table, unit, value, value); each unit counts once in
+/// every cell, row, column and total of a table it reaches.
+fn sweep(mut seen: Vec<(u32, i64, u32, u32)>, out: &mut [Counted]) {
     seen.sort_unstable();
     seen.dedup();
-    let mut out = Counted::new(names);
     let mut cols: Vec<u32> = Vec::new();
-    for group in seen.chunk_by(|x, y| x.0 == y.0) {
-        out.total += 1;
+    for group in seen.chunk_by(|x, y| x.0 == y.0 && x.1 == y.1) {
+        let t = &mut out[group[0].0 as usize];
+        t.total += 1;
         cols.clear();
         let mut last_row = None;
-        for &(_, a, b) in group {
-            let i = out.at(a, b);
-            out.cells[i] += 1;
+        for &(_, _, a, b) in group {
+            let i = t.at(a, b);
+            t.cells[i] += 1;
             if last_row != Some(a) {
-                out.margins[0][a as usize] += 1;
+                t.margins[0][a as usize] += 1;
                 last_row = Some(a);
             }
             cols.push(b);
@@ -353,23 +342,101 @@ fn count_distinct(conn: &mut DbConn, spec: &Spec, dims: &Dims) -> Result<Counted
         cols.sort_unstable();
         cols.dedup();
         for b in &cols {
-            out.margins[1][*b as usize] += 1;
+            t.margins[1][*b as usize] += 1;
         }
     }
-    Ok(out)
 }
 
-/// The table of a report, with exact counts: two queries whatever the period (the counts, read
-/// once, and the person links).
-pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
+/// The counts of a selection, split into tables: one read whatever the period. When every
+/// referral falls in one cell, a `GROUP BY` of plain columns whose margins are sums; otherwise
+/// (persons, cases, multi-valued indicators) one streamed read of (unit, value, value), sorted
+/// and swept here, so that cells, margins and total come from the same read. Then the person
+/// links, driven by `referral_persons` (far fewer than the referrals of a long period).
+fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>; 2], Vec<Counted>), AppError> {
     let dims = dims_of(spec)?;
-    let counted = if spec.partitions() {
-        count_partition(conn, spec, &dims)?
+    let mut names = [Interner::default(), Interner::default()];
+    let (values, mut out) = if spec.partitions() {
+        let sql = format!(
+            "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2, 3",
+            dims[0].0,
+            dims[1].0,
+            split.sql,
+            from_where(spec, &[])
+        );
+        let found: Vec<(u32, u32, String, i64)> = diesel::sql_query(sql)
+            .load::<Count>(conn)?
+            .into_iter()
+            .map(|c| (names[0].id(&c.k1, dims[0].1), names[1].id(&c.k2, dims[1].1), c.k3, c.n))
+            .collect();
+        let values = names.map(|n| n.values);
+        let mut out = vec![Counted::new(&values); split.count];
+        for (a, b, k, n) in found {
+            for t in split.of(&k) {
+                let t = &mut out[*t as usize];
+                let i = t.at(a, b);
+                t.cells[i] += n;
+                t.margins[0][a as usize] += n;
+                t.margins[1][b as usize] += n;
+                t.total += n;
+            }
+        }
+        (values, out)
     } else {
-        count_distinct(conn, spec, &dims)?
+        let (unit, join) = unit_of(spec.measure);
+        let sql = format!(
+            "SELECT CAST({unit} AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3{}",
+            dims[0].0,
+            dims[1].0,
+            split.sql,
+            from_where(spec, join.as_slice())
+        );
+        let mut seen: Vec<(u32, i64, u32, u32)> = Vec::new();
+        stream(conn, sql, |row| {
+            let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
+            for t in split.of(&row.k3) {
+                seen.push((*t, row.u, a, b));
+            }
+        })?;
+        let values = names.map(|n| n.values);
+        let mut out = vec![Counted::new(&values); split.count];
+        sweep(seen, &mut out);
+        (values, out)
     };
-    let mut rows = keys(spec.rows, &spec.period, counted.values[0].iter().map(String::as_str))?;
-    let mut cols = keys(spec.cols, &spec.period, counted.values[1].iter().map(String::as_str))?;
+    let links = format!(
+        "SELECT CAST(rp.person_id AS BIGINT) AS u, '{ALL}' AS k1, '{ALL}' AS k2, {} AS k3 \
+         FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
+         AND r.received_at >= {} AND r.received_at < {}{}",
+        split.sql,
+        ts(spec.period.start),
+        ts(spec.period.end),
+        territory_filter(spec.territory, spec.basis)
+    );
+    let mut persons: Vec<(u32, i64)> = Vec::new();
+    stream(conn, links, |row| {
+        for t in split.of(&row.k3) {
+            out[*t as usize].linked_referrals += 1;
+            persons.push((*t, row.u));
+        }
+    })?;
+    persons.sort_unstable();
+    persons.dedup();
+    for (t, _) in persons {
+        out[t as usize].linked_persons += 1;
+    }
+    Ok((values, out))
+}
+
+/// A table from its counts: the keys found (a value counts as found when a unit reached it).
+fn assemble(spec: Spec, values: &[Vec<String>; 2], counted: &Counted) -> Result<Table, AppError> {
+    let found = |d: usize| {
+        values[d]
+            .iter()
+            .zip(&counted.margins[d])
+            .filter(|(_, n)| **n > 0)
+            .map(|(v, _)| v.as_str())
+    };
+    let mut rows = keys(spec.rows, &spec.period, found(0))?;
+    let mut cols = keys(spec.cols, &spec.period, found(1))?;
     if rows.is_empty() {
         rows.push(ALL.to_owned());
     }
@@ -381,7 +448,7 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
     let place = |values: &[String], keys: &[String]| -> Vec<Option<usize>> {
         values.iter().map(|v| keys.iter().position(|k| k == v)).collect()
     };
-    let (at_row, at_col) = (place(&counted.values[0], &rows), place(&counted.values[1], &cols));
+    let (at_row, at_col) = (place(&values[0], &rows), place(&values[1], &cols));
     let mut grid = vec![vec![0i64; cols.len()]; rows.len()];
     let mut row_totals = vec![0i64; rows.len()];
     let mut col_totals = vec![0i64; cols.len()];
@@ -399,27 +466,69 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
             col_totals[*c] += counted.margins[1][b];
         }
     }
-    // Driven by the links, which are far fewer than the referrals of a long period.
-    let links = diesel::sql_query(format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS referrals, CAST(COUNT(DISTINCT rp.person_id) AS BIGINT) AS persons \
-         FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
-         AND r.received_at >= {} AND r.received_at < {}{}",
-        ts(spec.period.start),
-        ts(spec.period.end),
-        territory_filter(spec.territory, spec.basis)
-    ))
-    .get_result::<Links>(conn)?;
     Ok(Table {
-        spec: spec.clone(),
+        spec,
         rows,
         cols,
         cells: grid,
         row_totals,
         col_totals,
         total: counted.total,
-        linked_referrals: links.referrals,
-        linked_persons: links.persons,
+        linked_referrals: counted.linked_referrals,
+        linked_persons: counted.linked_persons,
     })
+}
+
+/// The table of a report, with exact counts: two queries whatever the period (the counts, read
+/// once, and the person links).
+pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
+    let (values, counted) = count(conn, spec, &Split::one())?;
+    assemble(spec.clone(), &values, &counted[0])
+}
+
+/// The tables of the seventeen blocks of a calendar year — the year, its quarters, its months, in
+/// that order — from the same two queries (the analysts' disclosure control protects them
+/// together). `spec.period` is the whole year; neither dimension is a period.
+pub fn year_tables(conn: &mut DbConn, spec: &Spec) -> Result<Vec<Table>, AppError> {
+    if [spec.rows, spec.cols].into_iter().flatten().any(Indicator::is_period) {
+        return Err(AppError::invalid("rows", "a year's blocks are not split by period"));
+    }
+    let months = spec.period.buckets(Indicator::Month)?;
+    if months.len() != 12 || spec.period.from.month() != 1 || spec.period.to.month() != 12 {
+        return Err(AppError::invalid("from", "a year's blocks cover a whole calendar year"));
+    }
+    let split = Split {
+        sql: bucket_case(&months),
+        blocks: months
+            .iter()
+            .enumerate()
+            .map(|(m, (label, _))| (label.clone(), vec![0, 1 + m as u32 / 3, 5 + m as u32]))
+            .collect(),
+        count: 17,
+    };
+    let (values, counted) = count(conn, spec, &split)?;
+    let year = spec.period.from.year();
+    let out_of_range = || AppError::invalid("from", "is out of range");
+    let first = |m: u32| chrono::NaiveDate::from_ymd_opt(year, m, 1).ok_or_else(out_of_range);
+    let last = |m: u32| {
+        if m == 12 {
+            chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(out_of_range)
+        } else {
+            first(m + 1)?.pred_opt().ok_or_else(out_of_range)
+        }
+    };
+    let mut periods = vec![spec.period];
+    for q in 0..4u32 {
+        periods.push(Period::new(first(3 * q + 1)?, last(3 * q + 3)?)?);
+    }
+    for m in 1..=12u32 {
+        periods.push(Period::new(first(m)?, last(m)?)?);
+    }
+    periods
+        .into_iter()
+        .zip(&counted)
+        .map(|(period, c)| assemble(Spec { period, ..spec.clone() }, &values, c))
+        .collect()
 }
 
 /// The keys of one dimension, in a stable order: every period of a breakdown (empty ones

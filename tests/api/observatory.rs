@@ -587,6 +587,36 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
             }
         }
     }
+    // A year's seventeen blocks read together equal each block read alone, in every measure.
+    use varco::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
+    use varco::observatory::store;
+    let mut conn = u.admin.state.db.conn().expect("conn");
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2021, m, d).expect("day");
+    let year = Period::new(day(1, 1), day(12, 31)).expect("year");
+    for measure in [Measure::Referrals, Measure::Persons, Measure::Cases] {
+        for (rows, cols) in [
+            (Some(Indicator::Gender), Some(Indicator::ExploitationType)),
+            (Some(Indicator::EmergenceRegion), None),
+            (None, None),
+        ] {
+            let spec = Spec {
+                measure,
+                rows,
+                cols,
+                period: year,
+                territory: Territory::National,
+                basis: TerritoryBasis::Emergence,
+            };
+            let blocks = store::year_tables(&mut conn, &spec).expect("blocks");
+            assert_eq!(blocks.len(), 17);
+            for t in &blocks {
+                let alone = store::table(&mut conn, &t.spec).expect("table");
+                assert_eq!(*t, alone, "{measure:?} {rows:?}×{cols:?} {:?}", t.spec.period);
+            }
+            assert_eq!(blocks[2].spec.period.from, day(4, 1));
+            assert_eq!(blocks[16].spec.period.to, day(12, 31));
+        }
+    }
 }
 both!(every_cross_table_agrees_with_its_one_way_tables);
 
