@@ -175,6 +175,56 @@ fn bench_backend(name: &str, settings: Settings, n: usize) {
         assert!(published.total.is_some());
         println!("{label:<58} {:>9} {:>9.0}", table.total, ms);
     }
+    // What an analyst gets: disclosure control across tables, periods and territories (every
+    // year's seventeen blocks protected together; a territory dimension at both levels).
+    let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("day");
+    println!(
+        "{:<58} {:>9} {:>9}",
+        "analyst's table (disclosure-controlled)", "withheld", "ms"
+    );
+    for (label, s) in [
+        (
+            "referrals: gender × source, 2014–2023",
+            spec(Measure::Referrals, Some(Indicator::Gender), Some(Indicator::SourceKind)),
+        ),
+        (
+            "referrals: region of emergence × gender, 2014–2023",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::EmergenceRegion),
+                Some(Indicator::Gender),
+            ),
+        ),
+        (
+            "persons: gender × citizenship, 2014–2023",
+            spec(Measure::Persons, Some(Indicator::Gender), Some(Indicator::Citizenship)),
+        ),
+        (
+            "referrals: year × international protection, 2014–2023",
+            spec(
+                Measure::Referrals,
+                Some(Indicator::Year),
+                Some(Indicator::InternationalProtection),
+            ),
+        ),
+        (
+            "referrals: gender, Veneto, March 2018",
+            Spec {
+                territory: Territory::Region(varco::domain::territory::Region::by_code("05").expect("Veneto")),
+                period: Period::new(
+                    NaiveDate::from_ymd_opt(2018, 3, 1).expect("day"),
+                    NaiveDate::from_ymd_opt(2018, 3, 31).expect("day"),
+                )
+                .expect("period"),
+                ..spec(Measure::Referrals, Some(Indicator::Gender), None)
+            },
+        ),
+    ] {
+        let t = Instant::now();
+        let (_, published) = varco::observatory::release::analyst_table(&mut conn, &s, 5, today).expect("analyst");
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        println!("{label:<58} {:>9} {:>9.0}", published.primary + published.secondary, ms);
+    }
     // The record file twice, over one year and over the whole register (ten times the records):
     // in constant memory, the growth of the peak over what was resident before is the same.
     let year = Period::new(

@@ -207,7 +207,77 @@ fn groups(regions: &[String], provinces: &[String]) -> Vec<(usize, Vec<usize>)> 
         .collect()
 }
 
+/// The most years read at once (a read is split by month: at most 400 of them).
+const YEARS_PER_READ: i32 = 30;
+
 impl Releaser {
+    /// Keeps the blocks of the years from `y0` on, as `store::year_blocks` gives them.
+    fn keep(&mut self, kind: Kind, y0: i32, tables: Vec<Table>) {
+        for (i, t) in tables.iter().enumerate() {
+            let y = y0 + (i / 17) as i32;
+            let b = match i % 17 {
+                0 => Block::Year(y),
+                j @ 1..=4 => Block::Quarter(y, j as u32),
+                j => Block::Month(y, (j - 4) as u32),
+            };
+            self.grids.insert((kind, b), Grid::of(t));
+        }
+    }
+
+    /// The table of `spec` (a period of whole months, no period dimension) and the blocks of
+    /// every year it touches, at every level this releaser protects, each level in one read: a
+    /// release over ten years reads the register once per level, not once per year and block.
+    fn prefetch(&mut self, conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
+        let (y0, y1) = (spec.period.from.year(), spec.period.to.year());
+        if y1 - y0 >= YEARS_PER_READ {
+            return store::table(conn, spec);
+        }
+        let (kinds, _, _) = self.levels();
+        let mut whole = None;
+        if kinds.len() == 2 && spec.partitions() {
+            // Regions are sums of their provinces: one read by province gives both levels.
+            let (region, province) = (kinds[0], kinds[1]);
+            let read = Spec {
+                rows: province.0,
+                cols: province.1,
+                ..spec.clone()
+            };
+            let (t, blocks) = store::year_blocks(conn, &read)?;
+            let lifted = blocks
+                .iter()
+                .map(|b| store::by_region(b).map(|r| r.unwrap_or_else(|| b.clone())))
+                .collect::<Result<Vec<Table>, AppError>>()?;
+            let whole_region = store::by_region(&t)?;
+            self.keep(province, y0, blocks);
+            self.keep(region, y0, lifted);
+            let is =
+                |kind: Kind| [spec.rows, spec.cols] == [kind.0, kind.1] || [spec.rows, spec.cols] == [kind.1, kind.0];
+            return match (is(province), is(region), whole_region) {
+                (true, _, _) if [spec.rows, spec.cols] == [province.0, province.1] => Ok(t),
+                (false, true, Some(r)) if [spec.rows, spec.cols] == [region.0, region.1] => Ok(r),
+                _ => store::table(conn, spec),
+            };
+        }
+        for kind in kinds {
+            let read = Spec {
+                rows: kind.0,
+                cols: kind.1,
+                ..spec.clone()
+            };
+            // The requested table itself comes from the read of its own dimensions.
+            let mine = [spec.rows, spec.cols] == [kind.0, kind.1] || [spec.rows, spec.cols] == [kind.1, kind.0];
+            let (t, blocks) = store::year_blocks(conn, if mine { spec } else { &read })?;
+            self.keep(kind, y0, blocks);
+            if mine {
+                whole = Some(t);
+            }
+        }
+        match whole {
+            Some(t) => Ok(t),
+            None => store::table(conn, spec),
+        }
+    }
+
     fn grid(
         &mut self,
         conn: &mut DbConn,
@@ -229,12 +299,7 @@ impl Releaser {
             basis: self.basis,
         };
         // The year's seventeen blocks from one read (they are protected together anyway).
-        let mut blocks = vec![Block::Year(y)];
-        blocks.extend((1..=4).map(|q| Block::Quarter(y, q)));
-        blocks.extend((1..=12).map(|m| Block::Month(y, m)));
-        for (b, t) in blocks.into_iter().zip(store::year_tables(conn, &spec)?) {
-            self.grids.insert((kind, b), Grid::of(&t));
-        }
+        self.keep(kind, y, store::year_blocks(conn, &spec)?.1);
         self.grids
             .get(&(kind, block))
             .cloned()
@@ -385,8 +450,8 @@ fn national(conn: &mut DbConn, spec: &Spec, threshold: i64) -> Result<(Table, Pu
             "an analyst's table has at most one period dimension",
         ));
     }
-    let table = store::table(conn, &spec)?;
     if period_dims == 1 {
+        let table = store::table(conn, &spec)?;
         return by_period(conn, &spec, table, threshold);
     }
     let (a, b) = match (spec.rows, spec.cols) {
@@ -404,6 +469,7 @@ fn national(conn: &mut DbConn, spec: &Spec, threshold: i64) -> Result<(Table, Pu
         protected: HashMap::new(),
         unresolved: 0,
     };
+    let table = rel.prefetch(conn, &spec)?;
     let blocks = rel.release(conn, spec.period.from, spec.period.to)?;
     let mut p = disclosure::published_with(&table, Some(threshold), &|x, y| hidden_in_any(&blocks, x, y));
     p.blocks = blocks.iter().map(|(b, _)| b.label()).collect();
@@ -455,6 +521,14 @@ fn by_period(conn: &mut DbConn, spec: &Spec, table: Table, threshold: i64) -> Re
         protected: HashMap::new(),
         unresolved: 0,
     };
+    rel.prefetch(
+        conn,
+        &Spec {
+            rows: other,
+            cols: None,
+            ..spec.clone()
+        },
+    )?;
     let whole = rel.release(conn, spec.period.from, spec.period.to)?;
     let mut subs: HashMap<String, Vec<(Block, Protected)>> = HashMap::new();
     for (label, f, l) in sub_periods(&spec.period, by) {

@@ -319,30 +319,42 @@ fn stream(conn: &mut DbConn, sql: String, mut each: impl FnMut(Unit)) -> Result<
     Ok(())
 }
 
-/// Distinct units per table: `seen` holds (table, unit, value, value); each unit counts once in
-/// every cell, row, column and total of a table it reaches.
-fn sweep(mut seen: Vec<(u32, i64, u32, u32)>, out: &mut [Counted]) {
+/// Distinct units per table: `seen` holds (unit, value, value, key of the split); each unit
+/// counts once in every cell, row, column and total of every table it reaches. Sorted once by
+/// unit (a unit's rows are few), then each unit's tables worked out on its own.
+fn sweep(mut seen: Vec<(i64, u32, u32, u32)>, split: &[&[u32]], out: &mut [Counted]) {
     seen.sort_unstable();
     seen.dedup();
+    let mut reached: Vec<(u32, u32, u32)> = Vec::new();
     let mut cols: Vec<u32> = Vec::new();
-    for group in seen.chunk_by(|x, y| x.0 == y.0 && x.1 == y.1) {
-        let t = &mut out[group[0].0 as usize];
-        t.total += 1;
-        cols.clear();
-        let mut last_row = None;
-        for &(_, _, a, b) in group {
-            let i = t.at(a, b);
-            t.cells[i] += 1;
-            if last_row != Some(a) {
-                t.margins[0][a as usize] += 1;
-                last_row = Some(a);
+    for group in seen.chunk_by(|x, y| x.0 == y.0) {
+        reached.clear();
+        for &(_, a, b, k) in group {
+            for t in split[k as usize] {
+                reached.push((*t, a, b));
             }
-            cols.push(b);
         }
-        cols.sort_unstable();
-        cols.dedup();
-        for b in &cols {
-            t.margins[1][*b as usize] += 1;
+        reached.sort_unstable();
+        reached.dedup();
+        for table in reached.chunk_by(|x, y| x.0 == y.0) {
+            let t = &mut out[table[0].0 as usize];
+            t.total += 1;
+            cols.clear();
+            let mut last_row = None;
+            for &(_, a, b) in table {
+                let i = t.at(a, b);
+                t.cells[i] += 1;
+                if last_row != Some(a) {
+                    t.margins[0][a as usize] += 1;
+                    last_row = Some(a);
+                }
+                cols.push(b);
+            }
+            cols.sort_unstable();
+            cols.dedup();
+            for b in &cols {
+                t.margins[1][*b as usize] += 1;
+            }
         }
     }
 }
@@ -390,16 +402,25 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
             split.sql,
             from_where(spec, join.as_slice())
         );
-        let mut seen: Vec<(u32, i64, u32, u32)> = Vec::new();
+        // The split's keys interned too: a row keeps the key's index, not its text.
+        let mut keys: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
+        let mut of: Vec<&[u32]> = Vec::new();
+        let mut seen: Vec<(i64, u32, u32, u32)> = Vec::new();
         stream(conn, sql, |row| {
             let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
-            for t in split.of(&row.k3) {
-                seen.push((*t, row.u, a, b));
-            }
+            let k = match keys.get(&row.k3) {
+                Some(k) => *k,
+                None => {
+                    of.push(split.of(&row.k3));
+                    keys.insert(row.k3, (of.len() - 1) as u32);
+                    (of.len() - 1) as u32
+                }
+            };
+            seen.push((row.u, a, b, k));
         })?;
         let values = names.map(|n| n.values);
         let mut out = vec![Counted::new(&values); split.count];
-        sweep(seen, &mut out);
+        sweep(seen, &of, &mut out);
         (values, out)
     };
     let links = format!(
@@ -486,49 +507,147 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
     assemble(spec.clone(), &values, &counted[0])
 }
 
-/// The tables of the seventeen blocks of a calendar year — the year, its quarters, its months, in
-/// that order — from the same two queries (the analysts' disclosure control protects them
-/// together). `spec.period` is the whole year; neither dimension is a period.
-pub fn year_tables(conn: &mut DbConn, spec: &Spec) -> Result<Vec<Table>, AppError> {
+/// The table of a period of whole months and the tables of the seventeen blocks of every year it
+/// touches — each year, its quarters, its months, in that order, year after year — from the same
+/// two queries (the analysts' disclosure control protects a year's blocks together). Neither
+/// dimension is a period.
+pub fn year_blocks(conn: &mut DbConn, spec: &Spec) -> Result<(Table, Vec<Table>), AppError> {
     if [spec.rows, spec.cols].into_iter().flatten().any(Indicator::is_period) {
         return Err(AppError::invalid("rows", "a year's blocks are not split by period"));
     }
-    let months = spec.period.buckets(Indicator::Month)?;
-    if months.len() != 12 || spec.period.from.month() != 1 || spec.period.to.month() != 12 {
-        return Err(AppError::invalid("from", "a year's blocks cover a whole calendar year"));
+    let out_of_range = || AppError::invalid("from", "is out of range");
+    let first = |y: i32, m: u32| chrono::NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(out_of_range);
+    let last = |y: i32, m: u32| {
+        if m == 12 {
+            chrono::NaiveDate::from_ymd_opt(y, 12, 31).ok_or_else(out_of_range)
+        } else {
+            first(y, m + 1)?.pred_opt().ok_or_else(out_of_range)
+        }
+    };
+    let (y0, y1) = (spec.period.from.year(), spec.period.to.year());
+    if spec.period.from.day() != 1 || spec.period.to != last(y1, spec.period.to.month())? {
+        return Err(AppError::invalid("from", "a year's blocks are read for whole months"));
+    }
+    let years = Period::new(first(y0, 1)?, last(y1, 12)?)?;
+    let months = years.buckets(Indicator::Month)?;
+    let mut blocks: rustc_hash::FxHashMap<String, Vec<u32>> = rustc_hash::FxHashMap::default();
+    let mut periods = vec![spec.period];
+    for (i, (label, _)) in months.iter().enumerate() {
+        let (y, m) = (i / 12, (i % 12) as u32);
+        let base = 1 + 17 * y as u32;
+        let mut of = vec![base, base + 1 + m / 3, base + 5 + m];
+        let day = first(y0 + y as i32, m + 1)?;
+        if day >= spec.period.from && day <= spec.period.to {
+            of.push(0);
+        }
+        blocks.insert(label.clone(), of);
+    }
+    for y in y0..=y1 {
+        periods.push(Period::new(first(y, 1)?, last(y, 12)?)?);
+        for q in 0..4u32 {
+            periods.push(Period::new(first(y, 3 * q + 1)?, last(y, 3 * q + 3)?)?);
+        }
+        for m in 1..=12u32 {
+            periods.push(Period::new(first(y, m)?, last(y, m)?)?);
+        }
     }
     let split = Split {
         sql: bucket_case(&months),
-        blocks: months
-            .iter()
-            .enumerate()
-            .map(|(m, (label, _))| (label.clone(), vec![0, 1 + m as u32 / 3, 5 + m as u32]))
-            .collect(),
-        count: 17,
+        blocks,
+        count: periods.len(),
     };
-    let (values, counted) = count(conn, spec, &split)?;
-    let year = spec.period.from.year();
-    let out_of_range = || AppError::invalid("from", "is out of range");
-    let first = |m: u32| chrono::NaiveDate::from_ymd_opt(year, m, 1).ok_or_else(out_of_range);
-    let last = |m: u32| {
-        if m == 12 {
-            chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(out_of_range)
-        } else {
-            first(m + 1)?.pred_opt().ok_or_else(out_of_range)
-        }
+    let read = Spec {
+        period: years,
+        ..spec.clone()
     };
-    let mut periods = vec![spec.period];
-    for q in 0..4u32 {
-        periods.push(Period::new(first(3 * q + 1)?, last(3 * q + 3)?)?);
-    }
-    for m in 1..=12u32 {
-        periods.push(Period::new(first(m)?, last(m)?)?);
-    }
-    periods
+    let (values, counted) = count(conn, &read, &split)?;
+    let mut tables = periods
         .into_iter()
         .zip(&counted)
         .map(|(period, c)| assemble(Spec { period, ..spec.clone() }, &values, c))
-        .collect()
+        .collect::<Result<Vec<Table>, AppError>>()?;
+    let whole = tables.remove(0);
+    Ok((whole, tables))
+}
+
+/// The same table by region instead of province, when its margins are sums (a partition): the
+/// provinces added up into their regions, with the keys a read by region would have. `None` when
+/// the table has no province dimension or is not a partition.
+pub fn by_region(t: &Table) -> Result<Option<Table>, AppError> {
+    let up = |i: Option<Indicator>| match i {
+        Some(Indicator::EmergenceProvince) => Some(Indicator::EmergenceRegion),
+        Some(Indicator::ExploitationProvince) => Some(Indicator::ExploitationRegion),
+        _ => None,
+    };
+    if !t.spec.partitions() {
+        return Ok(None);
+    }
+    let (rows_up, cols_up) = (up(t.spec.rows), up(t.spec.cols));
+    if rows_up.is_none() && cols_up.is_none() {
+        return Ok(None);
+    }
+    let spec = Spec {
+        rows: rows_up.or(t.spec.rows),
+        cols: cols_up.or(t.spec.cols),
+        ..t.spec.clone()
+    };
+    let lift = |keys: &[String], on: bool| -> Vec<String> {
+        keys.iter()
+            .map(|k| {
+                if on && k != ALL {
+                    Lift::Region.apply(k)
+                } else {
+                    k.clone()
+                }
+            })
+            .collect()
+    };
+    let (r_of, c_of) = (lift(&t.rows, rows_up.is_some()), lift(&t.cols, cols_up.is_some()));
+    let found = |of: &[String], totals: &[i64]| -> Vec<String> {
+        of.iter()
+            .zip(totals)
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let (fr, fc) = (found(&r_of, &t.row_totals), found(&c_of, &t.col_totals));
+    let mut rows = keys(spec.rows, &spec.period, fr.iter().map(String::as_str))?;
+    let mut cols = keys(spec.cols, &spec.period, fc.iter().map(String::as_str))?;
+    if rows.is_empty() {
+        rows.push(ALL.to_owned());
+    }
+    if cols.is_empty() {
+        cols.push(ALL.to_owned());
+    }
+    let pos = |keys: &[String], k: &str| keys.iter().position(|x| x == k);
+    let mut cells = vec![vec![0i64; cols.len()]; rows.len()];
+    let mut row_totals = vec![0i64; rows.len()];
+    let mut col_totals = vec![0i64; cols.len()];
+    for (i, rk) in r_of.iter().enumerate() {
+        let Some(r) = pos(&rows, rk) else { continue };
+        row_totals[r] += t.row_totals[i];
+        for (j, ck) in c_of.iter().enumerate() {
+            if let Some(c) = pos(&cols, ck) {
+                cells[r][c] += t.cells[i][j];
+            }
+        }
+    }
+    for (j, ck) in c_of.iter().enumerate() {
+        if let Some(c) = pos(&cols, ck) {
+            col_totals[c] += t.col_totals[j];
+        }
+    }
+    Ok(Some(Table {
+        spec,
+        rows,
+        cols,
+        cells,
+        row_totals,
+        col_totals,
+        total: t.total,
+        linked_referrals: t.linked_referrals,
+        linked_persons: t.linked_persons,
+    }))
 }
 
 /// The keys of one dimension, in a stable order: every period of a breakdown (empty ones

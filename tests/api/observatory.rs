@@ -587,6 +587,47 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
             }
         }
     }
+    // Provinces added up into regions equal a read by region (margins are sums).
+    {
+        use varco::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
+        let mut conn = u.admin.state.db.conn().expect("conn");
+        let day = |m, d| chrono::NaiveDate::from_ymd_opt(2021, m, d).expect("day");
+        for (rows, cols) in [
+            (Some(Indicator::EmergenceProvince), Some(Indicator::Gender)),
+            (Some(Indicator::Citizenship), Some(Indicator::EmergenceProvince)),
+            (Some(Indicator::EmergenceProvince), None),
+        ] {
+            let spec = Spec {
+                measure: Measure::Referrals,
+                rows,
+                cols,
+                period: Period::new(day(1, 1), day(12, 31)).expect("year"),
+                territory: Territory::National,
+                basis: TerritoryBasis::Emergence,
+            };
+            let up = |i: Option<Indicator>| {
+                if i == Some(Indicator::EmergenceProvince) {
+                    Some(Indicator::EmergenceRegion)
+                } else {
+                    i
+                }
+            };
+            let by_province = varco::observatory::store::table(&mut conn, &spec).expect("table");
+            let by_region = varco::observatory::store::table(
+                &mut conn,
+                &Spec {
+                    rows: up(rows),
+                    cols: up(cols),
+                    ..spec.clone()
+                },
+            )
+            .expect("table");
+            assert_eq!(
+                varco::observatory::store::by_region(&by_province).expect("lift"),
+                Some(by_region)
+            );
+        }
+    }
     // A year's seventeen blocks read together equal each block read alone, in every measure.
     use varco::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
     use varco::observatory::store;
@@ -607,7 +648,8 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
                 territory: Territory::National,
                 basis: TerritoryBasis::Emergence,
             };
-            let blocks = store::year_tables(&mut conn, &spec).expect("blocks");
+            let (whole, blocks) = store::year_blocks(&mut conn, &spec).expect("blocks");
+            assert_eq!(whole, store::table(&mut conn, &spec).expect("table"));
             assert_eq!(blocks.len(), 17);
             for t in &blocks {
                 let alone = store::table(&mut conn, &t.spec).expect("table");
@@ -615,6 +657,22 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
             }
             assert_eq!(blocks[2].spec.period.from, day(4, 1));
             assert_eq!(blocks[16].spec.period.to, day(12, 31));
+            // A period of whole months over two years: its own table and both years' blocks.
+            let span = Spec {
+                period: Period::new(day(3, 1), chrono::NaiveDate::from_ymd_opt(2022, 4, 30).expect("day"))
+                    .expect("span"),
+                ..spec.clone()
+            };
+            let (whole, blocks) = store::year_blocks(&mut conn, &span).expect("blocks");
+            assert_eq!(whole, store::table(&mut conn, &span).expect("table"));
+            assert_eq!(blocks.len(), 34);
+            assert_eq!(
+                blocks[17].spec.period.from,
+                chrono::NaiveDate::from_ymd_opt(2022, 1, 1).expect("day")
+            );
+            for t in &blocks {
+                assert_eq!(*t, store::table(&mut conn, &t.spec).expect("table"));
+            }
         }
     }
 }
