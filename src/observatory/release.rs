@@ -148,6 +148,8 @@ struct Releaser {
     basis: TerritoryBasis,
     threshold: i64,
     grids: HashMap<(Kind, Block), Grid>,
+    /// The tables of the blocks read by `prefetch` (a table by period is made of them).
+    tables: HashMap<(Kind, Block), Table>,
     protected: HashMap<Block, Protected>,
     unresolved: usize,
 }
@@ -221,6 +223,15 @@ impl Releaser {
                 j => Block::Month(y, (j - 4) as u32),
             };
             self.grids.insert((kind, b), Grid::of(t));
+        }
+        for (i, t) in tables.into_iter().enumerate() {
+            let y = y0 + (i / 17) as i32;
+            let b = match i % 17 {
+                0 => Block::Year(y),
+                j @ 1..=4 => Block::Quarter(y, j as u32),
+                j => Block::Month(y, (j - 4) as u32),
+            };
+            self.tables.insert((kind, b), t);
         }
     }
 
@@ -451,8 +462,7 @@ fn national(conn: &mut DbConn, spec: &Spec, threshold: i64) -> Result<(Table, Pu
         ));
     }
     if period_dims == 1 {
-        let table = store::table(conn, &spec)?;
-        return by_period(conn, &spec, table, threshold);
+        return by_period(conn, &spec, threshold);
     }
     let (a, b) = match (spec.rows, spec.cols) {
         (Some(r), Some(c)) if c.as_str() < r.as_str() => (Some(c), Some(r)),
@@ -466,6 +476,7 @@ fn national(conn: &mut DbConn, spec: &Spec, threshold: i64) -> Result<(Table, Pu
         basis: spec.basis,
         threshold,
         grids: HashMap::new(),
+        tables: HashMap::new(),
         protected: HashMap::new(),
         unresolved: 0,
     };
@@ -503,7 +514,7 @@ fn sub_periods(period: &Period, by: Indicator) -> Vec<(String, NaiveDate, NaiveD
 
 /// A table with a period dimension: each period's row (or column) is the table of that
 /// sub-period, the period-total margin the table of the whole period.
-fn by_period(conn: &mut DbConn, spec: &Spec, table: Table, threshold: i64) -> Result<(Table, Published), AppError> {
+fn by_period(conn: &mut DbConn, spec: &Spec, threshold: i64) -> Result<(Table, Published), AppError> {
     let rows_are_periods = spec.rows.is_some_and(Indicator::is_period);
     let (by, other) = if rows_are_periods {
         (spec.rows, spec.cols)
@@ -518,10 +529,11 @@ fn by_period(conn: &mut DbConn, spec: &Spec, table: Table, threshold: i64) -> Re
         basis: spec.basis,
         threshold,
         grids: HashMap::new(),
+        tables: HashMap::new(),
         protected: HashMap::new(),
         unresolved: 0,
     };
-    rel.prefetch(
+    let one_way = rel.prefetch(
         conn,
         &Spec {
             rows: other,
@@ -529,6 +541,21 @@ fn by_period(conn: &mut DbConn, spec: &Spec, table: Table, threshold: i64) -> Re
             ..spec.clone()
         },
     )?;
+    // The table by period is made of the blocks just read when every period is one (a partial
+    // first or last period is not: then it is read).
+    let parts: Option<Vec<&Table>> = sub_periods(&spec.period, by)
+        .iter()
+        .map(|(label, f, l)| {
+            decompose(*f, *l)
+                .first()
+                .filter(|b| b.label() == *label && decompose(*f, *l).len() == 1)
+                .and_then(|b| rel.tables.get(&((other, None), *b)))
+        })
+        .collect();
+    let table = match parts {
+        Some(parts) => store::by_period(spec, &one_way, &parts)?,
+        None => store::table(conn, spec)?,
+    };
     let whole = rel.release(conn, spec.period.from, spec.period.to)?;
     let mut subs: HashMap<String, Vec<(Block, Protected)>> = HashMap::new();
     for (label, f, l) in sub_periods(&spec.period, by) {
@@ -735,6 +762,7 @@ mod tests {
             basis: TerritoryBasis::Emergence,
             threshold: 5,
             grids: HashMap::new(),
+            tables: HashMap::new(),
             protected: HashMap::new(),
             unresolved: 0,
         };

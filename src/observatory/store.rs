@@ -650,6 +650,45 @@ pub fn by_region(t: &Table) -> Result<Option<Table>, AppError> {
     }))
 }
 
+/// A table with one period dimension made of the tables of its periods (`parts`, one per
+/// period in order, by the other dimension alone) and the table of the whole period by that
+/// dimension (`whole`): what `table` would read, without reading it again.
+pub fn by_period(spec: &Spec, whole: &Table, parts: &[&Table]) -> Result<Table, AppError> {
+    let rows_are_periods = spec.rows.is_some_and(Indicator::is_period);
+    let by = if rows_are_periods { spec.rows } else { spec.cols };
+    let periods = keys(by, &spec.period, std::iter::empty())?;
+    if periods.len() != parts.len() {
+        return Err(AppError::invalid("to", "the periods do not match their tables"));
+    }
+    // The other dimension: the whole period's keys; a part's value found by key.
+    let others = whole.rows.clone();
+    let value = |t: &Table, k: &str| t.rows.iter().position(|x| x == k).map_or(0, |i| t.row_totals[i]);
+    let by_part: Vec<Vec<i64>> = parts
+        .iter()
+        .map(|t| others.iter().map(|k| value(t, k)).collect())
+        .collect();
+    let part_totals: Vec<i64> = parts.iter().map(|t| t.total).collect();
+    let (rows, cols, cells, row_totals, col_totals) = if rows_are_periods {
+        (periods, others, by_part, part_totals, whole.row_totals.clone())
+    } else {
+        let cells = (0..others.len())
+            .map(|o| by_part.iter().map(|p| p[o]).collect())
+            .collect();
+        (others, periods, cells, whole.row_totals.clone(), part_totals)
+    };
+    Ok(Table {
+        spec: spec.clone(),
+        rows,
+        cols,
+        cells,
+        row_totals,
+        col_totals,
+        total: whole.total,
+        linked_referrals: whole.linked_referrals,
+        linked_persons: whole.linked_persons,
+    })
+}
+
 /// The keys of one dimension, in a stable order: every period of a breakdown (empty ones
 /// included), otherwise the values found, in the vocabulary's order with "not recorded" last.
 fn keys<'a>(

@@ -655,6 +655,26 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
                 let alone = store::table(&mut conn, &t.spec).expect("table");
                 assert_eq!(*t, alone, "{measure:?} {rows:?}×{cols:?} {:?}", t.spec.period);
             }
+            // A table by quarter (rows) or month (columns) made of the blocks is the one read.
+            let one_way = store::table(&mut conn, &spec).expect("one way");
+            for (by, parts, first) in [(Indicator::Quarter, 1..5, true), (Indicator::Month, 5..17, false)] {
+                let trend = Spec {
+                    rows: if first { Some(by) } else { rows },
+                    cols: if first { rows } else { Some(by) },
+                    ..spec.clone()
+                };
+                if trend.rows.is_none() && trend.cols.is_some() && !first {
+                    continue;
+                }
+                let parts: Vec<&varco::observatory::model::Table> = blocks[parts].iter().collect();
+                if cols.is_none() {
+                    assert_eq!(
+                        store::by_period(&trend, &one_way, &parts).expect("by period"),
+                        store::table(&mut conn, &trend).expect("trend"),
+                        "{measure:?} {trend:?}"
+                    );
+                }
+            }
             assert_eq!(blocks[2].spec.period.from, day(4, 1));
             assert_eq!(blocks[16].spec.period.to, day(12, 31));
             // A period of whole months over two years: its own table and both years' blocks.
