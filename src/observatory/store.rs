@@ -513,7 +513,7 @@ pub fn table(conn: &mut DbConn, spec: &Spec) -> Result<Table, AppError> {
 /// dimension is a period.
 pub fn year_blocks(conn: &mut DbConn, spec: &Spec) -> Result<(Table, Vec<Table>), AppError> {
     if [spec.rows, spec.cols].into_iter().flatten().any(Indicator::is_period) {
-        return Err(AppError::invalid("rows", "a year's blocks are not split by period"));
+        return Err(misuse("a year's blocks are not split by period"));
     }
     let out_of_range = || AppError::invalid("from", "is out of range");
     let first = |y: i32, m: u32| chrono::NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(out_of_range);
@@ -526,7 +526,7 @@ pub fn year_blocks(conn: &mut DbConn, spec: &Spec) -> Result<(Table, Vec<Table>)
     };
     let (y0, y1) = (spec.period.from.year(), spec.period.to.year());
     if spec.period.from.day() != 1 || spec.period.to != last(y1, spec.period.to.month())? {
-        return Err(AppError::invalid("from", "a year's blocks are read for whole months"));
+        return Err(misuse("a year's blocks are read for whole months"));
     }
     let years = Period::new(first(y0, 1)?, last(y1, 12)?)?;
     let months = years.buckets(Indicator::Month)?;
@@ -658,7 +658,7 @@ pub fn by_period(spec: &Spec, whole: &Table, parts: &[&Table]) -> Result<Table, 
     let by = if rows_are_periods { spec.rows } else { spec.cols };
     let periods = keys(by, &spec.period, std::iter::empty())?;
     if periods.len() != parts.len() {
-        return Err(AppError::invalid("to", "the periods do not match their tables"));
+        return Err(misuse("the periods do not match their tables"));
     }
     // The other dimension: the whole period's keys; a part's value found by key.
     let others = whole.rows.clone();
@@ -687,6 +687,11 @@ pub fn by_period(spec: &Spec, whole: &Table, parts: &[&Table]) -> Result<Table, 
         linked_referrals: whole.linked_referrals,
         linked_persons: whole.linked_persons,
     })
+}
+
+/// A caller's mistake, not the user's: a 500 naming it in the log.
+fn misuse(what: &str) -> AppError {
+    AppError::internal(std::io::Error::other(what.to_owned()))
 }
 
 /// The keys of one dimension, in a stable order: every period of a breakdown (empty ones
