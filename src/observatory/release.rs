@@ -173,7 +173,9 @@ fn union_keys(
     Some(keys)
 }
 
-/// The other level of a territory indicator (region ↔ province, the same basis).
+/// The other level of a territory indicator (region ↔ province, the same basis). Sources are not
+/// linked to membership of the international-protection system (see the README: the headline
+/// series would be withheld whenever one source is small).
 fn other_level(i: Indicator) -> Option<Indicator> {
     match i {
         Indicator::EmergenceRegion => Some(Indicator::EmergenceProvince),
@@ -184,27 +186,25 @@ fn other_level(i: Indicator) -> Option<Indicator> {
     }
 }
 
-fn is_region(i: Indicator) -> bool {
+/// True for the coarser level of a pair (a region).
+fn is_coarse(i: Indicator) -> bool {
     matches!(i, Indicator::EmergenceRegion | Indicator::ExploitationRegion)
 }
 
-/// Which provinces (indices of `provinces`) make up each region (indices of `regions`); "not
-/// recorded" makes up "not recorded".
-fn groups(regions: &[String], provinces: &[String]) -> Vec<(usize, Vec<usize>)> {
-    regions
+/// Which finer keys (indices of `parts`, values of `fine`) make up each coarser key (indices of
+/// `wholes`); "not recorded" makes up "not recorded".
+fn groups(fine: Indicator, wholes: &[String], parts: &[String]) -> Vec<(usize, Vec<usize>)> {
+    wholes
         .iter()
         .enumerate()
-        .map(|(w, r)| {
-            let parts = provinces
+        .map(|(w, whole)| {
+            let members = parts
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| match crate::domain::Province::by_code(p) {
-                    Some(p) => p.region == r.as_str(),
-                    None => *p == r,
-                })
+                .filter(|(_, p)| store::parent_code(fine, p) == *whole)
                 .map(|(i, _)| i)
                 .collect();
-            (w, parts)
+            (w, members)
         })
         .collect()
 }
@@ -256,9 +256,9 @@ impl Releaser {
             let (t, blocks) = store::year_blocks(conn, &read)?;
             let lifted = blocks
                 .iter()
-                .map(|b| store::by_region(b).map(|r| r.unwrap_or_else(|| b.clone())))
+                .map(|b| store::coarser(b).map(|r| r.unwrap_or_else(|| b.clone())))
                 .collect::<Result<Vec<Table>, AppError>>()?;
-            let whole_region = store::by_region(&t)?;
+            let whole_region = store::coarser(&t)?;
             self.keep(province, y0, blocks);
             self.keep(region, y0, lifted);
             let is =
@@ -326,21 +326,21 @@ impl Releaser {
         let territory_b = self.b.and_then(other_level);
         match (territory_a, territory_b) {
             (Some(other), None) => {
-                let (r, p) = if self.a.is_some_and(is_region) {
+                let (r, p) = if self.a.is_some_and(is_coarse) {
                     ((self.a, self.b), (Some(other), self.b))
                 } else {
                     ((Some(other), self.b), (self.a, self.b))
                 };
-                let me = if self.a.is_some_and(is_region) { 0 } else { 1 };
+                let me = if self.a.is_some_and(is_coarse) { 0 } else { 1 };
                 (vec![r, p], me, false)
             }
             (None, Some(other)) => {
-                let (r, p) = if self.b.is_some_and(is_region) {
+                let (r, p) = if self.b.is_some_and(is_coarse) {
                     ((self.a, self.b), (self.a, Some(other)))
                 } else {
                     ((self.a, Some(other)), (self.a, self.b))
                 };
-                let me = if self.b.is_some_and(is_region) { 0 } else { 1 };
+                let me = if self.b.is_some_and(is_coarse) { 0 } else { 1 };
                 (vec![r, p], me, true)
             }
             _ => alone,
@@ -393,6 +393,8 @@ impl Releaser {
                 let b_keys = if in_b { g.b.clone() } else { b.clone() };
                 *g = g.aligned(a_keys.as_deref(), b_keys.as_deref());
             }
+            let fine = if in_b { kinds[1].1 } else { kinds[1].0 }
+                .ok_or_else(|| AppError::internal(std::io::Error::other("a level without its indicator")))?;
             for t in 0..n {
                 let (whole, part) = (&grids[t], &grids[n + t]);
                 let keys = |g: &Grid| if in_b { g.b.clone() } else { g.a.clone() }.unwrap_or_default();
@@ -400,7 +402,7 @@ impl Releaser {
                     whole: t,
                     part: n + t,
                     in_b,
-                    groups: groups(&keys(whole), &keys(part)),
+                    groups: groups(fine, &keys(whole), &keys(part)),
                 });
             }
         }
@@ -748,7 +750,7 @@ mod tests {
             "unknown".to_owned(),
         ];
         assert_eq!(
-            groups(&regions, &provinces),
+            groups(Indicator::EmergenceProvince, &regions, &provinces),
             vec![(0, vec![0, 2]), (1, vec![1]), (2, vec![3])]
         );
     }

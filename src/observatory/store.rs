@@ -570,39 +570,51 @@ pub fn year_blocks(conn: &mut DbConn, spec: &Spec) -> Result<(Table, Vec<Table>)
     Ok((whole, tables))
 }
 
-/// The same table by region instead of province, when its margins are sums (a partition): the
-/// provinces added up into their regions, with the keys a read by region would have. `None` when
-/// the table has no province dimension or is not a partition.
-pub fn by_region(t: &Table) -> Result<Option<Table>, AppError> {
-    let up = |i: Option<Indicator>| match i {
-        Some(Indicator::EmergenceProvince) => Some(Indicator::EmergenceRegion),
-        Some(Indicator::ExploitationProvince) => Some(Indicator::ExploitationRegion),
+/// The coarser indicator a finer one adds up into (a province into its region, a source into
+/// membership of the international-protection system), and how a code is lifted.
+fn coarser_of(i: Indicator) -> Option<(Indicator, Lift)> {
+    match i {
+        Indicator::EmergenceProvince => Some((Indicator::EmergenceRegion, Lift::Region)),
+        Indicator::ExploitationProvince => Some((Indicator::ExploitationRegion, Lift::Region)),
+        Indicator::SourceKind => Some((Indicator::InternationalProtection, Lift::Protection)),
         _ => None,
-    };
+    }
+}
+
+/// The code of the coarser indicator a finer code adds up into (`unknown` into `unknown`).
+pub fn parent_code(fine: Indicator, code: &str) -> String {
+    match coarser_of(fine) {
+        Some((_, lift)) if code != UNKNOWN => lift.apply(code),
+        _ => code.to_owned(),
+    }
+}
+
+/// The same table by the coarser indicator (regions instead of provinces, membership of the
+/// protection system instead of sources), when its margins are sums (a partition): the finer
+/// values added up, with the keys a read by the coarser indicator would have. `None` when the
+/// table has no such dimension or is not a partition.
+pub fn coarser(t: &Table) -> Result<Option<Table>, AppError> {
     if !t.spec.partitions() {
         return Ok(None);
     }
-    let (rows_up, cols_up) = (up(t.spec.rows), up(t.spec.cols));
+    let (rows_up, cols_up) = (t.spec.rows.and_then(coarser_of), t.spec.cols.and_then(coarser_of));
     if rows_up.is_none() && cols_up.is_none() {
         return Ok(None);
     }
     let spec = Spec {
-        rows: rows_up.or(t.spec.rows),
-        cols: cols_up.or(t.spec.cols),
+        rows: rows_up.map(|u| u.0).or(t.spec.rows),
+        cols: cols_up.map(|u| u.0).or(t.spec.cols),
         ..t.spec.clone()
     };
-    let lift = |keys: &[String], on: bool| -> Vec<String> {
+    let lift = |keys: &[String], how: Option<(Indicator, Lift)>| -> Vec<String> {
         keys.iter()
-            .map(|k| {
-                if on && k != ALL {
-                    Lift::Region.apply(k)
-                } else {
-                    k.clone()
-                }
+            .map(|k| match how {
+                Some((_, lift)) if k != ALL => lift.apply(k),
+                _ => k.clone(),
             })
             .collect()
     };
-    let (r_of, c_of) = (lift(&t.rows, rows_up.is_some()), lift(&t.cols, cols_up.is_some()));
+    let (r_of, c_of) = (lift(&t.rows, rows_up), lift(&t.cols, cols_up));
     let found = |of: &[String], totals: &[i64]| -> Vec<String> {
         of.iter()
             .zip(totals)

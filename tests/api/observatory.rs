@@ -587,7 +587,8 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
             }
         }
     }
-    // Provinces added up into regions equal a read by region (margins are sums).
+    // Provinces added up into regions, sources into membership of the protection system, equal
+    // a read by the coarser indicator (margins are sums).
     {
         use varco::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
         let mut conn = u.admin.state.db.conn().expect("conn");
@@ -596,6 +597,7 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
             (Some(Indicator::EmergenceProvince), Some(Indicator::Gender)),
             (Some(Indicator::Citizenship), Some(Indicator::EmergenceProvince)),
             (Some(Indicator::EmergenceProvince), None),
+            (Some(Indicator::Gender), Some(Indicator::SourceKind)),
         ] {
             let spec = Spec {
                 measure: Measure::Referrals,
@@ -605,12 +607,10 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
                 territory: Territory::National,
                 basis: TerritoryBasis::Emergence,
             };
-            let up = |i: Option<Indicator>| {
-                if i == Some(Indicator::EmergenceProvince) {
-                    Some(Indicator::EmergenceRegion)
-                } else {
-                    i
-                }
+            let up = |i: Option<Indicator>| match i {
+                Some(Indicator::EmergenceProvince) => Some(Indicator::EmergenceRegion),
+                Some(Indicator::SourceKind) => Some(Indicator::InternationalProtection),
+                other => other,
             };
             let by_province = varco::observatory::store::table(&mut conn, &spec).expect("table");
             let by_region = varco::observatory::store::table(
@@ -623,7 +623,7 @@ async fn every_cross_table_agrees_with_its_one_way_tables(b: Backend) {
             )
             .expect("table");
             assert_eq!(
-                varco::observatory::store::by_region(&by_province).expect("lift"),
+                varco::observatory::store::coarser(&by_province).expect("lift"),
                 Some(by_region)
             );
         }
@@ -1497,9 +1497,9 @@ impl Joint {
         self.equations.push(sum(ct, total));
     }
 
-    /// Every region's provinces add up to it, in every period and for every value of the other
-    /// indicators.
-    fn provinces(&mut self, regions: &[(&str, &[&str])]) {
+    /// Every coarser value adds up from its finer ones (a region from its provinces), in every
+    /// period and for every value of the other indicators.
+    fn adds_up(&mut self, coarse: &str, fine: &str, regions: &[(&str, &[&str])]) {
         let names: Vec<String> = self.names.clone();
         // The tables fetched: period and indicators (a key they do not hold is a zero).
         let shape = |n: &str| -> String {
@@ -1513,7 +1513,7 @@ impl Joint {
                 continue;
             };
             for (region, provinces) in regions {
-                let tag = format!("emergence_region={region}");
+                let tag = format!("{coarse}={region}");
                 if !dims.split(',').any(|d| d == tag) {
                     continue;
                 }
@@ -1523,13 +1523,7 @@ impl Joint {
                 for p in *provinces {
                     let mut parts: Vec<String> = dims
                         .split(',')
-                        .map(|d| {
-                            if d == tag {
-                                format!("emergence_province={p}")
-                            } else {
-                                d.to_owned()
-                            }
-                        })
+                        .map(|d| if d == tag { format!("{fine}={p}") } else { d.to_owned() })
                         .collect();
                     parts.sort();
                     let key = format!("{period}|{}", parts.join(","));
@@ -1694,7 +1688,12 @@ async fn releases_of_several_tables_and_periods_cannot_be_played_against_each_ot
     let ms: Vec<&str> = ms.iter().map(String::as_str).collect();
     joint.periods(&name(q[0]), &ms);
     // Provinces add up to their region.
-    joint.provinces(&[("05", &["027", "028"]), ("01", &["001"]), ("12", &["058"])]);
+    joint.adds_up(
+        "emergence_region",
+        "emergence_province",
+        &[("05", &["027", "028"]), ("01", &["001"]), ("12", &["058"])],
+    );
+
     // The attacker: intervals over the whole system. It sees an `x`, not why: a withheld entry
     // may be a small count or a complement (a zero, or any count), so it only knows that counts
     // are not negative.
