@@ -208,6 +208,14 @@ fn bench_backend(name: &str, settings: Settings, n: usize) {
             ),
         ),
         (
+            "referrals: month × gender, 2014–2023 (120 months)",
+            spec(Measure::Referrals, Some(Indicator::Month), Some(Indicator::Gender)),
+        ),
+        (
+            "persons: quarter × citizenship, 2014–2023",
+            spec(Measure::Persons, Some(Indicator::Quarter), Some(Indicator::Citizenship)),
+        ),
+        (
             "referrals: gender, Veneto, March 2018",
             Spec {
                 territory: Territory::Region(varco::domain::territory::Region::by_code("05").expect("Veneto")),
