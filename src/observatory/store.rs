@@ -359,15 +359,52 @@ fn sweep(mut seen: Vec<(i64, u32, u32, u32)>, split: &[&[u32]], out: &mut [Count
     }
 }
 
-/// The counts of a selection, split into tables: one read whatever the period. When every
-/// referral falls in one cell, a `GROUP BY` of plain columns whose margins are sums; otherwise
-/// (persons, cases, multi-valued indicators) one streamed read of (unit, value, value), sorted
-/// and swept here, so that cells, margins and total come from the same read. Then the person
-/// links, driven by `referral_persons` (far fewer than the referrals of a long period).
+/// The keys of a split as they are read, interned: a row keeps the key's index, not its text.
+struct SplitKeys<'a> {
+    split: &'a Split,
+    index: rustc_hash::FxHashMap<String, u32>,
+    of: Vec<&'a [u32]>,
+}
+
+impl<'a> SplitKeys<'a> {
+    fn new(split: &'a Split) -> SplitKeys<'a> {
+        SplitKeys {
+            split,
+            index: rustc_hash::FxHashMap::default(),
+            of: Vec::new(),
+        }
+    }
+
+    fn id(&mut self, key: String) -> u32 {
+        if let Some(k) = self.index.get(&key) {
+            return *k;
+        }
+        self.of.push(self.split.of(&key));
+        let k = (self.of.len() - 1) as u32;
+        self.index.insert(key, k);
+        k
+    }
+}
+
+/// The counts of a selection, split into tables: one read whatever the period.
+/// - Every referral in one cell: a `GROUP BY` of plain columns, whose margins are sums.
+/// - Persons under single-valued indicators: the same `GROUP BY`, then only the referrals linked
+///   to a person read one by one — a person counts once where its referrals count each (a
+///   referral linked to nobody is a person of its own).
+/// - Otherwise (cases, multi-valued indicators): one streamed read of (unit, value, value),
+///   sorted and swept here, so that cells, margins and total come from the same read.
+///
+/// Then the person links, driven by `referral_persons` (far fewer than the referrals of a long
+/// period).
 fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>; 2], Vec<Counted>), AppError> {
     let dims = dims_of(spec)?;
     let mut names = [Interner::default(), Interner::default()];
-    let (values, mut out) = if spec.partitions() {
+    let single_valued = ![spec.rows, spec.cols]
+        .into_iter()
+        .flatten()
+        .any(Indicator::multi_valued);
+    let by_links = spec.measure == Measure::Persons && single_valued;
+    let (values, mut out) = if spec.partitions() || by_links {
         let sql = format!(
             "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2, 3",
             dims[0].0,
@@ -380,10 +417,29 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
             .into_iter()
             .map(|c| (names[0].id(&c.k1, dims[0].1), names[1].id(&c.k2, dims[1].1), c.k3, c.n))
             .collect();
+        let mut keys = SplitKeys::new(split);
+        let mut linked: Vec<(i64, u32, u32, u32)> = Vec::new();
+        if by_links {
+            let sql = format!(
+                "SELECT CAST(rp.person_id AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3 \
+                 FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
+                 AND r.received_at >= {} AND r.received_at < {}{}",
+                dims[0].0,
+                dims[1].0,
+                split.sql,
+                ts(spec.period.start),
+                ts(spec.period.end),
+                territory_filter(spec.territory, spec.basis)
+            );
+            stream(conn, sql, |row| {
+                let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
+                linked.push((row.u, a, b, keys.id(row.k3)));
+            })?;
+        }
         let values = names.map(|n| n.values);
         let mut out = vec![Counted::new(&values); split.count];
-        for (a, b, k, n) in found {
-            for t in split.of(&k) {
+        let mut add = |a: u32, b: u32, tables: &[u32], n: i64| {
+            for t in tables {
                 let t = &mut out[*t as usize];
                 let i = t.at(a, b);
                 t.cells[i] += n;
@@ -391,7 +447,16 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
                 t.margins[1][b as usize] += n;
                 t.total += n;
             }
+        };
+        for (a, b, k, n) in found {
+            add(a, b, split.of(&k), n);
         }
+        // Each linked referral was counted as a person of its own: take it back, then count
+        // its person once.
+        for &(_, a, b, k) in &linked {
+            add(a, b, keys.of[k as usize], -1);
+        }
+        sweep(linked, &keys.of, &mut out);
         (values, out)
     } else {
         let (unit, join) = unit_of(spec.measure);
@@ -402,25 +467,15 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
             split.sql,
             from_where(spec, join.as_slice())
         );
-        // The split's keys interned too: a row keeps the key's index, not its text.
-        let mut keys: rustc_hash::FxHashMap<String, u32> = rustc_hash::FxHashMap::default();
-        let mut of: Vec<&[u32]> = Vec::new();
+        let mut keys = SplitKeys::new(split);
         let mut seen: Vec<(i64, u32, u32, u32)> = Vec::new();
         stream(conn, sql, |row| {
             let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
-            let k = match keys.get(&row.k3) {
-                Some(k) => *k,
-                None => {
-                    of.push(split.of(&row.k3));
-                    keys.insert(row.k3, (of.len() - 1) as u32);
-                    (of.len() - 1) as u32
-                }
-            };
-            seen.push((row.u, a, b, k));
+            seen.push((row.u, a, b, keys.id(row.k3)));
         })?;
         let values = names.map(|n| n.values);
         let mut out = vec![Counted::new(&values); split.count];
-        sweep(seen, &of, &mut out);
+        sweep(seen, &keys.of, &mut out);
         (values, out)
     };
     let links = format!(
