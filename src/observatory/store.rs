@@ -155,6 +155,12 @@ fn territory_filter(territory: Territory, basis: TerritoryBasis) -> String {
 
 /// `FROM … WHERE …` of the referrals a report reads, with the joins its indicators need.
 fn from_where(spec: &Spec, extra_joins: &[&str]) -> String {
+    from_where_with(spec, extra_joins, false)
+}
+
+/// `from_where`, keeping only the referrals that have a row of their multi-valued indicators
+/// when `only_with_facts` (inner joins).
+fn from_where_with(spec: &Spec, extra_joins: &[&str], only_with_facts: bool) -> String {
     let mut sql = String::from(" FROM referrals r");
     let mut seen: Vec<&str> = Vec::new();
     for ind in [spec.rows, spec.cols].into_iter().flatten() {
@@ -162,7 +168,11 @@ fn from_where(spec: &Spec, extra_joins: &[&str]) -> String {
             if !seen.contains(&alias) {
                 seen.push(alias);
                 sql.push(' ');
-                sql.push_str(&join);
+                if only_with_facts {
+                    sql.push_str(&join.replace("LEFT JOIN", "JOIN"));
+                } else {
+                    sql.push_str(&join);
+                }
             }
         }
     }
@@ -177,6 +187,15 @@ fn from_where(spec: &Spec, extra_joins: &[&str]) -> String {
         territory_filter(spec.territory, spec.basis)
     ));
     sql
+}
+
+/// The value of a multi-valued indicator for a referral without any of its rows.
+fn empty_code(ind: Indicator) -> &'static str {
+    match ind {
+        Indicator::Outcome => "none",
+        Indicator::MeansOfControl => "not_specified",
+        _ => UNKNOWN,
+    }
 }
 
 /// What is counted, and the join it needs.
@@ -404,7 +423,15 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
         .flatten()
         .any(Indicator::multi_valued);
     let by_links = spec.measure == Measure::Persons && single_valued;
-    let (values, mut out) = if spec.partitions() || by_links {
+    let multi: Vec<usize> = [spec.rows, spec.cols]
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.is_some_and(Indicator::multi_valued))
+        .map(|(d, _)| d)
+        .collect();
+    let (values, mut out) = if spec.measure == Measure::Referrals && multi.len() == 1 {
+        count_with_facts(conn, spec, split, &dims, multi[0])?
+    } else if spec.partitions() || by_links {
         let sql = format!(
             "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2, 3",
             dims[0].0,
@@ -498,6 +525,97 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
     persons.dedup();
     for (t, _) in persons {
         out[t as usize].linked_persons += 1;
+    }
+    Ok((values, out))
+}
+
+/// Referrals under one multi-valued indicator (dimension `m`) and a single-valued one: every
+/// referral counted once by a `GROUP BY` as if it had none of the multi-valued rows, then only the
+/// referrals that have some read one by one (their rows swept for distinct referrals) and moved
+/// from "none" to their values. The read grows with the rows recorded, not with the register.
+fn count_with_facts(
+    conn: &mut DbConn,
+    spec: &Spec,
+    split: &Split,
+    dims: &Dims,
+    m: usize,
+) -> Result<([Vec<String>; 2], Vec<Counted>), AppError> {
+    let ind = [spec.rows, spec.cols][m].ok_or_else(|| misuse("a multi-valued dimension without its indicator"))?;
+    let empty = empty_code(ind);
+    let mut names = [Interner::default(), Interner::default()];
+    let mut plain = dims.clone();
+    plain[m] = (format!("'{empty}'"), Lift::Same);
+    let bare = Spec {
+        rows: if m == 0 { None } else { spec.rows },
+        cols: if m == 1 { None } else { spec.cols },
+        ..spec.clone()
+    };
+    let sql = format!(
+        "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2, 3",
+        plain[0].0,
+        plain[1].0,
+        split.sql,
+        from_where(&bare, &[])
+    );
+    let found: Vec<(u32, u32, String, i64)> = diesel::sql_query(sql)
+        .load::<Count>(conn)?
+        .into_iter()
+        .map(|c| {
+            (
+                names[0].id(&c.k1, plain[0].1),
+                names[1].id(&c.k2, plain[1].1),
+                c.k3,
+                c.n,
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT CAST(r.id AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3{}",
+        dims[0].0,
+        dims[1].0,
+        split.sql,
+        from_where_with(spec, &[], true)
+    );
+    let mut keys = SplitKeys::new(split);
+    let mut seen: Vec<(i64, u32, u32, u32)> = Vec::new();
+    stream(conn, sql, |row| {
+        let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
+        seen.push((row.u, a, b, keys.id(row.k3)));
+    })?;
+    let none = names[m].id(empty, Lift::Same);
+    let values = names.map(|n| n.values);
+    let mut out = vec![Counted::new(&values); split.count];
+    for (a, b, k, n) in found {
+        for t in split.of(&k) {
+            let t = &mut out[*t as usize];
+            let i = t.at(a, b);
+            t.cells[i] += n;
+            t.margins[0][a as usize] += n;
+            t.margins[1][b as usize] += n;
+            t.total += n;
+        }
+    }
+    let mut facts = vec![Counted::new(&values); split.count];
+    sweep(seen, &keys.of, &mut facts);
+    let s = 1 - m;
+    for (t, f) in out.iter_mut().zip(&facts) {
+        for (i, n) in f.cells.iter().enumerate() {
+            t.cells[i] += n;
+        }
+        for (v, n) in f.margins[m].iter().enumerate() {
+            t.margins[m][v] += n;
+        }
+        // The referrals that have rows are no longer "none": in its margin, and in its cell
+        // of each single-valued value.
+        t.margins[m][none as usize] -= f.total;
+        for (v, n) in f.margins[s].iter().enumerate() {
+            let i = if m == 0 {
+                t.at(none, v as u32)
+            } else {
+                t.at(v as u32, none)
+            };
+            t.cells[i] -= n;
+        }
     }
     Ok((values, out))
 }
