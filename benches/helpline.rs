@@ -10,14 +10,14 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
+use chrono::NaiveDate;
 use varco::clock::SystemClock;
 use varco::config::Settings;
 use varco::domain::Caller;
 use varco::helpline::{chats, export, sample, service, switchboard};
 use varco::startup::Application;
+
+mod support;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -66,38 +66,7 @@ fn bench_backend(name: &str, settings: Settings, dir: &std::path::Path) {
 }
 
 fn main() {
-    let quiet = || Settings {
-        bind: "127.0.0.1:0".into(),
-        cookie_secure: false,
-        workers: 1,
-        ..Settings::default()
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut sqlite = quiet();
-    sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
-    println!(
-        "Varco 1522 benchmark, {} ({} cores)",
-        Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
-    bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, dir.path());
-    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
-        Some(base) => {
-            let schema = format!("bench_1522_{}", std::process::id());
-            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
-            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
-            let mut pg = quiet();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
-            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
-            bench_backend("PostgreSQL 15 (local)", pg, dir.path());
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .expect("drop schema");
-        }
-    }
+    // The logs are written to files of their own, as a switchboard would leave them.
+    let logs = tempfile::tempdir().expect("temp dir");
+    support::on_each_backend("1522", "1522", |name, settings| bench_backend(name, settings, logs.path()));
 }

@@ -9,15 +9,16 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use varco::clock::SystemClock;
 use varco::config::Settings;
 use varco::observatory::export::Csv;
 use varco::observatory::model::{Indicator, Measure, Period, Spec, Territory, TerritoryBasis};
 use varco::observatory::{service, store};
 use varco::startup::Application;
+
+mod support;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -80,11 +81,7 @@ fn bulk(app: &Application, n: usize, postgres: bool) {
             p = n / 20
         )
     };
-    match &mut *conn {
-        varco::db::DbConn::Sqlite(c) => c.batch_execute(&sql),
-        varco::db::DbConn::Pg(c) => c.batch_execute(&sql),
-    }
-    .expect("bulk insert");
+    support::batch(&mut conn, &sql);
     // A register in service is vacuumed by autovacuum; after a bulk load, do it now so that
     // PostgreSQL can answer from the observatory's index alone.
     if let varco::db::DbConn::Pg(c) = &mut *conn {
@@ -269,42 +266,6 @@ fn bench_backend(name: &str, settings: Settings, n: usize) {
 }
 
 fn main() {
-    let n: usize = std::env::var("VARCO_BENCH_REFERRALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let quiet = || Settings {
-        bind: "127.0.0.1:0".into(),
-        cookie_secure: false,
-        workers: 1,
-        ..Settings::default()
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut sqlite = quiet();
-    sqlite.database_url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    sqlite.mail_dir = dir.path().join("mail").to_string_lossy().into_owned();
-    sqlite.master_key_file = Some(dir.path().join("master.key").to_string_lossy().into_owned());
-    println!(
-        "Varco observatory benchmark, {} ({} cores)",
-        Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    );
-    bench_backend("SQLite (synchronous=NORMAL, WAL)", sqlite, n);
-    match std::env::var("VARCO_BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        None => println!("\nPostgreSQL: skipped (set VARCO_BENCH_DATABASE_URL to run it)"),
-        Some(base) => {
-            let schema = format!("bench_obs_{}", std::process::id());
-            let mut admin = diesel::PgConnection::establish(&base).expect("connect to PostgreSQL");
-            admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("schema");
-            let mut pg = quiet();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            pg.database_url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            pg.mail_dir = dir.path().join("mail-pg").to_string_lossy().into_owned();
-            pg.master_key_file = Some(dir.path().join("master-pg.key").to_string_lossy().into_owned());
-            bench_backend("PostgreSQL 15 (local)", pg, n);
-            admin
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .expect("drop schema");
-        }
-    }
+    let n = support::env_number("VARCO_BENCH_REFERRALS", 1_000_000);
+    support::on_each_backend("observatory", "obs", |name, settings| bench_backend(name, settings, n));
 }
