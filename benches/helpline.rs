@@ -68,5 +68,7 @@ fn bench_backend(name: &str, settings: Settings, dir: &std::path::Path) {
 fn main() {
     // The logs are written to files of their own, as a switchboard would leave them.
     let logs = tempfile::tempdir().expect("temp dir");
-    support::on_each_backend("1522", "1522", |name, settings| bench_backend(name, settings, logs.path()));
+    support::on_each_backend("1522", "1522", |name, settings| {
+        bench_backend(name, settings, logs.path())
+    });
 }

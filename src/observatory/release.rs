@@ -215,15 +215,6 @@ const YEARS_PER_READ: i32 = 30;
 impl Releaser {
     /// Keeps the blocks of the years from `y0` on, as `store::year_blocks` gives them.
     fn keep(&mut self, kind: Kind, y0: i32, tables: Vec<Table>) {
-        for (i, t) in tables.iter().enumerate() {
-            let y = y0 + (i / 17) as i32;
-            let b = match i % 17 {
-                0 => Block::Year(y),
-                j @ 1..=4 => Block::Quarter(y, j as u32),
-                j => Block::Month(y, (j - 4) as u32),
-            };
-            self.grids.insert((kind, b), Grid::of(t));
-        }
         for (i, t) in tables.into_iter().enumerate() {
             let y = y0 + (i / 17) as i32;
             let b = match i % 17 {
@@ -231,6 +222,7 @@ impl Releaser {
                 j @ 1..=4 => Block::Quarter(y, j as u32),
                 j => Block::Month(y, (j - 4) as u32),
             };
+            self.grids.insert((kind, b), Grid::of(&t));
             self.tables.insert((kind, b), t);
         }
     }

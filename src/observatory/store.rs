@@ -405,12 +405,79 @@ impl<'a> SplitKeys<'a> {
     }
 }
 
+impl Counted {
+    /// `n` more units in the cell (a, b) of each of `tables`, its row, column and total.
+    fn add(out: &mut [Counted], a: u32, b: u32, tables: &[u32], n: i64) {
+        for t in tables {
+            let t = &mut out[*t as usize];
+            let i = t.at(a, b);
+            t.cells[i] += n;
+            t.margins[0][a as usize] += n;
+            t.margins[1][b as usize] += n;
+            t.total += n;
+        }
+    }
+}
+
+/// Referrals by the two dimensions' values and the split's key: one `GROUP BY`, interned.
+fn grouped(
+    conn: &mut DbConn,
+    dims: &Dims,
+    split: &Split,
+    from_where: String,
+    names: &mut [Interner; 2],
+) -> Result<Vec<(u32, u32, String, i64)>, AppError> {
+    let sql = format!(
+        "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{from_where} GROUP BY 1, 2, 3",
+        dims[0].0, dims[1].0, split.sql
+    );
+    Ok(diesel::sql_query(sql)
+        .load::<Count>(conn)?
+        .into_iter()
+        .map(|c| (names[0].id(&c.k1, dims[0].1), names[1].id(&c.k2, dims[1].1), c.k3, c.n))
+        .collect())
+}
+
+/// (unit, value, value, key of the split) for each row of `from_where`, streamed and interned.
+fn units(
+    conn: &mut DbConn,
+    unit: &str,
+    dims: &Dims,
+    from_where: String,
+    names: &mut [Interner; 2],
+    keys: &mut SplitKeys<'_>,
+) -> Result<Vec<(i64, u32, u32, u32)>, AppError> {
+    let sql = format!(
+        "SELECT CAST({unit} AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3{from_where}",
+        dims[0].0, dims[1].0, keys.split.sql
+    );
+    let mut seen = Vec::new();
+    stream(conn, sql, |row| {
+        let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
+        seen.push((row.u, a, b, keys.id(row.k3)));
+    })?;
+    Ok(seen)
+}
+
+/// `FROM … WHERE …` of the referrals of a selection linked to a person, driven by the links
+/// (far fewer than the referrals of a long period).
+fn linked_from(spec: &Spec) -> String {
+    format!(
+        " FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
+         AND r.received_at >= {} AND r.received_at < {}{}",
+        ts(spec.period.start),
+        ts(spec.period.end),
+        territory_filter(spec.territory, spec.basis)
+    )
+}
+
 /// The counts of a selection, split into tables: one read whatever the period.
 /// - Every referral in one cell: a `GROUP BY` of plain columns, whose margins are sums.
 /// - Persons under single-valued indicators: the same `GROUP BY`, then only the referrals linked
 ///   to a person read one by one — a person counts once where its referrals count each (a
 ///   referral linked to nobody is a person of its own).
-/// - Otherwise (cases, multi-valued indicators): one streamed read of (unit, value, value),
+/// - Referrals under one multi-valued indicator: `count_with_facts`.
+/// - Otherwise (cases, two multi-valued indicators): one streamed read of (unit, value, value),
 ///   sorted and swept here, so that cells, margins and total come from the same read.
 ///
 /// Then the person links, driven by `referral_persons` (far fewer than the referrals of a long
@@ -418,6 +485,7 @@ impl<'a> SplitKeys<'a> {
 fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>; 2], Vec<Counted>), AppError> {
     let dims = dims_of(spec)?;
     let mut names = [Interner::default(), Interner::default()];
+    let mut keys = SplitKeys::new(split);
     let single_valued = ![spec.rows, spec.cols]
         .into_iter()
         .flatten()
@@ -432,87 +500,43 @@ fn count(conn: &mut DbConn, spec: &Spec, split: &Split) -> Result<([Vec<String>;
     let (values, mut out) = if spec.measure == Measure::Referrals && multi.len() == 1 {
         count_with_facts(conn, spec, split, &dims, multi[0])?
     } else if spec.partitions() || by_links {
-        let sql = format!(
-            "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2, 3",
-            dims[0].0,
-            dims[1].0,
-            split.sql,
-            from_where(spec, &[])
-        );
-        let found: Vec<(u32, u32, String, i64)> = diesel::sql_query(sql)
-            .load::<Count>(conn)?
-            .into_iter()
-            .map(|c| (names[0].id(&c.k1, dims[0].1), names[1].id(&c.k2, dims[1].1), c.k3, c.n))
-            .collect();
-        let mut keys = SplitKeys::new(split);
-        let mut linked: Vec<(i64, u32, u32, u32)> = Vec::new();
-        if by_links {
-            let sql = format!(
-                "SELECT CAST(rp.person_id AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3 \
-                 FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
-                 AND r.received_at >= {} AND r.received_at < {}{}",
-                dims[0].0,
-                dims[1].0,
-                split.sql,
-                ts(spec.period.start),
-                ts(spec.period.end),
-                territory_filter(spec.territory, spec.basis)
-            );
-            stream(conn, sql, |row| {
-                let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
-                linked.push((row.u, a, b, keys.id(row.k3)));
-            })?;
-        }
+        let found = grouped(conn, &dims, split, from_where(spec, &[]), &mut names)?;
+        let linked = if by_links {
+            units(conn, "rp.person_id", &dims, linked_from(spec), &mut names, &mut keys)?
+        } else {
+            Vec::new()
+        };
         let values = names.map(|n| n.values);
         let mut out = vec![Counted::new(&values); split.count];
-        let mut add = |a: u32, b: u32, tables: &[u32], n: i64| {
-            for t in tables {
-                let t = &mut out[*t as usize];
-                let i = t.at(a, b);
-                t.cells[i] += n;
-                t.margins[0][a as usize] += n;
-                t.margins[1][b as usize] += n;
-                t.total += n;
-            }
-        };
         for (a, b, k, n) in found {
-            add(a, b, split.of(&k), n);
+            Counted::add(&mut out, a, b, split.of(&k), n);
         }
         // Each linked referral was counted as a person of its own: take it back, then count
         // its person once.
         for &(_, a, b, k) in &linked {
-            add(a, b, keys.of[k as usize], -1);
+            Counted::add(&mut out, a, b, keys.of[k as usize], -1);
         }
         sweep(linked, &keys.of, &mut out);
         (values, out)
     } else {
         let (unit, join) = unit_of(spec.measure);
-        let sql = format!(
-            "SELECT CAST({unit} AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3{}",
-            dims[0].0,
-            dims[1].0,
-            split.sql,
-            from_where(spec, join.as_slice())
-        );
-        let mut keys = SplitKeys::new(split);
-        let mut seen: Vec<(i64, u32, u32, u32)> = Vec::new();
-        stream(conn, sql, |row| {
-            let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
-            seen.push((row.u, a, b, keys.id(row.k3)));
-        })?;
+        let seen = units(
+            conn,
+            unit,
+            &dims,
+            from_where(spec, join.as_slice()),
+            &mut names,
+            &mut keys,
+        )?;
         let values = names.map(|n| n.values);
         let mut out = vec![Counted::new(&values); split.count];
         sweep(seen, &keys.of, &mut out);
         (values, out)
     };
     let links = format!(
-        "SELECT CAST(rp.person_id AS BIGINT) AS u, '{ALL}' AS k1, '{ALL}' AS k2, {} AS k3 \
-         FROM referral_persons rp CROSS JOIN referrals r WHERE r.id = rp.referral_id AND r.status <> 'draft' \
-         AND r.received_at >= {} AND r.received_at < {}{}",
+        "SELECT CAST(rp.person_id AS BIGINT) AS u, '{ALL}' AS k1, '{ALL}' AS k2, {} AS k3{}",
         split.sql,
-        ts(spec.period.start),
-        ts(spec.period.end),
-        territory_filter(spec.territory, spec.basis)
+        linked_from(spec)
     );
     let mut persons: Vec<(u32, i64)> = Vec::new();
     stream(conn, links, |row| {
@@ -550,50 +574,21 @@ fn count_with_facts(
         cols: if m == 1 { None } else { spec.cols },
         ..spec.clone()
     };
-    let sql = format!(
-        "SELECT {} AS k1, {} AS k2, {} AS k3, CAST(COUNT(*) AS BIGINT) AS n{} GROUP BY 1, 2, 3",
-        plain[0].0,
-        plain[1].0,
-        split.sql,
-        from_where(&bare, &[])
-    );
-    let found: Vec<(u32, u32, String, i64)> = diesel::sql_query(sql)
-        .load::<Count>(conn)?
-        .into_iter()
-        .map(|c| {
-            (
-                names[0].id(&c.k1, plain[0].1),
-                names[1].id(&c.k2, plain[1].1),
-                c.k3,
-                c.n,
-            )
-        })
-        .collect();
-    let sql = format!(
-        "SELECT CAST(r.id AS BIGINT) AS u, {} AS k1, {} AS k2, {} AS k3{}",
-        dims[0].0,
-        dims[1].0,
-        split.sql,
-        from_where_with(spec, &[], true)
-    );
+    let found = grouped(conn, &plain, split, from_where(&bare, &[]), &mut names)?;
     let mut keys = SplitKeys::new(split);
-    let mut seen: Vec<(i64, u32, u32, u32)> = Vec::new();
-    stream(conn, sql, |row| {
-        let (a, b) = (names[0].id(&row.k1, dims[0].1), names[1].id(&row.k2, dims[1].1));
-        seen.push((row.u, a, b, keys.id(row.k3)));
-    })?;
+    let seen = units(
+        conn,
+        "r.id",
+        dims,
+        from_where_with(spec, &[], true),
+        &mut names,
+        &mut keys,
+    )?;
     let none = names[m].id(empty, Lift::Same);
     let values = names.map(|n| n.values);
     let mut out = vec![Counted::new(&values); split.count];
     for (a, b, k, n) in found {
-        for t in split.of(&k) {
-            let t = &mut out[*t as usize];
-            let i = t.at(a, b);
-            t.cells[i] += n;
-            t.margins[0][a as usize] += n;
-            t.margins[1][b as usize] += n;
-            t.total += n;
-        }
+        Counted::add(&mut out, a, b, split.of(&k), n);
     }
     let mut facts = vec![Counted::new(&values); split.count];
     sweep(seen, &keys.of, &mut facts);
